@@ -1,0 +1,1 @@
+"""Pure domain rules: no Kafka, no faust, no clock reads, no logging."""
