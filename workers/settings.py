@@ -1,0 +1,208 @@
+"""One settings object, read from environment variables, with laptop-friendly defaults.
+
+Every component (worker, tools, client, tests) takes a ``Settings`` value rather than
+reading the environment itself, so a test can build one with its own topic prefix.
+The README's configuration table is generated from ``FIELDS`` and checked by a test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Settings", "SettingsError", "parse_duration", "format_duration", "FIELDS"]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+class SettingsError(ValueError):
+    """A setting in the environment that cannot be used; the message names the variable."""
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``90d``, ``12h``, ``30s``, ``250ms`` or plain seconds into a timedelta."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 30s, 15m, 12h, 7d)")
+    number, unit = match.groups()
+    return timedelta(seconds=float(number) * _UNIT_SECONDS[unit or "s"])
+
+
+def _durations(text: str) -> tuple[timedelta, ...]:
+    steps = tuple(parse_duration(part) for part in text.split(",") if part.strip())
+    if not steps:
+        raise ValueError("at least one duration is needed")
+    return steps
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {text!r} (use true or false)")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(f"must be at least 1, got {value}")
+    return value
+
+
+def _guarantee(text: str) -> str:
+    if text not in {"at_least_once", "exactly_once"}:
+        raise ValueError("must be at_least_once or exactly_once")
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    env: str
+    parse: Callable[[str], Any]
+    help: str
+
+
+def _setting(env: str, default: Any, parse: Callable[[str], Any], help: str) -> Any:
+    return field(default=default, metadata={"spec": _Field(env, parse, help)})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, each field bound to one environment variable."""
+
+    bootstrap_servers: str = _setting(
+        "KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092", str, "Kafka brokers, host:port[,host:port]"
+    )
+    topic_prefix: str = _setting(
+        "SUPPRESSOR_TOPIC_PREFIX", "", str, "Prefix for every topic name (tests use one per test)"
+    )
+    app_id: str = _setting(
+        "SUPPRESSOR_APP_ID", "suppressor", str, "faust app id: consumer group and changelog names"
+    )
+    partitions: int = _setting(
+        "SUPPRESSOR_PARTITIONS", 4, _positive_int, "Partitions of every topic the project creates"
+    )
+    replication: int = _setting(
+        "SUPPRESSOR_REPLICATION", 1, _positive_int, "Replication factor of the project's topics"
+    )
+    data_dir: Path = _setting(
+        "SUPPRESSOR_DATA_DIR", Path(".data/worker"), Path, "Where the worker keeps RocksDB tables"
+    )
+    processing_guarantee: str = _setting(
+        "SUPPRESSOR_PROCESSING_GUARANTEE",
+        "at_least_once",
+        _guarantee,
+        "faust processing guarantee (outputs are idempotent by key and version either way)",
+    )
+    metrics_port: int = _setting(
+        "SUPPRESSOR_METRICS_PORT", 9464, int, "Port of the worker's Prometheus /metrics (0: off)"
+    )
+    web_port: int = _setting("SUPPRESSOR_WEB_PORT", 6066, int, "Port of faust's own web server")
+    default_domain_pool: str = _setting(
+        "SUPPRESSOR_DEFAULT_DOMAIN_POOL",
+        "allegro.pl:send,allegromail.pl:send,allegro.com:send+collection",
+        str,
+        "Domain rules a new account starts with (domain:send, :collection or :send+collection)",
+    )
+    ladder_steps: tuple[timedelta, ...] = _setting(
+        "SUPPRESSOR_LADDER_STEPS",
+        (timedelta(days=7), timedelta(days=14), timedelta(days=28)),
+        _durations,
+        "Temporary block durations of consecutive condition bounces; the next one is permanent",
+    )
+    quiet_period: timedelta = _setting(
+        "SUPPRESSOR_QUIET_PERIOD",
+        timedelta(days=90),
+        parse_duration,
+        "Time since the last counted bounce after which the streak starts again",
+    )
+    expiry_interval: timedelta = _setting(
+        "SUPPRESSOR_EXPIRY_INTERVAL",
+        timedelta(seconds=1),
+        parse_duration,
+        "How often the worker releases temporary entries that have expired",
+    )
+    max_record_bytes: int = _setting(
+        "SUPPRESSOR_MAX_RECORD_BYTES",
+        65536,
+        _positive_int,
+        "Larger input records go to the DLQ as too_large",
+    )
+    api_host: str = _setting("SUPPRESSOR_API_HOST", "127.0.0.1", str, "HTTP API listen address")
+    api_port: int = _setting("SUPPRESSOR_API_PORT", 8080, int, "HTTP API port")
+    api_keys: str = _setting(
+        "SUPPRESSOR_API_KEYS",
+        "",
+        str,
+        "Per-account API keys as account:sha256-hex pairs, comma-separated",
+    )
+    local_kafka_version: str = _setting(
+        "SUPPRESSOR_KAFKA_VERSION", "3.9.1", str, "Apache Kafka version of the local broker"
+    )
+    local_kafka_port: int = _setting(
+        "SUPPRESSOR_LOCAL_KAFKA_PORT", 9092, int, "Port of the local broker (controller: +1)"
+    )
+    cache_dir: Path = _setting(
+        "SUPPRESSOR_CACHE_DIR",
+        Path(".cache"),
+        Path,
+        "Git-ignored cache: Kafka jars and the local broker's data and logs",
+    )
+    log_level: str = _setting("SUPPRESSOR_LOG_LEVEL", "info", str, "Log level of the worker")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read every field from ``environ`` (default: the process environment)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            spec: _Field = f.metadata["spec"]
+            raw = env.get(spec.env)
+            if raw is None:
+                continue
+            try:
+                values[f.name] = spec.parse(raw)
+            except ValueError as exc:
+                raise SettingsError(f"{spec.env}={raw!r}: {exc}") from exc
+        values.update(overrides)
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (tests, the demo)."""
+        return replace(self, **changes)
+
+    def topic(self, name: str) -> str:
+        """The real name of one of the product's topics, with the configured prefix."""
+        return f"{self.topic_prefix}{name}"
+
+
+def format_duration(value: timedelta) -> str:
+    """The shortest exact spelling of a duration in the units ``parse_duration`` reads."""
+    seconds = value.total_seconds()
+    for unit in ("d", "h", "m", "s"):
+        count = seconds / _UNIT_SECONDS[unit]
+        if count >= 1 and count == int(count):
+            return f"{int(count)}{unit}"
+    return f"{round(seconds * 1000)}ms"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    if isinstance(value, tuple):
+        return ",".join(_show(v) for v in value)
+    return str(value)
+
+
+FIELDS: tuple[tuple[str, str, str], ...] = tuple(
+    (f.metadata["spec"].env, _show(f.default), f.metadata["spec"].help) for f in fields(Settings)
+)
+"""(variable, default, meaning) rows for the README's configuration table."""

@@ -1,0 +1,134 @@
+"""The product's topics (SPEC §2-3) and one idempotent command that creates them.
+
+Faust creates its own internal topics (changelogs, repartition topics); this module owns
+the topics other systems read or write, so their configuration is explicit and reviewed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from workers.settings import Settings
+
+__all__ = [
+    "CUSTOMER_EVENTS",
+    "DELIVERY_EVENTS",
+    "COMMANDS",
+    "ACCEPTED",
+    "REJECTED",
+    "SUPPRESSIONS",
+    "INPUTS",
+    "TopicSpec",
+    "TopicReport",
+    "topic_specs",
+    "dlq_of",
+    "ensure_topics",
+    "admin_client",
+]
+
+CUSTOMER_EVENTS = "customer-events"
+DELIVERY_EVENTS = "delivery-events"
+COMMANDS = "suppression-commands"
+ACCEPTED = "customer-events.accepted"
+REJECTED = "customer-events.rejected"
+SUPPRESSIONS = "suppressions"
+INPUTS = (CUSTOMER_EVENTS, DELIVERY_EVENTS, COMMANDS)
+
+_DAY_MS = 24 * 3600 * 1000
+
+
+def dlq_of(input_topic: str) -> str:
+    """Dead-letter topic of an input topic (SPEC §3: ``<input>.dlq``)."""
+    return f"{input_topic}.dlq"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    replication: int
+    config: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class TopicReport:
+    created: list[str] = field(default_factory=list)
+    found: list[str] = field(default_factory=list)
+    mismatched: list[str] = field(default_factory=list)  # found, but with other settings
+
+
+def topic_specs(settings: Settings) -> list[TopicSpec]:
+    """Every topic with its configuration, names prefixed as the settings say."""
+    n, r = settings.partitions, settings.replication
+    specs = [TopicSpec(settings.topic(name), n, r) for name in (*INPUTS, ACCEPTED, REJECTED)]
+    specs.append(
+        TopicSpec(
+            settings.topic(SUPPRESSIONS),
+            n,
+            r,
+            {
+                # One record per (account, list, subject) survives: senders rebuild from it.
+                "cleanup.policy": "compact",
+                # Tombstones stay a day, so a sender that was away for hours still sees releases.
+                "delete.retention.ms": str(_DAY_MS),
+                "min.compaction.lag.ms": "60000",
+                "segment.ms": str(_DAY_MS),
+                "min.cleanable.dirty.ratio": "0.25",
+            },
+        )
+    )
+    specs.extend(
+        TopicSpec(settings.topic(dlq_of(name)), n, r, {"retention.ms": str(30 * _DAY_MS)})
+        for name in INPUTS
+    )
+    return specs
+
+
+def admin_client(settings: Settings) -> AdminClient:
+    return AdminClient({"bootstrap.servers": settings.bootstrap_servers, "log_level": 0})
+
+
+def ensure_topics(
+    settings: Settings, say: Callable[[str], None] = print, timeout: float = 30.0
+) -> TopicReport:
+    """Create every missing topic; report what was created and what was already there."""
+    admin = admin_client(settings)
+    existing = admin.list_topics(timeout=timeout).topics
+    report = TopicReport()
+    missing: list[TopicSpec] = []
+    for spec in topic_specs(settings):
+        meta = existing.get(spec.name)
+        if meta is None:
+            missing.append(spec)
+            continue
+        report.found.append(spec.name)
+        if len(meta.partitions) != spec.partitions:
+            report.mismatched.append(spec.name)
+            say(
+                f"found  {spec.name} with {len(meta.partitions)} partitions "
+                f"(settings say {spec.partitions}; left as it is)"
+            )
+        else:
+            say(f"found  {spec.name}")
+    if missing:
+        futures = admin.create_topics(
+            [NewTopic(s.name, s.partitions, s.replication, config=s.config) for s in missing],
+            operation_timeout=timeout,
+            request_timeout=timeout,
+        )
+        for name, future in futures.items():
+            try:
+                future.result(timeout=timeout)
+            except KafkaException as exc:
+                if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":  # a concurrent creator won
+                    raise
+                report.found.append(name)
+                say(f"found  {name}")
+                continue
+            report.created.append(name)
+            say(f"created {name}")
+    return report
