@@ -1,0 +1,362 @@
+"""The per-(account, address) state machine: bounce ladder, suppressions, allow lists.
+
+The model (SPEC §6, seeds 002 and 003)
+--------------------------------------
+An address stands on at most one entry per suppression category (bounce, block,
+complaint, unsubscribe) and may be on the address-allow and recipient-allow lists.
+``step`` applies one input (a delivery event, or an address-level command) and returns
+the new state with the *diff* of the lists as effects; ``expire`` releases temporary
+entries once a given time has passed. Nothing here reads the clock.
+
+Entries made by one event (``RULES`` below) are kept in ``AddressState.listed``:
+within a category the earliest entry (by ``since``, then event id) wins, so the order
+in which events arrive does not matter; a permanent bounce entry (1, 10, or the
+ladder's 5) outranks a temporary one (8).
+
+The ladder folds the ladder-relevant events (counted condition bounces and deliveries)
+in ``occurred_at`` order, so any permutation of the same events gives the same entry.
+Its phases and moves are explicit values and ``LADDER`` is the transition table:
+
+    phase       move           action    SPEC §6
+    CLEAR       BOUNCE         CLIMB     1st consecutive condition bounce: 7 days
+    CLIMBING    BOUNCE         CLIMB     2nd: 14 days, 3rd: 28 days, 4th: permanent (5)
+    CLIMBING    QUIET_BOUNCE   RESTART   quiet period since the last counted bounce
+    CLIMBING    DELIVERED      RESET     a delivery ends the streak
+    any         ECHO           STAY      bounce inside an active temporary block
+    PERMANENT   any            STAY      reason 5 stays until a manual unblock
+
+A delivery ends the streak but leaves a running temporary block in place (it expires
+on its own). The history is bounded: its oldest items are folded into ``base``, and a
+bounce or delivery older than that horizon is too late to be placed and is ignored.
+
+Decisions where the spec is silent (see also docs/design.md):
+- A bounce with no outcome is treated as ``unknown`` (never lists). The outcome is the
+  classifier's verdict whatever feed carried it, so it is honoured for complaints too.
+- A manual unblock at time U releases every suppression and resets the ladder;
+  anything that occurred at or before U never lists the address again.
+- Recipient allowlist: while the address is allowlisted (when the input is processed),
+  inputs that would suppress it, manual blocks and imports included, are recorded as
+  seen and otherwise ignored, forever: removing the address from the allowlist does not
+  revive them. The allowlist and address-allow flags are last-writer-wins by
+  (occurred_at, event_id), so out-of-order commands converge.
+- ``expire(now)`` remembers ``now``: a temporary entry computed later whose
+  ``expires_at`` is not after it is never published (it would be released at once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from enum import Enum
+from functools import reduce
+from typing import Literal
+
+from workers.domain.ladder_state import (
+    AddressState,
+    Effect,
+    HistoryItem,
+    LadderConfig,
+    Mark,
+    Release,
+    Rung,
+    Toggle,
+    Upsert,
+    by_category,
+    diff,
+    entries,
+    first_entry,
+)
+from workers.domain.types import (
+    Command,
+    CommandType,
+    DeliveryEvent,
+    DeliveryType,
+    ListName,
+    Outcome,
+    Reason,
+    Suppression,
+)
+
+__all__ = [
+    "COMMANDS",
+    "LADDER",
+    "OUTCOME_RULES",
+    "RULES",
+    "Act",
+    "AddressState",
+    "Effect",
+    "LadderConfig",
+    "LadderInput",
+    "Move",
+    "Phase",
+    "Release",
+    "Rule",
+    "Upsert",
+    "entries",
+    "expire",
+    "next_expiry",
+    "step",
+]
+
+LadderInput = DeliveryEvent | Command
+
+
+# --- what one delivery event does --------------------------------------------------
+
+
+class Rule(Enum):
+    """What a delivery event does besides listing a reason."""
+
+    CLIMB = "climb"  # a counted condition bounce: the ladder decides
+    DELIVERED = "delivered"  # ends the streak
+    NOTHING = "nothing"  # recorded as seen, lists nothing
+
+
+RULES: dict[DeliveryType, Reason | Rule] = {
+    DeliveryType.BOUNCE: Rule.NOTHING,  # without an outcome: unknown
+    DeliveryType.COMPLAINT: Reason.FEEDBACK_LOOP,
+    DeliveryType.ABUSE: Reason.ABUSE,
+    DeliveryType.UNSUBSCRIBE: Reason.UNSUBSCRIBE,
+    DeliveryType.LIST_UNSUBSCRIBE: Reason.LIST_UNSUBSCRIBE,
+    DeliveryType.DELIVERED: Rule.DELIVERED,
+}
+"""The rule of each event type when no classification outcome applies."""
+
+OUTCOME_RULES: dict[Outcome, Reason | Rule] = {
+    Outcome.NONEXISTENT: Reason.NONEXISTENT,
+    Outcome.CONDITION: Rule.CLIMB,
+    Outcome.POLICY: Rule.NOTHING,
+    Outcome.UNKNOWN: Rule.NOTHING,
+    Outcome.IGNORED: Rule.NOTHING,
+    Outcome.COMPLAINT: Reason.FEEDBACK_LOOP,
+    Outcome.UNSUBSCRIBE: Reason.UNSUBSCRIBE,
+}
+"""The rule of a classified event (bounce or complaint), by the classifier's outcome."""
+
+_CLASSIFIED = frozenset({DeliveryType.BOUNCE, DeliveryType.COMPLAINT})
+
+
+# --- the ladder's transition table -------------------------------------------------
+
+
+class Phase(Enum):
+    CLEAR = "clear"  # no streak
+    CLIMBING = "climbing"  # a streak of counted condition bounces
+    PERMANENT = "permanent"  # bounce limit reached (reason 5)
+
+
+class Move(Enum):
+    DELIVERED = "delivered"
+    BOUNCE = "bounce"  # counts, continuing the streak
+    QUIET_BOUNCE = "quiet_bounce"  # counts, after the quiet period: a new streak
+    ECHO = "echo"  # inside an active temporary block: does not count
+
+
+class Act(Enum):
+    STAY = "stay"
+    CLIMB = "climb"  # streak + 1
+    RESTART = "restart"  # streak = 1
+    RESET = "reset"  # streak = 0
+
+
+LADDER: dict[tuple[Phase, Move], Act] = {
+    (Phase.CLEAR, Move.DELIVERED): Act.STAY,
+    (Phase.CLEAR, Move.BOUNCE): Act.CLIMB,
+    (Phase.CLEAR, Move.QUIET_BOUNCE): Act.RESTART,
+    (Phase.CLEAR, Move.ECHO): Act.STAY,
+    (Phase.CLIMBING, Move.DELIVERED): Act.RESET,
+    (Phase.CLIMBING, Move.BOUNCE): Act.CLIMB,
+    (Phase.CLIMBING, Move.QUIET_BOUNCE): Act.RESTART,
+    (Phase.CLIMBING, Move.ECHO): Act.STAY,
+    **{(Phase.PERMANENT, move): Act.STAY for move in Move},
+}
+
+
+def _phase(rung: Rung) -> Phase:
+    if rung.permanent is not None:
+        return Phase.PERMANENT
+    return Phase.CLIMBING if rung.streak else Phase.CLEAR
+
+
+def _move(rung: Rung, item: HistoryItem, config: LadderConfig) -> Move:
+    t = item.occurred_at
+    if item.mark is Mark.DELIVERED:
+        return Move.DELIVERED
+    block = rung.temporary
+    if block is not None and block.expires_at is not None and block.since <= t < block.expires_at:
+        return Move.ECHO
+    if rung.last_counted is not None and t - rung.last_counted >= config.quiet_period:
+        return Move.QUIET_BOUNCE
+    return Move.BOUNCE
+
+
+def _counted(rung: Rung, item: HistoryItem, streak: int, config: LadderConfig) -> Rung:
+    """The rung after the ``streak``-th consecutive counted bounce."""
+    t = item.occurred_at
+    rung = replace(rung, streak=streak, last_counted=t)
+    if streak > len(config.steps):
+        entry = Suppression(Reason.BOUNCE_LIMIT, t, None, item.event_id, item.delivery_id)
+        return replace(rung, permanent=entry)
+    expires = t + config.steps[streak - 1]
+    entry = Suppression(Reason.TEMPORARY, t, expires, item.event_id, item.delivery_id)
+    return replace(rung, temporary=entry)
+
+
+_ACTS: dict[Act, Callable[[Rung, HistoryItem, LadderConfig], Rung]] = {
+    Act.STAY: lambda r, i, c: r,
+    Act.CLIMB: lambda r, i, c: _counted(r, i, r.streak + 1, c),
+    Act.RESTART: lambda r, i, c: _counted(r, i, 1, c),
+    Act.RESET: lambda r, i, c: replace(r, streak=0),
+}
+
+
+def _fold(rung: Rung, item: HistoryItem, config: LadderConfig) -> Rung:
+    act = LADDER[_phase(rung), _move(rung, item, config)]
+    return replace(_ACTS[act](rung, item, config), through=item)
+
+
+def _refold(state: AddressState, config: LadderConfig) -> AddressState:
+    rung = reduce(lambda r, i: _fold(r, i, config), state.history, state.base)
+    return replace(state, climbed=rung.entry)
+
+
+# --- applying inputs ---------------------------------------------------------------
+
+
+def _covered(state: AddressState, when: Suppression | HistoryItem) -> bool:
+    """Whether a manual unblock already decided about this moment."""
+    at = when.since if isinstance(when, Suppression) else when.occurred_at
+    return state.unblocked_at is not None and at <= state.unblocked_at
+
+
+def _list(state: AddressState, entry: Suppression) -> AddressState:
+    if state.allowlisted or _covered(state, entry):
+        return state
+    kept = first_entry(state.listed_in(entry.category), entry)
+    others = tuple(s for s in state.listed if s.category is not entry.category)
+    return replace(state, listed=by_category((*others, kept)))
+
+
+def _record(state: AddressState, item: HistoryItem, config: LadderConfig) -> AddressState:
+    """Insert a ladder event in time order, fold the overflow into the base, refold."""
+    if item.mark is Mark.BOUNCE and state.allowlisted:
+        return state
+    horizon = state.base.through
+    if _covered(state, item) or (horizon is not None and item.key <= horizon.key):
+        return state
+    history = tuple(sorted((*state.history, item), key=lambda i: i.key))
+    base = state.base
+    overflow = len(history) - config.history_limit
+    if overflow > 0:
+        base = reduce(lambda r, i: _fold(r, i, config), history[:overflow], base)
+        history = history[overflow:]
+    return _refold(replace(state, base=base, history=history), config)
+
+
+def _apply_delivery(
+    state: AddressState, event: DeliveryEvent, config: LadderConfig, outcome: Outcome | None
+) -> AddressState:
+    if outcome is not None and event.type in _CLASSIFIED:
+        rule = OUTCOME_RULES[outcome]
+    else:
+        rule = RULES[event.type]
+    if isinstance(rule, Reason):
+        entry = Suppression(rule, event.occurred_at, None, event.event_id, event.delivery_id)
+        return _list(state, entry)
+    if rule is Rule.NOTHING:
+        return state
+    mark = Mark.BOUNCE if rule is Rule.CLIMB else Mark.DELIVERED
+    return _record(
+        state, HistoryItem(event.occurred_at, mark, event.event_id, event.delivery_id), config
+    )
+
+
+def _block(state: AddressState, cmd: Command, config: LadderConfig) -> AddressState:
+    reason = Reason.MANUAL
+    if cmd.type is CommandType.IMPORT_ROW and cmd.reason not in (None, Reason.TEMPORARY):
+        reason = cmd.reason  # a row carries no expiry, so a reason 8 row is a manual block
+    entry = Suppression(reason, cmd.occurred_at, None, cmd.event_id, cmd.delivery_id, cmd.notes)
+    return _list(state, entry)
+
+
+def _unblock(state: AddressState, cmd: Command, config: LadderConfig) -> AddressState:
+    at = cmd.occurred_at
+    if state.unblocked_at is not None and at <= state.unblocked_at:
+        return state
+    state = replace(state, unblocked_at=at)
+    horizon = state.base.through
+    base = Rung() if horizon is None or horizon.occurred_at <= at else state.base
+    listed = tuple(s for s in state.listed if not _covered(state, s))
+    history = tuple(i for i in state.history if not _covered(state, i))
+    return _refold(replace(state, base=base, listed=listed, history=history), config)
+
+
+def _toggler(
+    name: Literal["allowlist", "address_allow"], on: bool
+) -> Callable[[AddressState, Command, LadderConfig], AddressState]:
+    def apply(state: AddressState, cmd: Command, config: LadderConfig) -> AddressState:
+        toggle = Toggle(on, cmd.occurred_at, cmd.event_id)
+        if not toggle.newer_than(getattr(state, name)):
+            return state
+        if name == "allowlist":
+            return replace(state, allowlist=toggle)
+        return replace(state, address_allow=toggle)
+
+    return apply
+
+
+COMMANDS: dict[CommandType, Callable[[AddressState, Command, LadderConfig], AddressState]] = {
+    CommandType.ADDRESS_BLOCK: _block,
+    CommandType.IMPORT_ROW: _block,
+    CommandType.ADDRESS_UNBLOCK: _unblock,
+    CommandType.ADDRESS_ALLOW: _toggler("address_allow", True),
+    CommandType.ADDRESS_DISALLOW: _toggler("address_allow", False),
+    CommandType.ALLOWLIST_ADD: _toggler("allowlist", True),
+    CommandType.ALLOWLIST_REMOVE: _toggler("allowlist", False),
+}
+
+
+# --- reading the lists and the public steps ----------------------------------------
+
+
+def _already_seen(state: AddressState, event_id: str) -> bool:
+    ids = {*state.seen, *(i.event_id for i in state.history), *(s.event_id for s in state.listed)}
+    return event_id in ids
+
+
+def step(
+    state: AddressState, event: LadderInput, config: LadderConfig, outcome: Outcome | None = None
+) -> tuple[AddressState, list[Effect]]:
+    """Apply one input; ``outcome`` is the classification of a bounce or complaint."""
+    if isinstance(event, Command) and event.type not in COMMANDS:
+        raise ValueError(f"{event.type.value} is not an address-level command")
+    if _already_seen(state, event.event_id):
+        return state, []
+    address = event.email or state.address
+    if not address:
+        raise ValueError(f"{event.event_id}: an address-level input needs an email")
+    seen = (*state.seen, event.event_id)[-config.seen_ids_limit :]
+    before = replace(state, address=address)
+    after = replace(before, seen=seen)
+    if isinstance(event, DeliveryEvent):
+        after = _apply_delivery(after, event, config, outcome)
+    else:
+        after = COMMANDS[event.type](after, event, config)
+    return after, diff(before, after)
+
+
+def expire(
+    state: AddressState, now: datetime, config: LadderConfig
+) -> tuple[AddressState, list[Effect]]:
+    """Release temporary entries whose ``expires_at <= now``; ``now`` is never read here."""
+    if state.expired_through is not None and now <= state.expired_through:
+        return state, []
+    after = replace(state, expired_through=now)
+    return after, diff(state, after)
+
+
+def next_expiry(state: AddressState) -> datetime | None:
+    """When the worker must call ``expire`` next (None: nothing temporary is published)."""
+    bounce = entries(state).get(ListName.BOUNCE)
+    return bounce.expires_at if bounce is not None else None

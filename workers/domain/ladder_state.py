@@ -1,0 +1,327 @@
+"""The stored state of one (account, address): small, bounded and JSON-safe.
+
+The worker keeps one ``AddressState`` per (account, address) in a RocksDB table, so
+its size must not grow with the number of events: the ladder history and the seen
+event ids are capped by ``LadderConfig``, and everything else is at most one value per
+suppression category. ``workers.domain.ladder`` holds the rules that move it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from workers.domain.types import SUPPRESSION_LISTS, Category, ListName, Reason, Suppression
+
+__all__ = [
+    "AddressState",
+    "Effect",
+    "HistoryItem",
+    "LadderConfig",
+    "Mark",
+    "Release",
+    "Rung",
+    "Toggle",
+    "Upsert",
+    "by_category",
+    "diff",
+    "entries",
+    "first_entry",
+]
+
+_WEEK = timedelta(days=7)
+_T = TypeVar("_T")
+_U = TypeVar("_U")
+
+
+@dataclass(frozen=True, slots=True)
+class LadderConfig:
+    """Ladder durations (seed 003 defaults) and the bounds that keep the state small.
+
+    ``steps`` are the temporary durations of the 1st, 2nd, ... consecutive condition
+    bounce; the bounce after the last step is permanent (reason 5).
+    """
+
+    steps: tuple[timedelta, ...] = (_WEEK, 2 * _WEEK, 4 * _WEEK)
+    quiet_period: timedelta = timedelta(days=90)
+    history_limit: int = 32
+    seen_ids_limit: int = 64
+
+    def __post_init__(self) -> None:
+        if not self.steps or any(s <= timedelta(0) for s in self.steps):
+            raise ValueError("ladder steps must be a non-empty tuple of positive durations")
+        if self.quiet_period <= timedelta(0):
+            raise ValueError("quiet_period must be positive")
+        if self.history_limit < 1 or self.seen_ids_limit < 1:
+            raise ValueError("history_limit and seen_ids_limit must be at least 1")
+
+
+class Mark(StrEnum):
+    """The two kinds of event the ladder folds: counted condition bounces and deliveries."""
+
+    DELIVERED = "delivered"
+    BOUNCE = "bounce"
+
+
+_MARK_ORDER = {Mark.DELIVERED: 0, Mark.BOUNCE: 1}  # at one instant, the delivery goes first
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryItem:
+    """One ladder-relevant event, kept so that late arrivals can be folded in time order."""
+
+    occurred_at: datetime
+    mark: Mark
+    event_id: str
+    delivery_id: str | None = None
+
+    @property
+    def key(self) -> tuple[datetime, int, str]:
+        """A total order on events: time, then kind, then id (ties must not depend on arrival)."""
+        return (self.occurred_at, _MARK_ORDER[self.mark], self.event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Rung:
+    """Where the ladder stands after folding a time-ordered prefix of the history.
+
+    ``through`` is the last event folded; as the base of a state it is the horizon
+    before which late events can no longer be placed.
+    """
+
+    streak: int = 0
+    last_counted: datetime | None = None
+    temporary: Suppression | None = None
+    permanent: Suppression | None = None
+    through: HistoryItem | None = None
+
+    @property
+    def entry(self) -> Suppression | None:
+        """The bounce-category entry the ladder asks for (a permanent one wins)."""
+        return self.permanent or self.temporary
+
+
+@dataclass(frozen=True, slots=True)
+class Toggle:
+    """A last-writer-wins flag: the command with the latest (occurred_at, event_id) wins."""
+
+    on: bool
+    at: datetime
+    event_id: str
+
+    def newer_than(self, other: Toggle | None) -> bool:
+        return other is None or (self.at, self.event_id) > (other.at, other.event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class AddressState:
+    """Everything about one (account, address) that the rules need; see ``ladder``.
+
+    ``listed`` holds the entries made by single events (at most one per category, the
+    earliest); ``base`` + ``history`` are the ladder, whose result ``climbed`` is cached
+    so that reading the lists needs no configuration.
+    """
+
+    address: str = ""
+    listed: tuple[Suppression, ...] = ()
+    base: Rung = field(default_factory=Rung)
+    history: tuple[HistoryItem, ...] = ()
+    climbed: Suppression | None = None
+    unblocked_at: datetime | None = None
+    expired_through: datetime | None = None
+    allowlist: Toggle | None = None
+    address_allow: Toggle | None = None
+    seen: tuple[str, ...] = ()
+
+    @classmethod
+    def empty(cls, address: str = "") -> AddressState:
+        """The state of an address nothing has happened to yet."""
+        return cls(address=address)
+
+    @property
+    def allowlisted(self) -> bool:
+        return self.allowlist is not None and self.allowlist.on
+
+    @property
+    def address_allowed(self) -> bool:
+        return self.address_allow is not None and self.address_allow.on
+
+    def listed_in(self, category: Category) -> Suppression | None:
+        return next((s for s in self.listed if s.category is category), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict (ISO 8601 times) for the worker's RocksDB table."""
+        return {
+            "address": self.address,
+            "listed": [_suppression_out(s) for s in self.listed],
+            "base": _rung_out(self.base),
+            "history": [_item_out(i) for i in self.history],
+            "climbed": _opt(_suppression_out, self.climbed),
+            "unblocked_at": _opt(_time_out, self.unblocked_at),
+            "expired_through": _opt(_time_out, self.expired_through),
+            "allowlist": _opt(_toggle_out, self.allowlist),
+            "address_allow": _opt(_toggle_out, self.address_allow),
+            "seen": list(self.seen),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AddressState:
+        """The inverse of ``to_dict``."""
+        return cls(
+            address=data["address"],
+            listed=tuple(_suppression_in(s) for s in data["listed"]),
+            base=_rung_in(data["base"]),
+            history=tuple(_item_in(i) for i in data["history"]),
+            climbed=_opt(_suppression_in, data["climbed"]),
+            unblocked_at=_opt(_time_in, data["unblocked_at"]),
+            expired_through=_opt(_time_in, data["expired_through"]),
+            allowlist=_opt(_toggle_in, data["allowlist"]),
+            address_allow=_opt(_toggle_in, data["address_allow"]),
+            seen=tuple(data["seen"]),
+        )
+
+
+# --- reading the lists -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Upsert:
+    """Publish (or republish) the entry of ``subject`` on ``list``; None for the allow lists."""
+
+    list: ListName
+    subject: str
+    entry: Suppression | None
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """Take ``subject`` off ``list`` (the worker publishes ``active: false``, then a tombstone)."""
+
+    list: ListName
+    subject: str
+
+
+Effect = Upsert | Release
+
+
+def first_entry(a: Suppression | None, b: Suppression | None) -> Suppression | None:
+    """The entry a category keeps: a permanent one over a temporary one, then the earliest."""
+    candidates = [s for s in (a, b) if s is not None]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda s: (s.expires_at is not None, s.since, s.event_id or ""))
+
+
+def by_category(listed: tuple[Suppression | None, ...]) -> tuple[Suppression, ...]:
+    """The non-empty entries in category order, so equal states compare (and store) equal."""
+    order = list(Category)
+    return tuple(sorted((s for s in listed if s), key=lambda s: order.index(s.category)))
+
+
+def entries(state: AddressState) -> dict[ListName, Suppression | None]:
+    """The current records of this address, by list (allow lists carry no entry)."""
+    current: dict[ListName, Suppression | None] = {
+        SUPPRESSION_LISTS[s.category]: s for s in state.listed if s.category is not Category.BOUNCE
+    }
+    bounce = first_entry(state.listed_in(Category.BOUNCE), state.climbed)
+    if bounce is not None and not _expired(bounce, state.expired_through):
+        current[ListName.BOUNCE] = bounce
+    if state.address_allowed:
+        current[ListName.ADDRESS_ALLOW] = None
+    if state.allowlisted:
+        current[ListName.RECIPIENT_ALLOW] = None
+    return current
+
+
+def _expired(entry: Suppression, through: datetime | None) -> bool:
+    return entry.expires_at is not None and through is not None and entry.expires_at <= through
+
+
+def diff(before: AddressState, after: AddressState) -> list[Effect]:
+    """The effects that turn the lists of ``before`` into those of ``after``, in list order."""
+    old, new = entries(before), entries(after)
+    effects: list[Effect] = []
+    for name in ListName:
+        if name in new and (name not in old or old[name] != new[name]):
+            effects.append(Upsert(name, after.address, new[name]))
+        elif name in old and name not in new:
+            effects.append(Release(name, after.address))
+    return effects
+
+
+def _opt(convert: Callable[[_T], _U], value: _T | None) -> _U | None:
+    return None if value is None else convert(value)
+
+
+def _time_out(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _time_in(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _suppression_out(s: Suppression) -> dict[str, Any]:
+    return {
+        "reason": int(s.reason),
+        "since": _time_out(s.since),
+        "expires_at": _opt(_time_out, s.expires_at),
+        "event_id": s.event_id,
+        "delivery_id": s.delivery_id,
+        "notes": s.notes,
+    }
+
+
+def _suppression_in(d: dict[str, Any]) -> Suppression:
+    return Suppression(
+        reason=Reason(d["reason"]),
+        since=_time_in(d["since"]),
+        expires_at=_opt(_time_in, d["expires_at"]),
+        event_id=d["event_id"],
+        delivery_id=d["delivery_id"],
+        notes=d["notes"],
+    )
+
+
+def _item_out(i: HistoryItem) -> dict[str, Any]:
+    return {
+        "occurred_at": _time_out(i.occurred_at),
+        "mark": i.mark.value,
+        "event_id": i.event_id,
+        "delivery_id": i.delivery_id,
+    }
+
+
+def _item_in(d: dict[str, Any]) -> HistoryItem:
+    return HistoryItem(_time_in(d["occurred_at"]), Mark(d["mark"]), d["event_id"], d["delivery_id"])
+
+
+def _rung_out(r: Rung) -> dict[str, Any]:
+    return {
+        "streak": r.streak,
+        "last_counted": _opt(_time_out, r.last_counted),
+        "temporary": _opt(_suppression_out, r.temporary),
+        "permanent": _opt(_suppression_out, r.permanent),
+        "through": _opt(_item_out, r.through),
+    }
+
+
+def _rung_in(d: dict[str, Any]) -> Rung:
+    return Rung(
+        streak=d["streak"],
+        last_counted=_opt(_time_in, d["last_counted"]),
+        temporary=_opt(_suppression_in, d["temporary"]),
+        permanent=_opt(_suppression_in, d["permanent"]),
+        through=_opt(_item_in, d["through"]),
+    )
+
+
+def _toggle_out(t: Toggle) -> dict[str, Any]:
+    return {"on": t.on, "at": _time_out(t.at), "event_id": t.event_id}
+
+
+def _toggle_in(d: dict[str, Any]) -> Toggle:
+    return Toggle(on=d["on"], at=_time_in(d["at"]), event_id=d["event_id"])
