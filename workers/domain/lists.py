@@ -204,12 +204,3 @@ class AccountLists:
     def is_empty(self) -> bool:
         """Whether the account holds no domain-level entry (the holder can be dropped)."""
         return not (self.domain_rules or self.domain_allow or self.uri_patterns)
-
-    def send_block_for(self, platform: AccountLists | None, domain: str) -> RuleMatch | None:
-        """The rule that send-blocks ``domain`` for this account, if any."""
-        return domain_rule_for(
-            self.domain_rules,
-            platform.domain_rules if platform is not None else None,
-            domain,
-            Mechanism.SEND,
-        )
