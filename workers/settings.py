@@ -179,6 +179,10 @@ class Settings:
         """A copy with some fields changed (tests, the demo)."""
         return replace(self, **changes)
 
+    def to_env(self) -> dict[str, str]:
+        """The environment variables that make ``from_env`` rebuild exactly this value."""
+        return {f.metadata["spec"].env: _show(getattr(self, f.name)) for f in fields(self)}
+
     def topic(self, name: str) -> str:
         """The real name of one of the product's topics, with the configured prefix."""
         return f"{self.topic_prefix}{name}"

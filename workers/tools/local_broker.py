@@ -231,15 +231,15 @@ class LocalBroker:
             if _port_open(self.host, port):
                 raise BrokerError(
                     f"port {self.host}:{port} is in use by a process this tool did not start. "
-                    f"Stop it, set SUPPRESSOR_LOCAL_KAFKA_PORT to a free port, or, if it is a Kafka "
-                    f"broker you want to use, set KAFKA_BOOTSTRAP_SERVERS={self.host}:{port}."
+                    "Stop it, set SUPPRESSOR_LOCAL_KAFKA_PORT to a free port, or, if it is a "
+                    f"Kafka broker you want to use, set KAFKA_BOOTSTRAP_SERVERS={self.host}:{port}."
                 )
         self.fetch()
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         config = self._write_config()
         self._format(config)
         out = (self.run_dir / "broker.out").open("ab")
-        proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+        proc = subprocess.Popen(
             self._java_cmd("kafka.Kafka", str(config)),
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -255,8 +255,9 @@ class LocalBroker:
         started = time.monotonic()
         while time.monotonic() - started < START_TIMEOUT_S:
             if not _pid_alive(pid):
+                tail = self._log_tail()
                 raise BrokerError(
-                    f"the broker process exited during start-up; last log lines:\n{self._log_tail()}"
+                    f"the broker process exited during start-up; last log lines:\n{tail}"
                 )
             if broker_answers(self.bootstrap, timeout=2.0):
                 self.say(

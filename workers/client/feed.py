@@ -1,0 +1,212 @@
+"""Keeps a ``ListView`` equal to the compacted ``suppressions`` topic: from the start, then live.
+
+A background thread owns a confluent-kafka consumer that is assigned every partition
+(no consumer group: every reader sees everything) and applies each record to the view,
+which ignores stale or repeated versions. The feed is *ready* once it has read up to the
+end offsets the topic had when it started; it also tracks how far behind it is and can
+wait until a given record (key and version) is visible, for read-your-writes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+
+from workers.domain.records import decode_key, decode_record
+from workers.domain.types import ListKey, ListName
+from workers.domain.view import ListView
+
+__all__ = ["FeedError", "FeedStats", "SuppressionFeed"]
+
+_BATCH = 5000
+
+
+class FeedError(RuntimeError):
+    """The feed cannot read the topic (missing topic, broker gone); the message says which."""
+
+
+@dataclass(frozen=True)
+class FeedStats:
+    ready: bool
+    records: int
+    skipped: int
+    undecodable: int
+    lag: int
+    seconds_since_record: float | None
+
+
+class SuppressionFeed:
+    """Materialises ``topic`` into ``view``; only ``lists`` are kept when given."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        view: ListView | None = None,
+        *,
+        lists: Iterable[ListName] | None = None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
+        self.topic = topic
+        self.view = view if view is not None else ListView()
+        self._lists = frozenset(lists) if lists is not None else None
+        self._on_error = on_error or (lambda _msg: None)
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": "suppression-feed",  # required by the client; never joined
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "fetch.wait.max.ms": 50,
+                "log_level": 0,
+            }
+        )
+        self._ready = threading.Event()
+        self._stop = threading.Event()
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._targets: dict[int, int] = {}
+        self._positions: dict[int, int] = {}
+        self._high: dict[int, int] = {}
+        self.records = 0
+        self.skipped = 0
+        self.undecodable = 0
+        self._last_record_at: float | None = None
+        self.error: str | None = None
+
+    # --- life cycle -------------------------------------------------------------------
+
+    def start(self, timeout: float = 30.0) -> SuppressionFeed:
+        """Assign every partition from the beginning and start reading in the background."""
+        metadata = self._consumer.list_topics(self.topic, timeout=timeout)
+        topic = metadata.topics.get(self.topic)
+        if topic is None or topic.error is not None or not topic.partitions:
+            raise FeedError(f"topic {self.topic} does not exist (run: suppressor topics)")
+        partitions = sorted(topic.partitions)
+        for p in partitions:
+            low, high = self._consumer.get_watermark_offsets(
+                TopicPartition(self.topic, p), timeout=timeout
+            )
+            self._targets[p] = high
+            self._high[p] = high
+            self._positions[p] = low
+        self._consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in partitions])
+        self._check_ready()
+        self._thread = threading.Thread(target=self._run, name=f"feed-{self.topic}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._consumer.close()
+
+    def __enter__(self) -> SuppressionFeed:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    # --- reading ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        last_watermarks = 0.0
+        while not self._stop.is_set():
+            try:
+                messages = self._consumer.consume(num_messages=_BATCH, timeout=0.1)
+            except Exception as exc:  # the client library raised: report and go on
+                self._report(f"consume failed: {exc}")
+                continue
+            for msg in messages:
+                err = msg.error()
+                if err is not None:
+                    if err.code() != KafkaError._PARTITION_EOF:
+                        self._report(f"read error: {err}")
+                    continue
+                self._apply(msg.key(), msg.value())
+                partition, offset = msg.partition(), msg.offset()
+                self._positions[partition] = offset + 1
+                if offset + 1 > self._high.get(partition, 0):
+                    self._high[partition] = offset + 1
+            if messages:
+                self._last_record_at = time.monotonic()
+                with self._changed:
+                    self._changed.notify_all()
+            if not self._ready.is_set():
+                self._check_ready()
+            if time.monotonic() - last_watermarks > 1.0:
+                self._refresh_high()
+                last_watermarks = time.monotonic()
+
+    def _apply(self, key: bytes | None, value: bytes | None) -> None:
+        if key is None:
+            self.undecodable += 1
+            return
+        try:
+            if self._lists is not None and decode_key(key).list not in self._lists:
+                self.skipped += 1
+                return
+            list_key, record = decode_record(key, value)
+        except ValueError as exc:
+            self.undecodable += 1
+            self._report(f"undecodable record skipped: {exc}")
+            return
+        self.view.apply(list_key, record)
+        self.records += 1
+
+    def _check_ready(self) -> None:
+        if all(self._positions.get(p, 0) >= high for p, high in self._targets.items()):
+            self._ready.set()
+
+    def _refresh_high(self) -> None:
+        for p in list(self._high):
+            try:
+                _low, high = self._consumer.get_watermark_offsets(
+                    TopicPartition(self.topic, p), timeout=1.0, cached=True
+                )
+            except Exception:
+                continue
+            if high > self._high[p]:
+                self._high[p] = high
+
+    def _report(self, message: str) -> None:
+        self.error = message
+        self._on_error(message)
+
+    # --- what callers ask -------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until the view holds everything the topic had when the feed started."""
+        return self._ready.wait(timeout)
+
+    def lag(self) -> int:
+        """Records on the topic not yet applied (as of the last known end offsets)."""
+        return sum(max(0, high - self._positions.get(p, 0)) for p, high in self._high.items())
+
+    def stats(self) -> FeedStats:
+        since = None if self._last_record_at is None else time.monotonic() - self._last_record_at
+        return FeedStats(
+            self.ready, self.records, self.skipped, self.undecodable, self.lag(), since
+        )
+
+    def wait_for(self, key: ListKey, version: int, timeout: float) -> bool:
+        """Wait until the view holds ``key`` at ``version`` or newer (or has released it)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                held = self.view.version_of(key)
+                if held is not None and held >= version:
+                    return True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._changed.wait(min(remaining, 0.1))

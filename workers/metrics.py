@@ -1,0 +1,113 @@
+"""Every Prometheus metric of the worker, defined once, each with its kind and meaning.
+
+Label values are bounded: topic names, event types, rule and error codes, reason codes
+and categories. Addresses never appear; domains only in ``ENTRIES_BY_DOMAIN``, which
+carries a bounded top-N (everything else is summed under ``other``).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+__all__ = [
+    "EVENTS_IN",
+    "CUSTOMER_EVENTS",
+    "DLQ_RECORDS",
+    "SUPPRESSION_CHANGES",
+    "LADDER_TRANSITIONS",
+    "EXPIRIES",
+    "ENTRIES",
+    "ENTRIES_BY_DOMAIN",
+    "ENTRIES_DUE",
+    "PROCESSING_LATENCY",
+    "CONSUMER_LAG",
+    "TABLE_KEYS",
+    "WORKER_READY",
+    "TOP_DOMAINS",
+    "set_entries",
+]
+
+TOP_DOMAINS = 20
+"""How many domains ``ENTRIES_BY_DOMAIN`` names; the rest are summed as ``other``."""
+
+EVENTS_IN = Counter(
+    "suppressor_events_in_total",
+    "Input records read, by input topic (without prefix) and event type.",
+    ["topic", "type"],
+)
+CUSTOMER_EVENTS = Counter(
+    "suppressor_customer_events_total",
+    "Customer events through the collection gate, by outcome (accepted/rejected) and rule.",
+    ["outcome", "rule"],
+)
+DLQ_RECORDS = Counter(
+    "suppressor_dlq_records_total",
+    "Input records sent to a dead-letter topic, by input topic and error code.",
+    ["topic", "error"],
+)
+SUPPRESSION_CHANGES = Counter(
+    "suppressor_suppression_changes_total",
+    "Records published to the suppressions topic, by list, operation and reason code.",
+    ["list", "op", "reason"],
+)
+LADDER_TRANSITIONS = Counter(
+    "suppressor_ladder_transitions_total",
+    "Bounce ladder outcomes per bounce, by classification outcome and resulting step.",
+    ["outcome", "step"],
+)
+EXPIRIES = Counter(
+    "suppressor_expiries_total",
+    "Temporary entries released because their expires_at passed.",
+)
+ENTRIES = Gauge(
+    "suppressor_entries",
+    "Current suppression entries held by this worker's partitions, by reason and category.",
+    ["reason", "category"],
+)
+ENTRIES_BY_DOMAIN = Gauge(
+    "suppressor_entries_by_domain",
+    f"Current suppression entries of this worker by domain: the top {TOP_DOMAINS}, then other.",
+    ["domain"],
+)
+ENTRIES_DUE = Gauge(
+    "suppressor_entries_due",
+    "Temporary entries whose expires_at has passed but that are not yet released.",
+)
+PROCESSING_LATENCY = Histogram(
+    "suppressor_processing_latency_seconds",
+    "From the input record's broker timestamp to the end of its processing, by input topic.",
+    ["topic"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+CONSUMER_LAG = Gauge(
+    "suppressor_consumer_lag_records",
+    "Records not yet processed on this worker's assigned partitions, by topic.",
+    ["topic"],
+)
+TABLE_KEYS = Gauge(
+    "suppressor_table_keys",
+    "Keys held in each table on this worker's active partitions.",
+    ["table"],
+)
+WORKER_READY = Gauge(
+    "suppressor_worker_ready",
+    "1 once the worker recovered its tables and processes records, else 0.",
+)
+
+
+def set_entries(totals: dict[str, int]) -> None:
+    """Set the entry gauges from counters named ``n|<reason>|<category>`` and ``d|<domain>``."""
+    ENTRIES.clear()
+    domains: list[tuple[int, str]] = []
+    for name, value in totals.items():
+        kind, _, rest = name.partition("|")
+        if kind == "n":
+            reason, _, category = rest.partition("|")
+            ENTRIES.labels(reason, category).set(value)
+        elif kind == "d":
+            domains.append((value, rest))
+    domains.sort(reverse=True)
+    ENTRIES_BY_DOMAIN.clear()
+    for value, domain in domains[:TOP_DOMAINS]:
+        ENTRIES_BY_DOMAIN.labels(domain).set(value)
+    ENTRIES_BY_DOMAIN.labels("other").set(sum(v for v, _d in domains[TOP_DOMAINS:]))

@@ -1,0 +1,86 @@
+"""The expiry index: which addresses hold a temporary entry, ordered by when it expires.
+
+Index keys are ``<expires_at in ms, 13 digits>|<address key>`` in a RocksDB table. The
+address agent writes them while it handles a record of that address, so faust puts each
+index entry in the same partition as the address state: the worker that owns the
+address owns its index entry, and a restarted worker has it back from the changelog.
+RocksDB keeps keys sorted, so finding what is due reads only the due keys of each
+active partition and stops at the first one in the future: the cost grows with the
+entries expiring, not with the size of the table.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+__all__ = ["ExpiryIndex", "active_dbs", "count_keys", "index_key"]
+
+_WIDTH = 13
+_RETICK_AFTER_S = 5.0  # a tick not acted on after this long (lost in a crash) is sent again
+_ESTIMATE = "rocksdb.estimate-num-keys"
+
+
+def index_key(when: datetime, key: bytes) -> bytes:
+    millis = int(when.timestamp() * 1000)
+    return b"%0*d|%b" % (_WIDTH, millis, key)
+
+
+def active_dbs(table: Any) -> Iterator[Any]:
+    store = table.data
+    dbs = getattr(store, "_dbs_for_actives", None)  # faust's RocksDB store (no public API)
+    if dbs is None:
+        raise TypeError("the expiry index needs the RocksDB table store (store='rocksdb://')")
+    yield from dbs()
+
+
+def count_keys(table: Any) -> int:
+    """RocksDB's own estimate of the keys on this worker's active partitions (cheap)."""
+    total = 0
+    for db in active_dbs(table):
+        value = db.property_int_value(_ESTIMATE)
+        total += int(value or 0)
+    return total
+
+
+class ExpiryIndex:
+    """Maintained by the address agent, read by the expiry timer."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self._ticked: dict[bytes, float] = {}
+
+    def move(self, key: bytes, before: datetime | None, after: datetime | None) -> None:
+        """Record that ``key`` now expires at ``after`` (call inside the address agent)."""
+        self._ticked.pop(key, None)
+        if before == after:
+            return
+        if before is not None:
+            old = index_key(before, key)
+            if old in self.table:
+                del self.table[old]
+        if after is not None:
+            self.table[index_key(after, key)] = b"1"
+
+    def due(self, now: datetime) -> tuple[int, list[bytes]]:
+        """How many entries are due by ``now``, and the keys to send a tick for.
+
+        A key already ticked recently is not ticked again until its tick had time to act.
+        """
+        limit = b"%0*d" % (_WIDTH, int(now.timestamp() * 1000))
+        clock = time.monotonic()
+        count = 0
+        due: list[bytes] = []
+        for db in active_dbs(self.table):
+            for raw in db.keys():
+                if raw[:_WIDTH] > limit or raw[_WIDTH : _WIDTH + 1] != b"|":
+                    break  # sorted: the rest is later (faust's offset key sorts after digits)
+                count += 1
+                key = raw[_WIDTH + 1 :]
+                sent = self._ticked.get(key)
+                if sent is None or clock - sent > _RETICK_AFTER_S:
+                    self._ticked[key] = clock
+                    due.append(key)
+        return count, due

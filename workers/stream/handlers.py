@@ -1,0 +1,189 @@
+"""What the keyed agents do with one record, as pure functions over bytes.
+
+The agents read the stored bytes of a key from a table, call a handler here, write the
+new bytes back and send what it returns: so everything between decode and emit is
+tested without a broker. Internal records (on the worker's repartition topics) are the
+original input bytes behind a one-byte kind tag, or an expiry tick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from workers.domain import accounts, ladder
+from workers.domain.classify import classify_delivery
+from workers.domain.events import parse_command, parse_delivery_event, parse_timestamp
+from workers.domain.ladder_state import AddressState, LadderConfig, entries
+from workers.domain.types import (
+    SUPPRESSION_LISTS,
+    DeliveryEvent,
+    DomainRule,
+    ListName,
+    Outcome,
+    Reason,
+)
+from workers.stream.publishing import (
+    Outgoing,
+    Publish,
+    Versions,
+    from_account,
+    from_ladder,
+    publish,
+    republish,
+    slots_of,
+)
+
+__all__ = [
+    "DELIVERY",
+    "COMMAND",
+    "EXPIRE",
+    "AddressResult",
+    "AccountResult",
+    "address_key",
+    "split_address_key",
+    "handle_address",
+    "handle_account",
+    "expire_tick",
+]
+
+DELIVERY = b"d"
+COMMAND = b"c"
+EXPIRE = b"x"
+_SEP = "\x1f"
+
+
+def address_key(account_id: str, address: str) -> bytes:
+    """The key of the address table and the address repartition topic."""
+    return f"{account_id}{_SEP}{address}".encode()
+
+
+def split_address_key(key: bytes) -> tuple[str, str]:
+    account_id, _, address = key.decode().partition(_SEP)
+    return account_id, address
+
+
+def expire_tick(now: datetime) -> bytes:
+    """An internal record asking the owner of a key to release what expired by ``now``."""
+    return EXPIRE + now.isoformat().encode()
+
+
+@dataclass(frozen=True, slots=True)
+class AddressResult:
+    stored: bytes
+    out: list[Outgoing]
+    expiry_before: datetime | None
+    expiry_after: datetime | None
+    outcome: Outcome | None  # classification of a bounce or complaint, for metrics
+    step: str | None  # "temporary", "permanent" or "none" for a bounce, else None
+    duplicate: bool
+    counts: list[tuple[bytes, int]]  # entry counter deltas, see workers.stream.counts
+
+
+def _load_address(stored: bytes | None, address: str) -> tuple[AddressState, Versions]:
+    if stored is None:
+        return AddressState.empty(address), {}
+    data: dict[str, Any] = orjson.loads(stored)
+    return AddressState.from_dict(data["state"]), data["versions"]
+
+
+def _dump(state_dict: dict[str, Any], versions: Versions) -> bytes:
+    return orjson.dumps({"state": state_dict, "versions": versions})
+
+
+def _current_items(state: AddressState, versions: Versions) -> list[Publish]:
+    held = entries(state)
+    return [
+        Publish(name, subject, held.get(name), name in held) for name, subject in slots_of(versions)
+    ]
+
+
+def _count_deltas(before: AddressState, after: AddressState) -> list[tuple[bytes, int]]:
+    """Counter deltas (by reason and category, and by domain) between two states."""
+    old, new = entries(before), entries(after)
+    deltas: list[tuple[bytes, int]] = []
+    domain = after.address.rpartition("@")[2].encode()
+    for name in SUPPRESSION_LISTS.values():
+        was, now = old.get(name), new.get(name)
+        if was == now or (was is not None and now is not None and was.reason == now.reason):
+            continue
+        for entry, sign in ((was, -1), (now, 1)):
+            if entry is not None:
+                deltas.append((b"n|%d|%b" % (entry.reason, entry.category.value.encode()), sign))
+                deltas.append((b"d|" + domain, sign))
+    return deltas
+
+
+def _bounce_step(event: DeliveryEvent, out: list[Outgoing]) -> str:
+    for key, record in out:
+        if key.list is ListName.BOUNCE and record is not None and record.active:
+            return "temporary" if record.reason is Reason.TEMPORARY else "permanent"
+    return "none"
+
+
+def handle_address(
+    stored: bytes | None, op: bytes, account_id: str, address: str, config: LadderConfig
+) -> AddressResult:
+    """Apply one internal record to the state of (account, address)."""
+    state, versions = _load_address(stored, address)
+    kind, body = op[:1], op[1:]
+    outcome: Outcome | None = None
+    delivery: DeliveryEvent | None = None
+    if kind == EXPIRE:
+        new, effects = ladder.expire(state, parse_timestamp(body.decode()), config)
+    elif kind == DELIVERY:
+        delivery = parse_delivery_event(body)
+        classification = classify_delivery(delivery)
+        outcome = classification.outcome if classification is not None else None
+        new, effects = ladder.step(state, delivery, config, outcome)
+    elif kind == COMMAND:
+        new, effects = ladder.step(state, parse_command(body), config)
+    else:
+        raise ValueError(f"unknown internal record kind {kind!r}")
+    duplicate = new is state and kind != EXPIRE
+    if duplicate:
+        out = republish(account_id, _current_items(state, versions), versions)
+    else:
+        versions, out = publish(account_id, from_ladder(effects), versions)
+    step = _bounce_step(delivery, out) if delivery is not None and outcome is not None else None
+    return AddressResult(
+        stored=_dump(new.to_dict(), versions),
+        out=out,
+        expiry_before=ladder.next_expiry(state),
+        expiry_after=ladder.next_expiry(new),
+        outcome=outcome,
+        step=step,
+        duplicate=duplicate,
+        counts=[] if duplicate else _count_deltas(state, new),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AccountResult:
+    stored: bytes
+    out: list[Outgoing]
+    duplicate: bool
+
+
+def handle_account(
+    stored: bytes | None, op: bytes, pool: Mapping[str, DomainRule]
+) -> AccountResult:
+    """Apply one account-level command (internal record) to the state of its account."""
+    if op[:1] != COMMAND:
+        raise ValueError(f"unknown internal record kind {op[:1]!r}")
+    cmd = parse_command(op[1:])
+    if stored is None:
+        state, versions = accounts.AccountState(account_id=cmd.account_id), {}
+    else:
+        data: dict[str, Any] = orjson.loads(stored)
+        state, versions = accounts.AccountState.from_dict(data["state"]), data["versions"]
+    new, changes = accounts.step(state, cmd, pool)
+    if new is state:
+        out = republish(cmd.account_id, from_account(accounts.current(state, cmd)), versions)
+        return AccountResult(stored=_dump(state.to_dict(), versions), out=out, duplicate=True)
+    versions, out = publish(cmd.account_id, from_account(changes), versions)
+    return AccountResult(stored=_dump(new.to_dict(), versions), out=out, duplicate=False)
