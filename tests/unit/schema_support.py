@@ -94,7 +94,7 @@ class Example:
 
 
 def read_reasons(path: Path) -> tuple[Reason, ...]:
-    """Parse a ``.reason`` sidecar: ``#`` lines explain, other lines are ``path validator [detail]``."""
+    """A ``.reason`` sidecar: ``#`` lines explain, others are ``path validator [detail]``."""
     reasons = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):

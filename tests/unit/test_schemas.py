@@ -1,4 +1,4 @@
-"""The JSON Schemas under ``schemas/``: well-formed, consistent with the code, and their examples."""
+"""The JSON Schemas under ``schemas/``: well-formed, consistent with the code, examples."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def _schema(name: str) -> dict[str, object]:
 
 @pytest.mark.parametrize("name", schema_names())
 def test_schema_is_valid_draft_2020_12(name: str) -> None:
-    """Every schema file is itself a valid draft 2020-12 schema with an ``$id`` matching its name."""
+    """Every schema file is a valid draft 2020-12 schema with an ``$id`` matching its name."""
     schema = _schema(name)
     Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"

@@ -1,0 +1,418 @@
+"""Bytes of the input topics -> typed, validated events (SPEC §2, ``schemas/``).
+
+Every record a worker reads passes through here, so validation is hand-written over the
+dict ``orjson`` returns, one field at a time, instead of running a JSON Schema validator
+per record. The rules are the ones of ``schemas/*.schema.json`` (bounds, patterns, enums,
+per-type requirements); ``tests/unit/test_events.py`` runs every schema example through
+both and asserts they agree. Unknown fields are ignored, so producers can add fields.
+
+Each refusal is a typed ``InputError`` naming the offending field's dotted path, which the
+worker copies onto the DLQ record. Addresses and domains come out normalised.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+import orjson
+
+from workers.domain.addresses import normalize_address, normalize_domain_pattern
+from workers.domain.errors import (
+    BadJson,
+    InputError,
+    InvalidAddress,
+    InvalidDomain,
+    SchemaError,
+    TooLarge,
+)
+from workers.domain.types import (
+    PLATFORM_ACCOUNT,
+    BounceDetails,
+    Command,
+    CommandType,
+    CustomerEvent,
+    DeliveryEvent,
+    DeliveryType,
+    Reason,
+    Source,
+    Stream,
+)
+
+__all__ = [
+    "COMMAND_SUBJECT",
+    "MAX_RECORD_BYTES",
+    "UnknownType",
+    "parse_command",
+    "parse_customer_event",
+    "parse_delivery_event",
+    "parse_timestamp",
+]
+
+MAX_RECORD_BYTES = 64 * 1024
+"""Input records above this size are refused (``too_large``) before any parsing."""
+
+
+class UnknownType(InputError):
+    """A delivery event or command whose ``type`` this worker does not know."""
+
+    code = "unknown_type"
+
+
+@dataclass(frozen=True, slots=True)
+class _Text:
+    """Bounds of one string field, as ``schemas/common.schema.json`` states them."""
+
+    min_len: int
+    max_len: int
+    pattern: re.Pattern[str] | None = None
+    shape: str = ""  # says what the pattern wants, for the error message
+
+
+_EVENT_ID = _Text(1, 200)
+_ACCOUNT_ID = _Text(
+    1, 128, re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}"), "letters, digits, ._:-"
+)
+_ACCOUNT_OR_PLATFORM = _Text(
+    1, 128, re.compile(r"\*|[A-Za-z0-9][A-Za-z0-9._:-]{0,127}"), "'*' or letters, digits, ._:-"
+)
+_CUSTOMER_TYPE = _Text(1, 100)
+_EMAIL = _Text(3, 320)
+_DOMAIN_PATTERN = _Text(3, 260)
+_DELIVERY_ID = _Text(1, 200)
+_NOTES = _Text(0, 1000)
+_URI_PATTERN = _Text(1, 1000)
+_FEEDBACK_TYPE = _Text(1, 64, re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"), "one ARF token")
+_SMTP_STATUS = _Text(5, 11, re.compile(r"[245]\.[0-9]{1,3}\.[0-9]{1,3}"), "an enhanced code, 5.1.1")
+_DIAGNOSTIC = _Text(0, 10_000)
+_PROVIDER_TEXT = _Text(0, 200)
+_TIMESTAMP = re.compile(
+    r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]"
+    r":[0-5][0-9](?:\.[0-9]{1,9})?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+)
+_SMTP_CODE_RANGE = (200, 599)
+
+_E = TypeVar("_E")
+
+
+def _members(enum: type[_E]) -> Mapping[object, _E]:
+    return MappingProxyType({member.value: member for member in enum})  # type: ignore[attr-defined]
+
+
+_SOURCES = _members(Source)
+_STREAMS = _members(Stream)
+_DELIVERY_TYPES = _members(DeliveryType)
+_COMMAND_TYPES = _members(CommandType)
+_PROVIDERS: Mapping[object, str] = MappingProxyType(
+    {p: p for p in ("ses", "sendgrid", "mailgun", "postmark", "sparkpost")}
+)
+_IMPORT_REASONS: Mapping[object, Reason] = MappingProxyType(
+    {2: Reason.MANUAL, 10: Reason.NONEXISTENT_LEGACY}
+)
+
+_NEEDS_DELIVERY_ID = frozenset(
+    {
+        DeliveryType.BOUNCE,
+        DeliveryType.COMPLAINT,
+        DeliveryType.LIST_UNSUBSCRIBE,
+        DeliveryType.DELIVERED,
+    }
+)
+"""Delivery events tied to one message name it."""
+
+COMMAND_SUBJECT: Mapping[CommandType, str | None] = MappingProxyType(
+    {
+        CommandType.ACCOUNT_CREATE: None,
+        CommandType.DOMAIN_RULE_SET: "domain",
+        CommandType.DOMAIN_RULE_REMOVE: "domain",
+        CommandType.DOMAIN_ALLOW_ADD: "domain",
+        CommandType.DOMAIN_ALLOW_REMOVE: "domain",
+        CommandType.ADDRESS_BLOCK: "email",
+        CommandType.ADDRESS_UNBLOCK: "email",
+        CommandType.ADDRESS_ALLOW: "email",
+        CommandType.ADDRESS_DISALLOW: "email",
+        CommandType.ALLOWLIST_ADD: "email",
+        CommandType.ALLOWLIST_REMOVE: "email",
+        CommandType.IMPORT_ROW: "email",
+        CommandType.URI_ADD: "pattern",
+        CommandType.URI_REMOVE: "pattern",
+    }
+)
+"""The one subject field each command type needs; any other subject field is ignored."""
+
+_JSON_TYPES = {
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    list: "an array",
+    dict: "an object",
+    type(None): "null",
+}
+
+
+def parse_customer_event(raw: bytes | None) -> CustomerEvent:
+    """A ``customer-events`` record, or the ``InputError`` that sends it to the DLQ."""
+    obj = _load(raw)
+    event_id, account_id, occurred_at = _envelope(obj, _ACCOUNT_ID)
+    return CustomerEvent(
+        event_id=event_id,
+        account_id=account_id,
+        occurred_at=occurred_at,
+        type=_required_text(obj, "type", _CUSTOMER_TYPE),
+        source=_required_choice(obj, "source", _SOURCES),
+        email=_address(obj),
+    )
+
+
+def parse_delivery_event(raw: bytes | None) -> DeliveryEvent:
+    """A ``delivery-events`` record; ``bounce`` is set on bounces, ``feedback_type`` on complaints.
+
+    Both are validated whenever present, as the schema does, but kept only where they mean
+    something, so a consumer can rely on ``bounce is not None`` exactly for bounces.
+    """
+    obj = _load(raw)
+    kind = _kind(obj, _DELIVERY_TYPES)
+    event_id, account_id, occurred_at = _envelope(obj, _ACCOUNT_ID)
+    email = _address(obj)
+    delivery_id = (
+        _required_text(obj, "delivery_id", _DELIVERY_ID)
+        if kind in _NEEDS_DELIVERY_ID
+        else _text(obj, "delivery_id", _DELIVERY_ID)
+    )
+    stream = _choice(obj, "stream", _STREAMS) or Stream.MARKETING
+    feedback_type = _text(obj, "feedback_type", _FEEDBACK_TYPE)
+    bounce = _bounce(obj["bounce"]) if "bounce" in obj else None
+    if kind is DeliveryType.BOUNCE and bounce is None:
+        raise SchemaError("bounce is required on a bounce event", path="bounce")
+    return DeliveryEvent(
+        event_id=event_id,
+        account_id=account_id,
+        occurred_at=occurred_at,
+        type=kind,
+        email=email,
+        delivery_id=delivery_id,
+        stream=stream,
+        bounce=bounce if kind is DeliveryType.BOUNCE else None,
+        feedback_type=feedback_type if kind is DeliveryType.COMPLAINT else None,
+    )
+
+
+def parse_command(raw: bytes | None) -> Command:
+    """A ``suppression-commands`` record with the fields its type needs (``COMMAND_SUBJECT``)."""
+    obj = _load(raw)
+    kind = _kind(obj, _COMMAND_TYPES)
+    event_id, account_id, occurred_at = _envelope(obj, _ACCOUNT_OR_PLATFORM)
+    if kind is CommandType.ACCOUNT_CREATE and account_id == PLATFORM_ACCOUNT:
+        raise SchemaError("the platform account '*' cannot be created", path="account_id")
+    notes = _text(obj, "notes", _NOTES) or None
+    delivery_id = _text(obj, "delivery_id", _DELIVERY_ID)
+    subject = COMMAND_SUBJECT[kind]
+    send_block = collection_block = False
+    if kind is CommandType.DOMAIN_RULE_SET:
+        send_block, collection_block = _flag(obj, "send_block"), _flag(obj, "collection_block")
+        if not (send_block or collection_block):
+            raise SchemaError(
+                "domain.rule.set turns on send_block, collection_block or both "
+                "(domain.rule.remove removes a rule)"
+            )
+    return Command(
+        event_id=event_id,
+        account_id=account_id,
+        occurred_at=occurred_at,
+        type=kind,
+        email=_address(obj) if subject == "email" else None,
+        domain=_domain_pattern(obj) if subject == "domain" else None,
+        send_block=send_block,
+        collection_block=collection_block,
+        pattern=_required_text(obj, "pattern", _URI_PATTERN) if subject == "pattern" else None,
+        reason=_import_reason(obj) if kind is CommandType.IMPORT_ROW else None,
+        notes=notes,
+        delivery_id=delivery_id,
+    )
+
+
+def parse_timestamp(value: object, path: str = "occurred_at") -> datetime:
+    """An RFC 3339 date-time with ``Z`` or an offset, as an aware UTC ``datetime``.
+
+    ``datetime.fromisoformat`` alone accepts much more than RFC 3339 (dates alone, naive
+    times, week dates), hence the pattern first.
+    """
+    if type(value) is not str:
+        raise SchemaError(f"{path} must be an RFC 3339 string, not {_json_type(value)}", path=path)
+    if len(value) > 40 or _TIMESTAMP.fullmatch(value) is None:
+        raise SchemaError(
+            f"{path} is not an RFC 3339 date-time with a Z or an offset: {_brief(value)}", path=path
+        )
+    try:
+        return datetime.fromisoformat(value.upper()).astimezone(UTC)
+    except (ValueError, OverflowError) as error:
+        raise SchemaError(f"{path} is not a valid date-time: {error}", path=path) from None
+
+
+def _load(raw: bytes | None) -> dict[str, Any]:
+    if raw is None:
+        raise BadJson("the record has no value (null)")
+    if len(raw) > MAX_RECORD_BYTES:
+        raise TooLarge(f"the record has {len(raw)} bytes; the bound is {MAX_RECORD_BYTES}")
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise BadJson(f"not JSON: {error}") from None
+    if type(obj) is not dict:
+        raise SchemaError(f"a record is a JSON object, not {_json_type(obj)}")
+    return obj
+
+
+def _envelope(obj: dict[str, Any], account: _Text) -> tuple[str, str, datetime]:
+    """The three fields every event carries: idempotency key, tenant, event time."""
+    event_id = _required_text(obj, "event_id", _EVENT_ID)
+    account_id = _required_text(obj, "account_id", account)
+    if "occurred_at" not in obj:
+        raise SchemaError("occurred_at is required", path="occurred_at")
+    return event_id, account_id, parse_timestamp(obj["occurred_at"])
+
+
+def _text(obj: dict[str, Any], key: str, rule: _Text, *, path: str | None = None) -> str | None:
+    """An optional string field within its bounds; absent or null gives None."""
+    value = obj.get(key)
+    return None if value is None else _checked_text(value, rule, path or key)
+
+
+def _required_text(obj: dict[str, Any], key: str, rule: _Text) -> str:
+    """A string field that must be present and not null."""
+    if key not in obj:
+        raise SchemaError(f"{key} is required", path=key)
+    return _checked_text(obj[key], rule, key)
+
+
+def _checked_text(value: object, rule: _Text, path: str) -> str:
+    if type(value) is not str:
+        raise SchemaError(f"{path} must be a string, not {_json_type(value)}", path=path)
+    if not rule.min_len <= len(value) <= rule.max_len:
+        raise SchemaError(
+            f"{path} must be {rule.min_len} to {rule.max_len} characters, not {len(value)}",
+            path=path,
+        )
+    if rule.pattern is not None and rule.pattern.fullmatch(value) is None:
+        raise SchemaError(f"{path} must be {rule.shape}: {_brief(value)}", path=path)
+    return value
+
+
+def _choice(
+    obj: dict[str, Any], key: str, members: Mapping[object, _E], *, path: str | None = None
+) -> _E | None:
+    """One of a closed set of strings; absent or null gives None."""
+    value = obj.get(key)
+    if value is None:
+        return None
+    member = members.get(value) if type(value) is str else None
+    if member is None:
+        path = path or key
+        allowed = ", ".join(str(v) for v in members)
+        raise SchemaError(f"{path} must be one of {allowed}, not {_brief(value)}", path=path)
+    return member
+
+
+def _required_choice(obj: dict[str, Any], key: str, members: Mapping[object, _E]) -> _E:
+    member = _choice(obj, key, members)
+    if member is None:
+        raise SchemaError(f"{key} is required", path=key)
+    return member
+
+
+def _kind(obj: dict[str, Any], members: Mapping[object, _E]) -> _E:
+    """The ``type`` that selects the rules; an unknown one is its own error code."""
+    value = obj.get("type")
+    if value is None:
+        raise SchemaError("type is required", path="type")
+    member = members.get(value) if type(value) is str else None
+    if member is None:
+        raise UnknownType(f"unknown type {_brief(value)}", path="type")
+    return member
+
+
+def _address(obj: dict[str, Any]) -> str:
+    raw = _required_text(obj, "email", _EMAIL)
+    try:
+        return normalize_address(raw)
+    except InvalidAddress as error:
+        raise InvalidAddress(error.message, path="email") from None
+
+
+def _domain_pattern(obj: dict[str, Any]) -> str:
+    raw = _required_text(obj, "domain", _DOMAIN_PATTERN)
+    try:
+        return normalize_domain_pattern(raw)
+    except InvalidDomain as error:
+        raise InvalidDomain(error.message, path="domain") from None
+
+
+def _flag(obj: dict[str, Any], key: str) -> bool:
+    value = obj.get(key)
+    if value is None:
+        return False
+    if type(value) is not bool:
+        raise SchemaError(f"{key} must be a boolean, not {_json_type(value)}", path=key)
+    return value
+
+
+def _import_reason(obj: dict[str, Any]) -> Reason:
+    """Import rows are manual blocks (2) unless they carry the legacy code 10."""
+    value = obj.get("reason")
+    if value is None:
+        return Reason.MANUAL
+    reason = _IMPORT_REASONS.get(value) if type(value) in (int, float) else None
+    if reason is None:
+        raise SchemaError(
+            f"reason must be 2 or 10 on an import row, not {_brief(value)}", path="reason"
+        )
+    return reason
+
+
+def _bounce(value: object) -> BounceDetails:
+    """What the MTA or provider said: every field optional, each checked when present."""
+    if type(value) is not dict:
+        raise SchemaError(f"bounce must be an object, not {_json_type(value)}", path="bounce")
+    return BounceDetails(
+        smtp_status=_text(value, "smtp_status", _SMTP_STATUS, path="bounce.smtp_status"),
+        smtp_code=_smtp_code(value.get("smtp_code")),
+        diagnostic=_text(value, "diagnostic", _DIAGNOSTIC, path="bounce.diagnostic"),
+        provider=_choice(value, "provider", _PROVIDERS, path="bounce.provider"),
+        provider_type=_text(value, "provider_type", _PROVIDER_TEXT, path="bounce.provider_type"),
+        provider_subtype=_text(
+            value, "provider_subtype", _PROVIDER_TEXT, path="bounce.provider_subtype"
+        ),
+    )
+
+
+def _smtp_code(value: object) -> int | None:
+    """An integer 200..599; JSON ``550.0`` is the integer 550, ``true`` is not a number."""
+    if value is None:
+        return None
+    if type(value) is float and value.is_integer():
+        value = int(value)
+    if type(value) is not int:
+        raise SchemaError(
+            f"bounce.smtp_code must be an integer, not {_json_type(value)}", path="bounce.smtp_code"
+        )
+    low, high = _SMTP_CODE_RANGE
+    if not low <= value <= high:
+        raise SchemaError(
+            f"bounce.smtp_code must be {low} to {high}, not {value}", path="bounce.smtp_code"
+        )
+    return value
+
+
+def _json_type(value: object) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _brief(value: object, limit: int = 80) -> str:
+    """A bounded ``repr``: hostile input must not bloat a DLQ record."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
