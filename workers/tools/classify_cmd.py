@@ -1,0 +1,128 @@
+"""``suppressor classify``: bounce and complaint events as JSON lines in, one verdict per line out.
+
+A support engineer pastes a provider's webhook payloads (or a day of MTA bounces) and
+sees what the worker would decide and why, without a broker. A bad line is reported on
+its own output line and the run goes on, so one typo does not hide a thousand verdicts.
+
+Input lines are delivery events as on the ``delivery-events`` topic: the bounce fields
+inside a ``bounce`` object (the schema's shape) or, for convenience, at the top level.
+A missing ``type`` reads as ``bounce``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TextIO, TypeVar
+
+import orjson
+
+from workers.domain.classify import Classification, classify, classify_feedback
+from workers.domain.errors import BadJson, InputError, SchemaError, TooLarge
+from workers.domain.types import BounceDetails
+
+__all__ = ["MAX_LINE_LENGTH", "run_classify"]
+
+MAX_LINE_LENGTH = 1_000_000
+"""Characters per input line; a longer line is refused, not parsed."""
+
+_T = TypeVar("_T", int, str)
+
+
+def run_classify(lines: Iterable[str], out: TextIO) -> int:
+    """Classify each non-blank line; 0 when every line was understood, else 1."""
+    status = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        payload: dict[str, object] = {"line": number}
+        try:
+            record = _parse(line)
+            result = _classify_record(record)
+        except InputError as error:
+            payload["error"] = error.as_dict()
+            status = 1
+        else:
+            payload["outcome"] = result.outcome.value
+            payload["evidence"] = list(result.evidence)
+            event_id = record.get("event_id")
+            if isinstance(event_id, str):
+                payload["event_id"] = event_id
+        out.write(orjson.dumps(payload).decode("utf-8"))
+        out.write("\n")
+    return status
+
+
+def _parse(line: str) -> Mapping[str, object]:
+    if len(line) > MAX_LINE_LENGTH:
+        raise TooLarge(f"line is longer than {MAX_LINE_LENGTH} characters")
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError as error:
+        raise BadJson(f"not valid JSON: {error}") from error
+    if not isinstance(record, dict):
+        raise SchemaError(f"expected a JSON object, got {_json_type(record)}", path="")
+    _expect(record, "event_id", str)
+    return record
+
+
+def _classify_record(record: Mapping[str, object]) -> Classification:
+    kind = _expect(record, "type", str) or "bounce"
+    if kind == "complaint":
+        return classify_feedback(_expect(record, "feedback_type", str))
+    if kind != "bounce":
+        raise SchemaError(
+            f"type {kind!r} is not classified (only 'bounce' and 'complaint')", path="type"
+        )
+    return classify(_bounce_details(record))
+
+
+def _bounce_details(record: Mapping[str, object]) -> BounceDetails:
+    """The bounce fields, from the ``bounce`` object when there is one, else the top level."""
+    fields: Mapping[str, object] = record
+    prefix = ""
+    if "bounce" in record:
+        nested = record["bounce"]
+        if nested is None:
+            return BounceDetails()
+        if not isinstance(nested, dict):
+            raise SchemaError(f"expected an object, got {_json_type(nested)}", path="bounce")
+        fields, prefix = nested, "bounce."
+    code = _expect(fields, "smtp_code", int, prefix)
+    if code is not None and not 200 <= code <= 599:
+        raise SchemaError(
+            f"reply code {code} is not between 200 and 599", path=f"{prefix}smtp_code"
+        )
+    return BounceDetails(
+        smtp_status=_expect(fields, "smtp_status", str, prefix),
+        smtp_code=code,
+        diagnostic=_expect(fields, "diagnostic", str, prefix),
+        provider=_expect(fields, "provider", str, prefix),
+        provider_type=_expect(fields, "provider_type", str, prefix),
+        provider_subtype=_expect(fields, "provider_subtype", str, prefix),
+    )
+
+
+def _expect(fields: Mapping[str, object], name: str, kind: type[_T], prefix: str = "") -> _T | None:
+    """The field's value when it has the expected JSON type; absent and null are None."""
+    value = fields.get(name)
+    if value is None:
+        return None
+    if isinstance(value, kind) and not isinstance(value, bool):
+        return value
+    expected = "an integer" if kind is int else "a string"
+    raise SchemaError(f"expected {expected} or null, got {_json_type(value)}", path=prefix + name)
+
+
+def _json_type(value: object) -> str:
+    """The JSON name of a decoded value's type, for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
