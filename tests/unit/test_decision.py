@@ -295,6 +295,10 @@ def test_recipient_allowlisted_address_is_always_allowed(address: str, stream: S
 
 @given(
     st.from_regex(r"[a-z0-9.+_'-]{1,20}@([a-z0-9-]{1,12}\.){1,3}[a-z0-9-]{1,8}", fullmatch=True)
+    | st.from_regex(
+        r"[ \t]{0,2}[A-Za-z0-9.+_'-]{1,20}@([A-Za-z0-9-]{1,12}\.){1,3}[A-Za-z0-9-]{1,8}[ \n]{0,2}",
+        fullmatch=True,
+    )
     | st.text(max_size=60)
 )
 def test_fast_path_agrees_with_full_normalisation(address: str) -> None:

@@ -85,22 +85,28 @@ _NORMAL_FORM = re.compile(
 
 def normalize_fast(address: str) -> str | None:
     """The normal form of an address, or None when it has none; never raises."""
-    if (
-        type(address) is str
-        and len(address) <= MAX_ADDRESS_LENGTH
-        and _NORMAL_FORM.fullmatch(address) is not None
-    ):
-        return address
+    if type(address) is str and len(address) <= MAX_ADDRESS_LENGTH:
+        if _NORMAL_FORM.fullmatch(address) is not None:
+            return address
+        if address.isascii():  # ASCII case and spaces: normalize_address would only do this
+            folded = address.strip().lower()
+            if len(folded) <= MAX_ADDRESS_LENGTH and _NORMAL_FORM.fullmatch(folded) is not None:
+                return folded
     try:
         return normalize_address(address)
     except ValueError:  # InvalidAddress, and anything a hostile string might provoke
         return None
 
 
+_TRANSACTIONAL_NAME = Stream.TRANSACTIONAL.value
+
+
 def _transactional(stream: Stream | str) -> bool:
+    if stream is Stream.MARKETING:
+        return False
     if stream is Stream.TRANSACTIONAL:
         return True
-    return isinstance(stream, str) and stream.strip().lower() == Stream.TRANSACTIONAL.value
+    return isinstance(stream, str) and stream.strip().lower() == _TRANSACTIONAL_NAME
 
 
 def decide(
@@ -147,9 +153,10 @@ def _decide(
                 return _RECIPIENT_ALLOWLIST
             allowed_address = allowed_address or entry.list is ListName.ADDRESS_ALLOW
     denying = _DENYING[transactional]
-    hit = _suppression(own, denying, now)
+    hit = _suppression(own, denying, now) if own else None
     if hit is None and account_id != PLATFORM_ACCOUNT:
-        hit = _suppression(view.address_entries(PLATFORM_ACCOUNT, address), denying, now)
+        shared = view.address_entries(PLATFORM_ACCOUNT, address)
+        hit = _suppression(shared, denying, now) if shared else None
     if hit is not None:
         return _SUPPRESSED[hit.reason if hit.reason is not None else Reason.MANUAL]
     if allowed_address:

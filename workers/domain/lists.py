@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from workers.domain.addresses import domain_candidates, domain_of, normalize_domain_pattern
 from workers.domain.errors import InputError
@@ -65,6 +66,9 @@ DEFAULT_POOL_TEXT = "allegro.pl:send,allegromail.pl:send,allegro.com:send+collec
 """The seed's pool for new accounts, in the syntax of ``parse_pool``."""
 
 POOL_NOTE = "default pool"
+
+# Every send decision walks a domain's candidates; the distinct domains are few.
+_candidates = lru_cache(maxsize=1 << 16)(domain_candidates)
 
 
 def parse_pool(text: str) -> dict[str, DomainRule]:
@@ -137,7 +141,7 @@ def domain_rule_for(
         if not rules:
             continue
         if candidates is None:
-            candidates = domain_candidates(domain)
+            candidates = _candidates(domain)
         for pattern in candidates:
             rule = rules.get(pattern)
             if rule is not None and (flag is None or getattr(rule, flag)):
@@ -152,7 +156,7 @@ def domain_allowed(allow: set[str] | frozenset[str], domain: str) -> bool:
     """
     if not allow:
         return True
-    return any(pattern in allow for pattern in domain_candidates(domain))
+    return any(pattern in allow for pattern in _candidates(domain))
 
 
 @dataclass(frozen=True, slots=True)
