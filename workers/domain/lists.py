@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
+from types import MappingProxyType
 
 from workers.domain.addresses import domain_candidates, domain_of, normalize_domain_pattern
 from workers.domain.errors import InputError
@@ -107,7 +108,7 @@ def parse_pool(text: str) -> dict[str, DomainRule]:
     return pool
 
 
-DEFAULT_POOL: Mapping[str, DomainRule] = parse_pool(DEFAULT_POOL_TEXT)
+DEFAULT_POOL: Mapping[str, DomainRule] = MappingProxyType(parse_pool(DEFAULT_POOL_TEXT))
 
 
 def pool_rules(pool: Mapping[str, DomainRule], since: datetime) -> dict[str, DomainRule]:
