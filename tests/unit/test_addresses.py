@@ -80,7 +80,10 @@ def test_plus_tag_is_a_different_subject() -> None:
         ("jane@1.2.3.4", "all digits"),
         ("jane@[192.0.2.1]", "literals"),
         ("jane@xn--99999999999.com", "not valid punycode"),
-        ("jane@xn--ab.com", "internationalised"),
+        ("jane@xn--85j.com", "internationalised"),  # punycode of U+2FF0, refused by both IDNAs
+        ("jane@\u2ff0.com", "internationalised"),
+        ("jane@xn--ab.com", "U+0081"),  # punycode of a control character
+        ("jane@xn--14buz.com", "U+0991"),  # punycode of an unassigned code point
     ],
 )
 def test_normalize_address_refusals(raw: str, fragment: str) -> None:
@@ -247,3 +250,24 @@ def test_normalize_domain_pattern_only_raises_invalid_domain(raw: str) -> None:
     except InvalidDomain:
         return
     assert normalize_domain_pattern(pattern) == pattern
+
+
+_LDH_TEXT = st.text(
+    alphabet=st.sampled_from(list("abcdefghijklmnopqrstuvwxyz0123456789-")), min_size=1, max_size=16
+)
+
+
+@settings(max_examples=1000)
+@given(_LDH_TEXT)
+def test_any_accepted_punycode_label_has_a_unicode_spelling(label: str) -> None:
+    """An accepted xn-- label is stable, and its Unicode spelling normalises to it."""
+    try:
+        once = normalize_address(f"jane@xn--{label}.com")
+    except InvalidAddress:
+        return
+    assert normalize_address(once) == once
+    first = domain_of(once).split(".")[0]
+    unicode_label = (
+        first[4:].encode("ascii").decode("punycode") if first.startswith("xn--") else first
+    )
+    assert normalize_address(f"jane@{unicode_label}.com") == once

@@ -150,12 +150,20 @@ def _check_characters(text: str) -> None:
         if _ASCII_PRINTABLE_NO_SPACE.fullmatch(text) is None:
             raise InvalidAddress(f"address holds whitespace or control characters: {_show(text)}")
         return
+    char = _refused_character(text)
+    if char is not None:
+        raise InvalidAddress(
+            f"address holds a whitespace, control or unassigned character "
+            f"U+{ord(char):04X}: {_show(text)}"
+        )
+
+
+def _refused_character(text: str) -> str | None:
+    """The first whitespace, control, format, surrogate or unassigned character, if any."""
     for char in text:
         if char.isspace() or unicodedata.category(char) in _REFUSED_CATEGORIES:
-            raise InvalidAddress(
-                f"address holds a whitespace, control or unassigned character "
-                f"U+{ord(char):04X}: {_show(text)}"
-            )
+            return char
+    return None
 
 
 @lru_cache(maxsize=65536)
@@ -219,8 +227,13 @@ def _check_ldh(label: str) -> None:
 def _unicode_to_ascii(text: str) -> str:
     """IDNA 2008 with UTS 46 mapping; IDNA 2003 (the stdlib codec) where 2008 refuses.
 
-    The fallback keeps older registrations (symbols such as ``☃.net``) addressable.
+    The fallback keeps older registrations (symbols such as ``☃.net``) addressable. The
+    characters refused in an address are refused here too, so a punycode label cannot
+    smuggle in what its Unicode spelling may not hold.
     """
+    char = _refused_character(text)
+    if char is not None:
+        raise InvalidDomain(f"the domain holds the refused character U+{ord(char):04X}")
     try:
         return idna.encode(text, uts46=True, std3_rules=True).decode("ascii")
     except Exception:  # any refusal of the strict codec means: try IDNA 2003
