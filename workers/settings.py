@@ -34,7 +34,7 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=float(number) * _UNIT_SECONDS[unit or "s"])
 
 
-def _durations(text: str) -> tuple[timedelta, ...]:
+def parse_durations(text: str) -> tuple[timedelta, ...]:
     steps = tuple(parse_duration(part) for part in text.split(",") if part.strip())
     if not steps:
         raise ValueError("at least one duration is needed")
@@ -115,7 +115,7 @@ class Settings:
     ladder_steps: tuple[timedelta, ...] = _setting(
         "SUPPRESSOR_LADDER_STEPS",
         (timedelta(days=7), timedelta(days=14), timedelta(days=28)),
-        _durations,
+        parse_durations,
         "Temporary block durations of consecutive condition bounces; the next one is permanent",
     )
     quiet_period: timedelta = _setting(

@@ -130,6 +130,8 @@ class SuppressionFeed:
                     continue
                 self._apply(msg.key(), msg.value())
                 partition, offset = msg.partition(), msg.offset()
+                if partition is None or offset is None:
+                    continue
                 self._positions[partition] = offset + 1
                 if offset + 1 > self._high.get(partition, 0):
                     self._high[partition] = offset + 1

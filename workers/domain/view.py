@@ -105,6 +105,15 @@ class ListView:
             self._uri[account_id] = cached
         return cached
 
+    def version_of(self, key: ListKey) -> int | None:
+        """The version held for a key (a released entry keeps it until its tombstone)."""
+        if key.list in DOMAIN_LISTS:
+            record = self._domain_records.get(key.account_id, {}).get((key.list, key.subject))
+            return record.version if record is not None else None
+        entry = next((e for e in self.address_entries(key.account_id, key.subject)
+                      if e.list is key.list), None)  # fmt: skip
+        return entry.version if entry is not None else None
+
     # --- writing -----------------------------------------------------------------
 
     def apply(self, key: ListKey, record: ListRecord | None) -> bool:

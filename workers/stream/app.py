@@ -103,7 +103,7 @@ class SuppressorApp:
         internal: dict[str, Any] = {"partitions": n, "internal": True, **_RAW}
         self.address_ops = app.topic(f"{settings.app_id}-address-ops", **internal)
         self.account_ops = app.topic(f"{settings.app_id}-account-ops", **internal)
-        table: dict[str, Any] = {"partitions": n, **_RAW}
+        table: dict[str, Any] = {"partitions": n, "key_type": bytes, "value_type": bytes}
         self.address_table = app.Table("address-state", **table)
         self.account_table = app.Table("account-state", **table)
         self.expiry_index = app.Table("expiry-index", **table)
@@ -125,7 +125,7 @@ class SuppressorApp:
 
     # --- helpers --------------------------------------------------------------------
 
-    async def _too_large_or_none(self, topic: str, event: EventT) -> bool:
+    async def _too_large_or_none(self, topic: str, event: EventT[bytes]) -> bool:
         """Send an oversized record to the DLQ; True when it was."""
         value = event.value
         if value is not None and len(value) > self.settings.max_record_bytes:
@@ -136,7 +136,7 @@ class SuppressorApp:
             return True
         return False
 
-    async def _to_dlq(self, topic: str, event: EventT, error: InputError) -> None:
+    async def _to_dlq(self, topic: str, event: EventT[bytes], error: InputError) -> None:
         msg = event.message
         await self.dlq[topic].send(
             key=event.key,
@@ -162,14 +162,14 @@ class SuppressorApp:
                 metrics.SUPPRESSION_CHANGES.labels(key.list.value, op, reason).inc()
 
     @staticmethod
-    def _observe(topic: str, event: EventT) -> None:
+    def _observe(topic: str, event: EventT[bytes]) -> None:
         ts = event.message.timestamp
         if ts:
             metrics.PROCESSING_LATENCY.labels(topic).observe(max(0.0, time.time() - ts))
 
     # --- agents ---------------------------------------------------------------------
 
-    async def _gate(self, stream: faust.StreamT) -> None:
+    async def _gate(self, stream: faust.StreamT[bytes]) -> None:
         # Domain rules first, or events for blocked domains would slip through at start-up.
         await asyncio.get_running_loop().run_in_executor(None, self.rules.start)
         while not self.rules.ready:
@@ -195,13 +195,17 @@ class SuppressorApp:
                 metrics.CUSTOMER_EVENTS.labels("accepted", "none").inc()
             else:
                 rejected = encode_rejected(
-                    parsed, event.value or b"", decision.rule or "", decision.pattern, _now()
+                    parsed,
+                    event.value or b"",
+                    rule=decision.rule or "collection_block",
+                    pattern=decision.pattern,
+                    rejected_at=_now(),
                 )
                 await self.rejected.send(key=event.key, value=rejected)
                 metrics.CUSTOMER_EVENTS.labels("rejected", decision.rule or "none").inc()
             self._observe(CUSTOMER_EVENTS, event)
 
-    async def _route_deliveries(self, stream: faust.StreamT) -> None:
+    async def _route_deliveries(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             if await self._too_large_or_none(DELIVERY_EVENTS, event):
                 continue
@@ -216,7 +220,7 @@ class SuppressorApp:
                 value=handlers.DELIVERY + (event.value or b""),
             )
 
-    async def _route_commands(self, stream: faust.StreamT) -> None:
+    async def _route_commands(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             if await self._too_large_or_none(COMMANDS, event):
                 continue
@@ -233,7 +237,7 @@ class SuppressorApp:
                 key = handlers.address_key(cmd.account_id, cmd.email)
                 await self.address_ops.send(key=key, value=value)
 
-    async def _addresses(self, stream: faust.StreamT) -> None:
+    async def _addresses(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             account_id, address = handlers.split_address_key(event.key)
             try:
@@ -255,7 +259,7 @@ class SuppressorApp:
             else:
                 self._observe("address-ops", event)
 
-    async def _accounts(self, stream: faust.StreamT) -> None:
+    async def _accounts(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             try:
                 result = handlers.handle_account(
@@ -299,7 +303,7 @@ class SuppressorApp:
         lag: dict[str, int] = {}
         for tp in consumer.assignment():
             highwater = consumer.highwater(tp)
-            committed = consumer._committed_offset.get(tp)  # faust keeps it; no public API
+            committed = getattr(consumer, "_committed_offset", {}).get(tp)  # no public API
             if highwater is None or committed is None:
                 continue
             name = self._topic_label(tp.topic)

@@ -14,7 +14,7 @@ from workers.stream.app import build_app
 __all__ = ["run_worker"]
 
 
-class _ReadyWorker(Worker):  # type: ignore[misc]  # faust is untyped
+class _ReadyWorker(Worker):
     """A faust worker that reports readiness once recovery finished and processing runs."""
 
     async def on_startup_finished(self) -> None:

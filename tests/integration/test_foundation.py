@@ -1,0 +1,75 @@
+"""The foundation against the real broker: topics, a worker round trip, a broker that dies."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.conftest import WorkerProcess, free_port
+from tests.kafka_helpers import BrokerGone, produce, read_topic
+from workers.settings import Settings
+from workers.tools.loadgen import customer_event
+from workers.tools.local_broker import LocalBroker
+from workers.tools.topics import ACCEPTED, CUSTOMER_EVENTS, SUPPRESSIONS, ensure_topics
+from workers.tools.topics import topic_specs as specs
+
+pytestmark = pytest.mark.broker
+
+
+def test_topics_command_is_idempotent_and_compacts_suppressions(settings: Settings) -> None:
+    """Creating topics twice creates them once; suppressions is compacted, DLQs exist."""
+    first = ensure_topics(settings, say=lambda _l: None)
+    second = ensure_topics(settings, say=lambda _l: None)
+    names = {s.name for s in specs(settings)}
+    assert set(first.created) == names
+    assert second.created == [] and set(second.found) == names
+    from confluent_kafka.admin import ConfigResource
+
+    from workers.tools.topics import admin_client
+
+    resource = ConfigResource(ConfigResource.Type.TOPIC, settings.topic(SUPPRESSIONS))
+    admin = admin_client(settings)  # keep a reference: the future dies with its client
+    config = admin.describe_configs([resource])[resource].result(timeout=10)
+    assert config["cleanup.policy"].value == "compact"
+    assert {settings.topic(f"{t}.dlq") for t in (CUSTOMER_EVENTS, "delivery-events")} <= names
+
+
+def test_worker_forwards_a_customer_event_to_accepted(
+    start_worker: Callable[..., WorkerProcess], topics: Settings
+) -> None:
+    """A customer event produced to the real broker comes out unchanged on the accepted topic."""
+    start_worker()
+    event = orjson.dumps(customer_event("acct-1", "Jane.Doe@Example.COM", "storefront"))
+    produce(topics.bootstrap_servers, topics.topic(CUSTOMER_EVENTS), [(b"k1", event)])
+    records = read_topic(
+        topics.bootstrap_servers,
+        topics.topic(ACCEPTED),
+        until=lambda rs: len(rs) >= 1,
+        timeout=60,
+    )
+    assert [(r.key, r.value) for r in records] == [(b"k1", event)]
+
+
+def test_a_killed_broker_fails_the_wait_with_a_clear_message(tmp_path: Path) -> None:
+    """When the broker dies mid-test, a wait ends with BrokerGone, not with a hang."""
+    private = Settings.from_env(
+        local_kafka_port=free_port(),
+        cache_dir=LocalBroker.from_settings(Settings.from_env()).cache_dir,
+    )
+    broker = LocalBroker.from_settings(private, say=lambda _l: None)
+    bootstrap = broker.start()
+    try:
+        settings = private.with_(bootstrap_servers=bootstrap, topic_prefix="gone.", partitions=1)
+        ensure_topics(settings, say=lambda _l: None)
+        pid = broker.running_pid()
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(BrokerGone, match="went away"):
+            read_topic(bootstrap, settings.topic(ACCEPTED), until=lambda rs: False, timeout=5)
+    finally:
+        broker.stop()
