@@ -11,7 +11,8 @@ entries once a given time has passed. Nothing here reads the clock.
 Entries made by one event (``RULES`` below) are kept in ``AddressState.listed``:
 within a category the earliest entry (by ``since``, then event id) wins, so the order
 in which events arrive does not matter; a permanent bounce entry (1, 10, or the
-ladder's 5) outranks a temporary one (8).
+ladder's 5) outranks a temporary one (8). A few later entries per category are kept
+behind the first, so that an unblock arriving after them still leaves the right one.
 
 The ladder folds the ladder-relevant events (counted condition bounces and deliveries)
 in ``occurred_at`` order, so any permutation of the same events gives the same entry.
@@ -62,10 +63,9 @@ from workers.domain.ladder_state import (
     Rung,
     Toggle,
     Upsert,
-    by_category,
     diff,
     entries,
-    first_entry,
+    keep,
 )
 from workers.domain.types import (
     Command,
@@ -230,12 +230,10 @@ def _covered(state: AddressState, when: Suppression | HistoryItem) -> bool:
     return state.unblocked_at is not None and at <= state.unblocked_at
 
 
-def _list(state: AddressState, entry: Suppression) -> AddressState:
+def _list(state: AddressState, entry: Suppression, config: LadderConfig) -> AddressState:
     if state.allowlisted or _covered(state, entry):
         return state
-    kept = first_entry(state.listed_in(entry.category), entry)
-    others = tuple(s for s in state.listed if s.category is not entry.category)
-    return replace(state, listed=by_category((*others, kept)))
+    return replace(state, listed=keep((*state.listed, entry), config.candidates_limit))
 
 
 def _record(state: AddressState, item: HistoryItem, config: LadderConfig) -> AddressState:
@@ -263,7 +261,7 @@ def _apply_delivery(
         rule = RULES[event.type]
     if isinstance(rule, Reason):
         entry = Suppression(rule, event.occurred_at, None, event.event_id, event.delivery_id)
-        return _list(state, entry)
+        return _list(state, entry, config)
     if rule is Rule.NOTHING:
         return state
     mark = Mark.BOUNCE if rule is Rule.CLIMB else Mark.DELIVERED
@@ -277,7 +275,7 @@ def _block(state: AddressState, cmd: Command, config: LadderConfig) -> AddressSt
     if cmd.type is CommandType.IMPORT_ROW and cmd.reason not in (None, Reason.TEMPORARY):
         reason = cmd.reason  # a row carries no expiry, so a reason 8 row is a manual block
     entry = Suppression(reason, cmd.occurred_at, None, cmd.event_id, cmd.delivery_id, cmd.notes)
-    return _list(state, entry)
+    return _list(state, entry, config)
 
 
 def _unblock(state: AddressState, cmd: Command, config: LadderConfig) -> AddressState:

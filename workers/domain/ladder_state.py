@@ -8,7 +8,7 @@ suppression category. ``workers.domain.ladder`` holds the rules that move it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -26,10 +26,11 @@ __all__ = [
     "Rung",
     "Toggle",
     "Upsert",
-    "by_category",
     "diff",
     "entries",
     "first_entry",
+    "keep",
+    "rank",
 ]
 
 _WEEK = timedelta(days=7)
@@ -49,14 +50,15 @@ class LadderConfig:
     quiet_period: timedelta = timedelta(days=90)
     history_limit: int = 32
     seen_ids_limit: int = 64
+    candidates_limit: int = 3  # entries per category kept behind the first (see ``keep``)
 
     def __post_init__(self) -> None:
         if not self.steps or any(s <= timedelta(0) for s in self.steps):
             raise ValueError("ladder steps must be a non-empty tuple of positive durations")
         if self.quiet_period <= timedelta(0):
             raise ValueError("quiet_period must be positive")
-        if self.history_limit < 1 or self.seen_ids_limit < 1:
-            raise ValueError("history_limit and seen_ids_limit must be at least 1")
+        if self.history_limit < 1 or self.seen_ids_limit < 1 or self.candidates_limit < 0:
+            raise ValueError("history_limit and seen_ids_limit must be >= 1, candidates_limit >= 0")
 
 
 class Mark(StrEnum):
@@ -120,9 +122,10 @@ class Toggle:
 class AddressState:
     """Everything about one (account, address) that the rules need; see ``ladder``.
 
-    ``listed`` holds the entries made by single events (at most one per category, the
-    earliest); ``base`` + ``history`` are the ladder, whose result ``climbed`` is cached
-    so that reading the lists needs no configuration.
+    ``listed`` holds the entries made by single events: per category the first (the one
+    published) and a few later ones to take over after an unblock. ``base`` + ``history``
+    are the ladder, whose result ``climbed`` is cached so that reading the lists needs no
+    configuration.
     """
 
     address: str = ""
@@ -150,6 +153,7 @@ class AddressState:
         return self.address_allow is not None and self.address_allow.on
 
     def listed_in(self, category: Category) -> Suppression | None:
+        """The entry single events give ``category`` (``listed`` is ranked within a category)."""
         return next((s for s in self.listed if s.category is category), None)
 
     def to_dict(self) -> dict[str, Any]:
@@ -207,25 +211,37 @@ class Release:
 Effect = Upsert | Release
 
 
+def rank(entry: Suppression) -> tuple[bool, datetime, str]:
+    """The order within a category: permanent before temporary, then the earliest."""
+    return (entry.expires_at is not None, entry.since, entry.event_id or "")
+
+
 def first_entry(a: Suppression | None, b: Suppression | None) -> Suppression | None:
-    """The entry a category keeps: a permanent one over a temporary one, then the earliest."""
+    """The entry a category keeps of two (either may be missing)."""
     candidates = [s for s in (a, b) if s is not None]
-    if not candidates:
-        return None
-    return min(candidates, key=lambda s: (s.expires_at is not None, s.since, s.event_id or ""))
+    return min(candidates, key=rank) if candidates else None
 
 
-def by_category(listed: tuple[Suppression | None, ...]) -> tuple[Suppression, ...]:
-    """The non-empty entries in category order, so equal states compare (and store) equal."""
-    order = list(Category)
-    return tuple(sorted((s for s in listed if s), key=lambda s: order.index(s.category)))
+def keep(listed: Iterable[Suppression], limit: int) -> tuple[Suppression, ...]:
+    """Per category, in category order: the first entry, then the ``limit`` latest others.
+
+    The others are the entries that take over when an unblock releases the first one;
+    the latest are kept because an unblock is a decision about everything before it.
+    """
+    kept: list[Suppression] = []
+    for category in Category:
+        mine = sorted({s for s in listed if s.category is category}, key=rank)
+        kept += mine[:1] + mine[max(1, len(mine) - limit) :]
+    return tuple(kept)
 
 
 def entries(state: AddressState) -> dict[ListName, Suppression | None]:
     """The current records of this address, by list (allow lists carry no entry)."""
-    current: dict[ListName, Suppression | None] = {
-        SUPPRESSION_LISTS[s.category]: s for s in state.listed if s.category is not Category.BOUNCE
-    }
+    current: dict[ListName, Suppression | None] = {}
+    for category in (Category.BLOCK, Category.COMPLAINT, Category.UNSUBSCRIBE):
+        entry = state.listed_in(category)
+        if entry is not None:
+            current[SUPPRESSION_LISTS[category]] = entry
     bounce = first_entry(state.listed_in(Category.BOUNCE), state.climbed)
     if bounce is not None and not _expired(bounce, state.expired_through):
         current[ListName.BOUNCE] = bounce
