@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import html as html_codec
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,31 +162,32 @@ def check_body(
 def extract_links(body: str, *, html: bool) -> list[str]:
     """The distinct links of a text or HTML body, in order of first appearance.
 
-    Raises ``TooLarge`` beyond ``MAX_BODY_BYTES`` or ``MAX_LINKS`` distinct links: a
-    body that cannot be checked in full must not be let through half-checked.
+    Raises ``TooLarge`` beyond ``MAX_BODY_BYTES`` or ``MAX_LINKS`` links examined
+    (repeats included, so the work is bounded too): a body that cannot be checked in
+    full must not be let through half-checked.
     """
     data = body.encode("utf-8", "surrogatepass")
     if len(data) > MAX_BODY_BYTES:
         raise TooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
     links: dict[str, None] = {}
-    if html:
-        for match in _ATTRIBUTE.finditer(data):
-            raw = match.group(1) or match.group(2) or match.group(3) or b""
-            _add(links, html_codec.unescape(_decode(raw)).translate(_URL_WHITESPACE).strip())
-        text = html_codec.unescape(_decode(_TAG.sub(b" ", data))).encode("utf-8", "surrogatepass")
-    else:
-        text = data
-    for match in _BARE_URL.finditer(text):
-        _add(links, _decode(match.group(0)).rstrip(_TRAILING_PUNCTUATION))
+    for examined, link in enumerate(_candidates(data, html), start=1):
+        if examined > MAX_LINKS:
+            raise TooLarge(f"the body holds more than {MAX_LINKS} links")
+        if link and not link.lower().startswith(EXEMPT_PREFIXES):
+            links[link] = None
     return list(links)
 
 
-def _add(links: dict[str, None], link: str) -> None:
-    if not link or link.lower().startswith(EXEMPT_PREFIXES):
-        return
-    links[link] = None
-    if len(links) > MAX_LINKS:
-        raise TooLarge(f"the body holds more than {MAX_LINKS} distinct links")
+def _candidates(data: bytes, html: bool) -> Iterator[str]:
+    """Every link occurrence: attribute values first (HTML), then bare URLs in the text."""
+    text = data
+    if html:
+        for match in _ATTRIBUTE.finditer(data):
+            raw = match.group(1) or match.group(2) or match.group(3) or b""
+            yield html_codec.unescape(_decode(raw)).translate(_URL_WHITESPACE).strip()
+        text = html_codec.unescape(_decode(_TAG.sub(b" ", data))).encode("utf-8", "surrogatepass")
+    for match in _BARE_URL.finditer(text):
+        yield _decode(match.group(0)).rstrip(_TRAILING_PUNCTUATION)
 
 
 def _decode(data: bytes) -> str:
