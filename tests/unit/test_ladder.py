@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from ladder_helpers import (
+
+from tests.unit.ladder_helpers import (
     ADDRESS,
     Input,
     apply_effects,
@@ -17,7 +18,6 @@ from ladder_helpers import (
     run,
     suppressions,
 )
-
 from workers.domain.ladder import (
     LADDER,
     AddressState,

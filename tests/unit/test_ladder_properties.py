@@ -8,7 +8,8 @@ from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ladder_helpers import (
+
+from tests.unit.ladder_helpers import (
     Input,
     apply_effects,
     at,
@@ -17,7 +18,6 @@ from ladder_helpers import (
     run,
     suppressions,
 )
-
 from workers.domain.ladder import AddressState, LadderConfig, entries, expire
 from workers.domain.ladder_state import Mark
 from workers.domain.types import CommandType, DeliveryType, ListName, Outcome, Reason
