@@ -146,13 +146,20 @@ def bench_apply(count: int) -> float:
     return median_rate(run)
 
 
-def median_rate(run: Callable[[], int]) -> float:
-    """Items per second, median of RUNS timed runs."""
+BEST: dict[
+    str, float
+] = {}  # best run per measure: the figure with the least noise from a busy host
+
+
+def median_rate(run: Callable[[], int], name: str = "") -> float:
+    """Items per second, median of RUNS timed runs (the best one kept in BEST[name])."""
     rates = []
     for _ in range(RUNS):
         started = time.perf_counter()
         done = run()
         rates.append(done / (time.perf_counter() - started))
+    if name:
+        BEST[name] = max(rates)
     return statistics.median(rates)
 
 
@@ -186,7 +193,13 @@ def bench_decisions(view: ListView, entries: int, count: int) -> dict[str, Any]:
     for account, addr, stream in queries:
         rule = decide(view, account, addr, stream, now).rule
         rules[rule] = rules.get(rule, 0) + 1
-    return {"decisions_per_s": median_rate(run), "queries": count, "rule_mix": rules}
+    rate = median_rate(run, "decisions_per_s")
+    return {
+        "decisions_per_s": rate,
+        "decisions_per_s_best": BEST["decisions_per_s"],
+        "queries": count,
+        "rule_mix": rules,
+    }
 
 
 BOUNCES = [
@@ -230,8 +243,10 @@ def bench_classify(count: int) -> dict[str, Any]:
             classify(item)
         return len(items)
 
+    rate = median_rate(run, "classify")
     return {
-        "classifications_per_s": median_rate(run),
+        "classifications_per_s": rate,
+        "classifications_per_s_best": BEST["classify"],
         "inputs": count,
         "distinct_inputs": len(BOUNCES),
     }
@@ -272,7 +287,12 @@ def bench_ladder(addresses: int) -> dict[str, Any]:
             state, _ = ladder.step(state, event, config, outcome)
         return len(events)
 
-    return {"ladder_steps_per_s": median_rate(run), "steps": len(events)}
+    rate = median_rate(run, "ladder")
+    return {
+        "ladder_steps_per_s": rate,
+        "ladder_steps_per_s_best": BEST["ladder"],
+        "steps": len(events),
+    }
 
 
 def optional(name: str, module: str, bench: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -339,6 +359,7 @@ def print_table(result: dict[str, Any]) -> None:
             f"{decide_['decisions_per_s']:,.0f}",
             _verdict(decide_["decisions_per_s"], 200_000),
         ),
+        ("decisions/s (best of 5)", f"{decide_['decisions_per_s_best']:,.0f}", ""),
         ("decisions/s (lean view)", f"{decide_['lean_view_decisions_per_s']:,.0f}", ""),
     ]
     for section, key, target in (
