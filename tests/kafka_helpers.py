@@ -14,9 +14,20 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
+from workers.domain.records import decode_record
+from workers.domain.types import ListKey, ListName, ListRecord
 from workers.tools.local_broker import broker_answers
 
-__all__ = ["BrokerGone", "WaitTimeout", "Record", "produce", "read_topic", "wait_for"]
+__all__ = [
+    "BrokerGone",
+    "Record",
+    "WaitTimeout",
+    "active_subjects",
+    "compact",
+    "produce",
+    "read_topic",
+    "wait_for",
+]
 
 
 class BrokerGone(AssertionError):
@@ -139,3 +150,32 @@ def wait_for(
                 _check_broker(bootstrap, what)
             raise WaitTimeout(f"timed out after {timeout:.0f}s waiting for {what}")
         time.sleep(interval)
+
+
+def compact(records: Iterable[Record]) -> dict[ListKey, ListRecord]:
+    """What a reader of the compacted suppressions topic holds after ``records``.
+
+    Applies each record in topic order when its version is newer than the one held, drops
+    released entries, and removes a key on its tombstone; asserts that versions only grow
+    per key and that every tombstone follows a release.
+    """
+    held: dict[ListKey, ListRecord] = {}
+    last_version: dict[ListKey, int] = {}
+    for rec in records:
+        assert rec.key is not None, "a suppressions record without a key"
+        key, value = decode_record(rec.key, rec.value)
+        if value is None:
+            assert key not in held, f"tombstone for {key} without a release first"
+            continue
+        previous = last_version.get(key, 0)
+        assert value.version >= previous, f"version went back for {key}"
+        last_version[key] = value.version
+        if value.active:
+            held[key] = value
+        else:
+            held.pop(key, None)
+    return held
+
+
+def active_subjects(held: dict[ListKey, ListRecord], account: str, name: ListName) -> set[str]:
+    return {k.subject for k in held if k.account_id == account and k.list is name}
