@@ -78,7 +78,7 @@ def test_collection_gate_drops_blocked_domains_and_never_imports(
                 domain="*.throwaway.example",
                 collection_block=True,
                 send_block=True,
-            ),  # fmt: skip
+            ),
         ],
     )
     suppressions_until(topics, lambda s: len(s) >= 5)

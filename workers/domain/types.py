@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 
 __all__ = [
     "PLATFORM_ACCOUNT",
@@ -53,7 +53,7 @@ class Reason(IntEnum):
     SHARED = 99
 
 
-class Category(str, Enum):
+class Category(StrEnum):
     """The four suppression categories; the transactional stream honours only two."""
 
     BOUNCE = "bounce"
@@ -76,7 +76,7 @@ CATEGORY_OF: dict[Reason, Category] = {
 }
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """What a bounce (or a provider's report riding on one) means for the ladder."""
 
     NONEXISTENT = "nonexistent"
@@ -88,12 +88,12 @@ class Outcome(str, Enum):
     UNSUBSCRIBE = "unsubscribe"  # a provider reported an unsubscribe through the bounce feed
 
 
-class Stream(str, Enum):
+class Stream(StrEnum):
     MARKETING = "marketing"
     TRANSACTIONAL = "transactional"
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     """Where a customer event came from; ``import`` is never collection-blocked."""
 
     STOREFRONT = "storefront"
@@ -102,7 +102,7 @@ class Source(str, Enum):
     IMPORT = "import"
 
 
-class DeliveryType(str, Enum):
+class DeliveryType(StrEnum):
     BOUNCE = "bounce"
     COMPLAINT = "complaint"
     ABUSE = "abuse"
@@ -111,7 +111,7 @@ class DeliveryType(str, Enum):
     DELIVERED = "delivered"
 
 
-class CommandType(str, Enum):
+class CommandType(StrEnum):
     """Control-plane commands on ``suppression-commands`` (CLI and HTTP API)."""
 
     ACCOUNT_CREATE = "account.create"
@@ -130,7 +130,7 @@ class CommandType(str, Enum):
     URI_REMOVE = "uri.remove"
 
 
-class ListName(str, Enum):
+class ListName(StrEnum):
     """The lists a sender needs (SPEC §3); a record's key is (account, list, subject).
 
     The four suppression lists are named after their category, so an address can

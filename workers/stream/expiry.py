@@ -74,7 +74,7 @@ class ExpiryIndex:
         count = 0
         due: list[bytes] = []
         for db in active_dbs(self.table):
-            for raw in db.keys():
+            for raw in db.keys():  # noqa: SIM118 - a rocksdict handle, not a dict
                 if raw[:_WIDTH] > limit or raw[_WIDTH : _WIDTH + 1] != b"|":
                     break  # sorted: the rest is later (faust's offset key sorts after digits)
                 count += 1

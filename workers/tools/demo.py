@@ -82,7 +82,7 @@ def _scenario(now: datetime) -> dict[str, list[Any]]:
                 send_block=True,
                 collection_block=True,
                 notes="platform-wide: disposable addresses",
-            ),  # fmt: skip
+            ),
             command(GLOBEX, "domain.allow.add", domain="gmail.com"),
             command(GLOBEX, "address.allow", email="ceo@partner.example"),
             command(ACME, "allowlist.add", email="qa@acme.example"),
@@ -228,7 +228,7 @@ def _delete_topics(settings: Settings) -> None:
     for future in admin.delete_topics(names, operation_timeout=30).values():
         try:
             future.result(timeout=30)
-        except Exception:  # noqa: S112 - best-effort clean-up of demo topics
+        except Exception:
             continue
     _say(f"- demo topics deleted ({len(names)})")
 
