@@ -12,7 +12,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,10 +19,11 @@ from typing import Any
 
 import pytest
 
-from tests.kafka_helpers import WaitTimeout, wait_for
+from tests.kafka_helpers import BrokerGone
 from workers.settings import Settings
 from workers.tools.local_broker import BrokerError, LocalBroker, broker_answers
 from workers.tools.topics import ensure_topics
+from workers.tools.worker_process import WorkerExited, WorkerProcess
 
 
 def _docker_answers() -> bool:
@@ -91,83 +91,21 @@ def topics(settings: Settings) -> Settings:
     return settings
 
 
-def settings_env(settings: Settings) -> dict[str, str]:
-    """The environment that makes a child process read exactly these settings."""
-    return {**os.environ, **settings.to_env(), "PYTHONUNBUFFERED": "1"}
-
-
-class WorkerProcess:
-    """A ``suppressor worker`` child process, with its log kept for failure messages."""
-
-    def __init__(self, settings: Settings, log_path: Path, **overrides: Any) -> None:
-        self.settings = settings.with_(**overrides) if overrides else settings
-        self.log_path = log_path
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 90.0) -> WorkerProcess:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "workers", "worker"],
-            env=settings_env(self.settings),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            wait_for(
-                self.ready,
-                timeout=timeout,
-                what=f"the worker to become ready (log: {self.log_path})",
-                bootstrap=self.settings.bootstrap_servers,
-            )
-        except WaitTimeout as exc:
-            raise WaitTimeout(f"{exc}\n--- worker log tail ---\n{self.log_tail()}") from exc
-        return self
-
-    def ready(self) -> bool:
-        """Ready once its metrics say the worker finished start-up and holds partitions."""
-        if self.proc is None or self.proc.poll() is not None:
-            raise AssertionError(f"the worker exited early:\n{self.log_tail()}")
-        from urllib.request import urlopen
-
-        try:
-            with urlopen(f"http://127.0.0.1:{self.settings.metrics_port}/metrics", timeout=1) as r:
-                body: str = r.read().decode()
-        except OSError:
-            return False
-        return "suppressor_worker_ready 1.0" in body
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def kill(self) -> None:
-        """SIGKILL: the hardest crash, no shutdown hooks run."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=30)
-
-
 @pytest.fixture
 def start_worker(topics: Settings, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     """Start worker processes on the test's topics; all are stopped after the test."""
     started: list[WorkerProcess] = []
 
     def start(name: str = "w1", **overrides: Any) -> WorkerProcess:
-        worker = WorkerProcess(topics, tmp_path / f"{name}.log", **overrides)
+        settings = topics.with_(metrics_port=free_port(), **overrides)
+        worker = WorkerProcess(settings, tmp_path / f"{name}.log")
         started.append(worker)
-        return worker.start()
+        try:
+            return worker.start()
+        except (TimeoutError, WorkerExited) as exc:
+            if not broker_answers(topics.bootstrap_servers):
+                raise BrokerGone(f"the broker went away while a worker started: {exc}") from exc
+            raise
 
     yield start
     for worker in started:

@@ -10,13 +10,14 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.conftest import WorkerProcess, free_port
+from tests.conftest import free_port
 from tests.kafka_helpers import BrokerGone, produce, read_topic
 from workers.settings import Settings
 from workers.tools.loadgen import customer_event
 from workers.tools.local_broker import LocalBroker
 from workers.tools.topics import ACCEPTED, CUSTOMER_EVENTS, SUPPRESSIONS, ensure_topics
 from workers.tools.topics import topic_specs as specs
+from workers.tools.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.broker
 

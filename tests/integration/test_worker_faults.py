@@ -11,7 +11,6 @@ from urllib.request import urlopen
 import orjson
 import pytest
 
-from tests.conftest import WorkerProcess
 from tests.integration.test_worker_rules import send, suppressions_until
 from workers.domain import ladder
 from workers.domain.classify import classify_delivery
@@ -21,6 +20,7 @@ from workers.domain.types import ListKey, ListName, ListRecord, Suppression
 from workers.settings import Settings
 from workers.tools.loadgen import bounce, mixed_deliveries
 from workers.tools.topics import DELIVERY_EVENTS
+from workers.tools.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.broker
 

@@ -11,7 +11,6 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.conftest import WorkerProcess
 from tests.kafka_helpers import Record, active_subjects, compact, produce, read_topic
 from workers.domain.types import ListKey, ListName, ListRecord, Reason
 from workers.settings import Settings
@@ -25,6 +24,7 @@ from workers.tools.topics import (
     SUPPRESSIONS,
     dlq_of,
 )
+from workers.tools.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.broker
 

@@ -173,8 +173,7 @@ class SuppressionFeed:
                 )
             except Exception:
                 continue
-            if high > self._high[p]:
-                self._high[p] = high
+            self._high[p] = max(self._high[p], high)
 
     def _report(self, message: str) -> None:
         self.error = message

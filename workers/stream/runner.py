@@ -30,7 +30,7 @@ def run_worker(settings: Settings) -> None:
     """Start metrics, build the app from the settings and run until stopped."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr="0.0.0.0")  # noqa: S104 - scraped by Prometheus
+        start_http_server(settings.metrics_port, addr="0.0.0.0")
     app = build_app(settings)
     worker = _ReadyWorker(
         app.faust,

@@ -9,14 +9,10 @@ temporary entry being released when it expires.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -41,6 +37,7 @@ from workers.tools.topics import (
     ensure_topics,
     topic_specs,
 )
+from workers.tools.worker_process import WorkerExited, WorkerProcess
 
 __all__ = ["run_demo"]
 
@@ -113,35 +110,12 @@ def _scenario(now: datetime) -> dict[str, list[Any]]:
     }
 
 
-def _worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **settings.to_env(), "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "workers", "worker"],
-        env=env,
-        stdout=log_path.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
 def _wait(check: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
         time.sleep(0.25)
-
-
-def _ready(settings: Settings, proc: subprocess.Popen[bytes], log_path: Path) -> bool:
-    if proc.poll() is not None:
-        raise RuntimeError(f"the worker exited; see {log_path}")
-    from urllib.request import urlopen
-
-    try:
-        with urlopen(f"http://127.0.0.1:{settings.metrics_port}/metrics", timeout=1) as resp:
-            return b"suppressor_worker_ready 1.0" in resp.read()
-    except OSError:
-        return False
 
 
 def _count(bootstrap: str, topic: str) -> int:
@@ -200,23 +174,20 @@ def run_demo(base: Settings, *, events: int, keep_running: bool) -> int:
     log_path = settings.data_dir.parent / f"demo{stamp}-worker.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     _say(f"- starting a worker (ladder steps {TEMP_STEPS}; log: {log_path})")
-    proc = _worker(settings, log_path)
+    worker = WorkerProcess(settings, log_path)
     try:
-        _wait(lambda: _ready(settings, proc, log_path), 120, "the worker to become ready")
+        worker.start(timeout=120)
         _say(f"  ready; metrics on http://127.0.0.1:{settings.metrics_port}/metrics")
         return _play(settings, events)
-    except (TimeoutError, RuntimeError) as exc:
+    except (TimeoutError, WorkerExited) as exc:
         _say(f"error: {exc}")
         return 1
     finally:
-        if keep_running:
-            _say(f"- worker left running (pid {proc.pid}); stop it with: kill {proc.pid}")
+        if keep_running and worker.proc is not None:
+            pid = worker.proc.pid
+            _say(f"- worker left running (pid {pid}); stop it with: kill {pid}")
         else:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            worker.stop()
             _delete_topics(settings)
             if local is not None:
                 local.stop()
