@@ -62,7 +62,7 @@ def _delivery(**fields: Any) -> bytes:
         "type": "bounce",
         "email": "jane@example.com",
         "delivery_id": "d1",
-        "bounce": {"smtp_code": 550},
+        "smtp_code": 550,
     }
     return _raw(**{**base, **fields})
 
@@ -110,23 +110,46 @@ def test_customer_event_parses_and_normalises() -> None:
 
 
 def test_bounce_details_and_defaults() -> None:
-    """A bounce keeps every detail, defaults to the marketing stream and reads 550.0 as 550."""
-    details = {
-        "smtp_status": "5.1.1",
-        "smtp_code": 550.0,
-        "diagnostic": "user unknown",
-        "provider": "ses",
-        "provider_type": "Permanent",
-        "provider_subtype": "NoEmail",
-        "extra": True,
-    }
-    event = parse_delivery_event(_delivery(bounce=details, feedback_type="abuse"))
+    """A bounce keeps every top-level detail, defaults to marketing and reads 550.0 as 550."""
+    event = parse_delivery_event(
+        _delivery(
+            smtp_status="5.1.1",
+            smtp_code=550.0,
+            diagnostic="user unknown",
+            provider="ses",
+            provider_type="Permanent",
+            provider_subtype="NoEmail",
+            extra=True,
+            feedback_type="abuse",
+        )
+    )
     assert event.type is DeliveryType.BOUNCE and event.stream is Stream.MARKETING
     assert event.bounce == BounceDetails(
         "5.1.1", 550, "user unknown", "ses", "Permanent", "NoEmail"
     )
     assert event.feedback_type is None  # meaningful on complaints only
     assert event.delivery_id == "d1"
+
+
+def test_bounce_without_details_is_valid() -> None:
+    """A bounce naming none of the details parses, with every detail absent (null = absent)."""
+    for raw in (_delivery(smtp_code=...), _delivery(smtp_code=None, diagnostic=None)):
+        assert parse_delivery_event(raw).bounce == BounceDetails()
+
+
+def test_nested_bounce_object_is_just_an_unknown_field() -> None:
+    """A field named bounce is tolerated like any unknown field; details are read at the top."""
+    nested = {"smtp_code": "not even valid", "smtp_status": "5.1.1"}
+    for value in (nested, "550 user unknown", None):
+        event = parse_delivery_event(_delivery(bounce=value, smtp_status="4.2.2"))
+        assert event.bounce == BounceDetails(smtp_status="4.2.2", smtp_code=550)
+
+
+@pytest.mark.parametrize("kind", ["complaint", "abuse", "delivered", "unsubscribe"])
+def test_bounce_details_are_checked_on_every_type(kind: str) -> None:
+    """A malformed bounce field is refused on any type, as the schema does, not only on bounces."""
+    error = _refusal(parse_delivery_event, _delivery(type=kind, provider="acme-mail"))
+    assert isinstance(error, SchemaError) and error.path == "provider"
 
 
 def test_complaint_keeps_feedback_type_and_drops_bounce() -> None:
@@ -141,7 +164,7 @@ def test_complaint_keeps_feedback_type_and_drops_bounce() -> None:
 def test_unsubscribe_needs_no_delivery_id() -> None:
     """Unsubscribes and abuse reports may come without a delivery id; null means absent."""
     for kind in ("unsubscribe", "abuse"):
-        event = parse_delivery_event(_delivery(type=kind, delivery_id=None, bounce=...))
+        event = parse_delivery_event(_delivery(type=kind, delivery_id=None, smtp_code=...))
         assert event.delivery_id is None and event.type.value == kind
 
 
@@ -153,20 +176,20 @@ def test_message_events_need_a_delivery_id(kind: str) -> None:
 
 
 def test_wrong_type_is_refused_with_its_path() -> None:
-    """A string smtp_code is a schema error pointing at bounce.smtp_code."""
-    error = _refusal(parse_delivery_event, _delivery(bounce={"smtp_code": "550"}))
+    """A string smtp_code is a schema error pointing at the top-level smtp_code."""
+    error = _refusal(parse_delivery_event, _delivery(smtp_code="550"))
     assert isinstance(error, SchemaError)
     assert error.as_dict() == {
         "code": "schema",
-        "message": "bounce.smtp_code must be an integer, not a string",
-        "path": "bounce.smtp_code",
+        "message": "smtp_code must be an integer, not a string",
+        "path": "smtp_code",
     }
 
 
 def test_boolean_is_not_a_reply_code() -> None:
     """JSON true is refused as an smtp_code although Python counts bool as int."""
-    error = _refusal(parse_delivery_event, _delivery(bounce={"smtp_code": True}))
-    assert error.path == "bounce.smtp_code"
+    error = _refusal(parse_delivery_event, _delivery(smtp_code=True))
+    assert error.path == "smtp_code"
 
 
 @pytest.mark.parametrize(
@@ -303,6 +326,11 @@ JSON_VALUES = st.recursive(
             "send_block": JSON_VALUES,
             "reason": JSON_VALUES,
             "bounce": JSON_VALUES,
+            "smtp_code": st.just(550) | JSON_VALUES,
+            "smtp_status": st.just("5.1.1") | JSON_VALUES,
+            "provider": st.just("ses") | JSON_VALUES,
+            "provider_type": JSON_VALUES,
+            "diagnostic": JSON_VALUES,
             "delivery_id": JSON_VALUES,
             "source": st.just("api") | JSON_VALUES,
         },

@@ -6,7 +6,7 @@ per record. The rules are the ones of ``schemas/*.schema.json`` (bounds, pattern
 per-type requirements); ``tests/unit/test_events.py`` runs every schema example through
 both and asserts they agree. Unknown fields are ignored, so producers can add fields.
 
-Each refusal is a typed ``InputError`` naming the offending field's dotted path, which the
+Each refusal is a typed ``InputError`` naming the offending field's path, which the
 worker copies onto the DLQ record. Addresses and domains come out normalised.
 """
 
@@ -172,8 +172,11 @@ def parse_customer_event(raw: bytes | None) -> CustomerEvent:
 def parse_delivery_event(raw: bytes | None) -> DeliveryEvent:
     """A ``delivery-events`` record; ``bounce`` is set on bounces, ``feedback_type`` on complaints.
 
-    Both are validated whenever present, as the schema does, but kept only where they mean
-    something, so a consumer can rely on ``bounce is not None`` exactly for bounces.
+    The bounce details are top-level fields of the event (SPEC §2), each optional, so a
+    bounce that names none of them is valid (it classifies as unknown). They and
+    ``feedback_type`` are validated whenever present, as the schema does, but kept only
+    where they mean something, so a consumer can rely on ``bounce is not None`` exactly
+    for bounces.
     """
     obj = _load(raw)
     kind = _kind(obj, _DELIVERY_TYPES)
@@ -186,9 +189,7 @@ def parse_delivery_event(raw: bytes | None) -> DeliveryEvent:
     )
     stream = _choice(obj, "stream", _STREAMS) or Stream.MARKETING
     feedback_type = _text(obj, "feedback_type", _FEEDBACK_TYPE)
-    bounce = _bounce(obj["bounce"]) if "bounce" in obj else None
-    if kind is DeliveryType.BOUNCE and bounce is None:
-        raise SchemaError("bounce is required on a bounce event", path="bounce")
+    bounce = _bounce(obj)
     return DeliveryEvent(
         event_id=event_id,
         account_id=account_id,
@@ -277,10 +278,10 @@ def _envelope(obj: dict[str, Any], account: _Text) -> tuple[str, str, datetime]:
     return event_id, account_id, parse_timestamp(obj["occurred_at"])
 
 
-def _text(obj: dict[str, Any], key: str, rule: _Text, *, path: str | None = None) -> str | None:
+def _text(obj: dict[str, Any], key: str, rule: _Text) -> str | None:
     """An optional string field within its bounds; absent or null gives None."""
     value = obj.get(key)
-    return None if value is None else _checked_text(value, rule, path or key)
+    return None if value is None else _checked_text(value, rule, key)
 
 
 def _required_text(obj: dict[str, Any], key: str, rule: _Text) -> str:
@@ -303,18 +304,15 @@ def _checked_text(value: object, rule: _Text, path: str) -> str:
     return value
 
 
-def _choice(
-    obj: dict[str, Any], key: str, members: Mapping[object, _E], *, path: str | None = None
-) -> _E | None:
+def _choice(obj: dict[str, Any], key: str, members: Mapping[object, _E]) -> _E | None:
     """One of a closed set of strings; absent or null gives None."""
     value = obj.get(key)
     if value is None:
         return None
     member = members.get(value) if type(value) is str else None
     if member is None:
-        path = path or key
         allowed = ", ".join(str(v) for v in members)
-        raise SchemaError(f"{path} must be one of {allowed}, not {_brief(value)}", path=path)
+        raise SchemaError(f"{key} must be one of {allowed}, not {_brief(value)}", path=key)
     return member
 
 
@@ -374,19 +372,15 @@ def _import_reason(obj: dict[str, Any]) -> Reason:
     return reason
 
 
-def _bounce(value: object) -> BounceDetails:
-    """What the MTA or provider said: every field optional, each checked when present."""
-    if type(value) is not dict:
-        raise SchemaError(f"bounce must be an object, not {_json_type(value)}", path="bounce")
+def _bounce(obj: dict[str, Any]) -> BounceDetails:
+    """What the MTA or provider said, read from the event's own fields; each optional."""
     return BounceDetails(
-        smtp_status=_text(value, "smtp_status", _SMTP_STATUS, path="bounce.smtp_status"),
-        smtp_code=_smtp_code(value.get("smtp_code")),
-        diagnostic=_text(value, "diagnostic", _DIAGNOSTIC, path="bounce.diagnostic"),
-        provider=_choice(value, "provider", _PROVIDERS, path="bounce.provider"),
-        provider_type=_text(value, "provider_type", _PROVIDER_TEXT, path="bounce.provider_type"),
-        provider_subtype=_text(
-            value, "provider_subtype", _PROVIDER_TEXT, path="bounce.provider_subtype"
-        ),
+        smtp_status=_text(obj, "smtp_status", _SMTP_STATUS),
+        smtp_code=_smtp_code(obj.get("smtp_code")),
+        diagnostic=_text(obj, "diagnostic", _DIAGNOSTIC),
+        provider=_choice(obj, "provider", _PROVIDERS),
+        provider_type=_text(obj, "provider_type", _PROVIDER_TEXT),
+        provider_subtype=_text(obj, "provider_subtype", _PROVIDER_TEXT),
     )
 
 
@@ -398,13 +392,11 @@ def _smtp_code(value: object) -> int | None:
         value = int(value)
     if type(value) is not int:
         raise SchemaError(
-            f"bounce.smtp_code must be an integer, not {_json_type(value)}", path="bounce.smtp_code"
+            f"smtp_code must be an integer, not {_json_type(value)}", path="smtp_code"
         )
     low, high = _SMTP_CODE_RANGE
     if not low <= value <= high:
-        raise SchemaError(
-            f"bounce.smtp_code must be {low} to {high}, not {value}", path="bounce.smtp_code"
-        )
+        raise SchemaError(f"smtp_code must be {low} to {high}, not {value}", path="smtp_code")
     return value
 
 
