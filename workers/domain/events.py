@@ -47,6 +47,7 @@ __all__ = [
     "COMMAND_SUBJECT",
     "MAX_RECORD_BYTES",
     "UnknownType",
+    "bounce_details",
     "parse_command",
     "parse_customer_event",
     "parse_delivery_event",
@@ -189,7 +190,7 @@ def parse_delivery_event(raw: bytes | None) -> DeliveryEvent:
     )
     stream = _choice(obj, "stream", _STREAMS) or Stream.MARKETING
     feedback_type = _text(obj, "feedback_type", _FEEDBACK_TYPE)
-    bounce = _bounce(obj)
+    bounce = bounce_details(obj)
     return DeliveryEvent(
         event_id=event_id,
         account_id=account_id,
@@ -372,8 +373,12 @@ def _import_reason(obj: dict[str, Any]) -> Reason:
     return reason
 
 
-def _bounce(obj: dict[str, Any]) -> BounceDetails:
-    """What the MTA or provider said, read from the event's own fields; each optional."""
+def bounce_details(obj: dict[str, Any]) -> BounceDetails:
+    """What the MTA or provider said, read from a record's own top-level fields.
+
+    Each field is optional (absent or null), each checked when present; other fields are
+    ignored. Public so ``suppressor classify`` reads bounces exactly as the worker does.
+    """
     return BounceDetails(
         smtp_status=_text(obj, "smtp_status", _SMTP_STATUS),
         smtp_code=_smtp_code(obj.get("smtp_code")),

@@ -4,9 +4,10 @@ A support engineer pastes a provider's webhook payloads (or a day of MTA bounces
 sees what the worker would decide and why, without a broker. A bad line is reported on
 its own output line and the run goes on, so one typo does not hide a thousand verdicts.
 
-Input lines are delivery events as on the ``delivery-events`` topic: the bounce fields
-inside a ``bounce`` object (the schema's shape) or, for convenience, at the top level.
-A missing ``type`` reads as ``bounce``.
+Input lines are delivery events as on the ``delivery-events`` topic, the bounce fields
+(``smtp_status``, ``smtp_code``, ``diagnostic``, ``provider``, ``provider_type``,
+``provider_subtype``) at the top level and checked as the worker checks them. A missing
+``type`` reads as ``bounce``; other fields, a nested ``bounce`` object included, are ignored.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import orjson
 
 from workers.domain.classify import Classification, classify, classify_feedback
 from workers.domain.errors import BadJson, InputError, SchemaError, TooLarge
-from workers.domain.types import BounceDetails
+from workers.domain.events import bounce_details
 
 __all__ = ["MAX_LINE_LENGTH", "run_classify"]
 
@@ -52,7 +53,7 @@ def run_classify(lines: Iterable[str], out: TextIO) -> int:
     return status
 
 
-def _parse(line: str) -> Mapping[str, object]:
+def _parse(line: str) -> dict[str, object]:
     if len(line) > MAX_LINE_LENGTH:
         raise TooLarge(f"line is longer than {MAX_LINE_LENGTH} characters")
     try:
@@ -65,7 +66,7 @@ def _parse(line: str) -> Mapping[str, object]:
     return record
 
 
-def _classify_record(record: Mapping[str, object]) -> Classification:
+def _classify_record(record: dict[str, object]) -> Classification:
     kind = _expect(record, "type", str) or "bounce"
     if kind == "complaint":
         return classify_feedback(_expect(record, "feedback_type", str))
@@ -73,36 +74,10 @@ def _classify_record(record: Mapping[str, object]) -> Classification:
         raise SchemaError(
             f"type {kind!r} is not classified (only 'bounce' and 'complaint')", path="type"
         )
-    return classify(_bounce_details(record))
+    return classify(bounce_details(record))
 
 
-def _bounce_details(record: Mapping[str, object]) -> BounceDetails:
-    """The bounce fields, from the ``bounce`` object when there is one, else the top level."""
-    fields: Mapping[str, object] = record
-    prefix = ""
-    if "bounce" in record:
-        nested = record["bounce"]
-        if nested is None:
-            return BounceDetails()
-        if not isinstance(nested, dict):
-            raise SchemaError(f"expected an object, got {_json_type(nested)}", path="bounce")
-        fields, prefix = nested, "bounce."
-    code = _expect(fields, "smtp_code", int, prefix)
-    if code is not None and not 200 <= code <= 599:
-        raise SchemaError(
-            f"reply code {code} is not between 200 and 599", path=f"{prefix}smtp_code"
-        )
-    return BounceDetails(
-        smtp_status=_expect(fields, "smtp_status", str, prefix),
-        smtp_code=code,
-        diagnostic=_expect(fields, "diagnostic", str, prefix),
-        provider=_expect(fields, "provider", str, prefix),
-        provider_type=_expect(fields, "provider_type", str, prefix),
-        provider_subtype=_expect(fields, "provider_subtype", str, prefix),
-    )
-
-
-def _expect(fields: Mapping[str, object], name: str, kind: type[_T], prefix: str = "") -> _T | None:
+def _expect(fields: Mapping[str, object], name: str, kind: type[_T]) -> _T | None:
     """The field's value when it has the expected JSON type; absent and null are None."""
     value = fields.get(name)
     if value is None:
@@ -110,7 +85,7 @@ def _expect(fields: Mapping[str, object], name: str, kind: type[_T], prefix: str
     if isinstance(value, kind) and not isinstance(value, bool):
         return value
     expected = "an integer" if kind is int else "a string"
-    raise SchemaError(f"expected {expected} or null, got {_json_type(value)}", path=prefix + name)
+    raise SchemaError(f"expected {expected} or null, got {_json_type(value)}", path=name)
 
 
 def _json_type(value: object) -> str:
