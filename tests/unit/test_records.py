@@ -259,12 +259,12 @@ def test_rejected_event_embeds_the_original_unchanged() -> None:
 
 def test_dlq_record_validates_and_keeps_the_bytes() -> None:
     """A DLQ record carries the error, the original bytes and key in base64, and validates."""
-    original = b'{"type":"bounce","bounce":{"smtp_code":"550"}}\xff'
+    original = b'{"type":"bounce","smtp_code":"550"}\xff'
     raw = encode_dlq(
         "delivery-events",
         3,
         12345,
-        SchemaError("bounce.smtp_code must be an integer", path="bounce.smtp_code"),
+        SchemaError("smtp_code must be an integer, not a string", path="smtp_code"),
         original,
         b"acme",
         WHEN,
@@ -275,8 +275,8 @@ def test_dlq_record_validates_and_keeps_the_bytes() -> None:
     assert base64.b64decode(value["original_key"]) == b"acme"
     assert value["error"] == {
         "code": "schema",
-        "message": "bounce.smtp_code must be an integer",
-        "path": "bounce.smtp_code",
+        "message": "smtp_code must be an integer, not a string",
+        "path": "smtp_code",
     }
     assert (value["topic"], value["partition"], value["offset"]) == ("delivery-events", 3, 12345)
     assert "original_truncated" not in value
