@@ -101,6 +101,13 @@ def test_bounces_inside_an_active_block_are_echoes() -> None:
     assert entry.expires_at == at(7) + 14 * DAY
 
 
+def test_two_bounces_at_the_same_instant_count_once() -> None:
+    """A second bounce at the very instant a block starts is inside it: still the first step."""
+    entry = bounce_entry([bounce("b2", 0), bounce("b1", 0)])
+    assert entry.expires_at == at(7)
+    assert entry.event_id == "b1"  # ties are broken by event id, not by arrival
+
+
 def test_echo_after_a_delivery_still_does_not_count() -> None:
     """The block stays active after a delivery, so a bounce inside it is still an echo."""
     entry = bounce_entry([bounce("b1", 0), delivered("d1", 1), bounce("e1", 2), bounce("b2", 8)])
