@@ -24,6 +24,7 @@ __all__ = [
     "WaitTimeout",
     "active_subjects",
     "compact",
+    "released",
     "produce",
     "read_topic",
     "wait_for",
@@ -175,6 +176,17 @@ def compact(records: Iterable[Record]) -> dict[ListKey, ListRecord]:
         else:
             held.pop(key, None)
     return held
+
+
+def released(records: Iterable[Record]) -> set[ListKey]:
+    """Keys for which an explicit release (an inactive record) was published."""
+    out: set[ListKey] = set()
+    for rec in records:
+        if rec.key is not None and rec.value is not None:
+            key, value = decode_record(rec.key, rec.value)
+            if value is not None and not value.active:
+                out.add(key)
+    return out
 
 
 def active_subjects(held: dict[ListKey, ListRecord], account: str, name: ListName) -> set[str]:

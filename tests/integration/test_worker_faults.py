@@ -11,7 +11,7 @@ from urllib.request import urlopen
 import orjson
 import pytest
 
-from tests.integration.test_worker_rules import send, suppressions_until
+from tests.integration.test_worker_rules import released_until, send, suppressions_until
 from workers.domain import ladder
 from workers.domain.classify import classify_delivery
 from workers.domain.events import parse_delivery_event
@@ -41,7 +41,7 @@ def test_a_temporary_entry_is_released_within_seconds_of_expiring(
     state = suppressions_until(topics, lambda s: _bounce_key("soon@gmail.com") in s)
     expires_at = state[_bounce_key("soon@gmail.com")].expires_at
     assert expires_at is not None
-    suppressions_until(topics, lambda s: _bounce_key("soon@gmail.com") not in s, timeout=30)
+    released_until(topics, _bounce_key("soon@gmail.com"), timeout=30)
     late = (datetime.now(UTC) - expires_at).total_seconds()
     assert late < 10, f"released {late:.1f}s after expires_at"
 
@@ -60,7 +60,7 @@ def test_a_worker_that_was_down_releases_what_expired_as_soon_as_it_is_back(
     first.kill()
     time.sleep(5)  # the entry expires while nothing runs
     start_worker("second", ladder_steps=SHORT)
-    suppressions_until(topics, lambda s: _bounce_key("away@gmail.com") not in s, timeout=60)
+    released_until(topics, _bounce_key("away@gmail.com"), timeout=60)
 
 
 def _expected(events: list[bytes], config: LadderConfig) -> dict[ListKey, Suppression | None]:

@@ -1,0 +1,342 @@
+"""Worker benchmark: throughput against a pass-through baseline, latency, memory, scaling.
+
+All figures come from one run on one machine, so their ratios are fair:
+
+1. pass-through baseline: confluent-kafka consume -> produce, no logic, one process;
+2. one worker: sustained input events/s over a preloaded mix of customer and delivery events;
+3. end-to-end latency from producing a bounce to its record on `suppressions`, at a
+   steady input rate (default 5,000 events/s), p50 / p99;
+4. resident memory of the worker after the load;
+5. two workers in one consumer group against one, on the same load.
+
+    python benchmarks/bench_worker.py            # full run (a few minutes)
+    python benchmarks/bench_worker.py --quick    # small smoke run
+
+It uses the broker at KAFKA_BOOTSTRAP_SERVERS, or starts the local one. Results are
+printed and written to benchmarks/results/worker.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from workers.domain.records import decode_key  # noqa: E402
+from workers.settings import Settings  # noqa: E402
+from workers.tools import loadgen  # noqa: E402
+from workers.tools.local_broker import LocalBroker, broker_answers  # noqa: E402
+from workers.tools.topics import (  # noqa: E402
+    COMMANDS,
+    CUSTOMER_EVENTS,
+    DELIVERY_EVENTS,
+    SUPPRESSIONS,
+    ensure_topics,
+)
+from workers.tools.worker_process import WorkerProcess  # noqa: E402
+
+PARTITIONS = 4
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def namespace(base: Settings, name: str, workdir: Path) -> Settings:
+    tag = f"{name}{uuid.uuid4().hex[:6]}"
+    settings = base.with_(
+        topic_prefix=f"bench.{tag}.",
+        app_id=f"bench-{tag}",
+        partitions=PARTITIONS,
+        data_dir=workdir / tag,
+        metrics_port=free_port(),
+    )
+    ensure_topics(settings, say=lambda _l: None)
+    return settings
+
+
+def mixed_input(n: int) -> Iterator[tuple[str, bytes]]:
+    """Half customer events, half delivery events, interleaved."""
+    customers = loadgen.mixed_customer_events(n // 2)
+    deliveries = loadgen.mixed_deliveries(n - n // 2, accounts=20, addresses=100_000)
+    for c, d in zip(customers, deliveries, strict=False):
+        yield CUSTOMER_EVENTS, orjson.dumps(c)
+        yield DELIVERY_EVENTS, orjson.dumps(d)
+
+
+def preload(settings: Settings, n: int) -> None:
+    producer = Producer(
+        {"bootstrap.servers": settings.bootstrap_servers, "linger.ms": 20, "log_level": 0}
+    )
+    for topic, value in mixed_input(n):
+        while True:
+            try:
+                producer.produce(settings.topic(topic), value=value)
+                break
+            except BufferError:
+                producer.poll(0.05)
+    producer.flush(120)
+
+
+def group_lag(settings: Settings, admin: AdminClient, consumer: Consumer) -> int:
+    """Records the worker group has not committed yet, on its input and internal topics."""
+    from confluent_kafka import ConsumerGroupTopicPartitions
+
+    topics = [
+        settings.topic(CUSTOMER_EVENTS),
+        settings.topic(DELIVERY_EVENTS),
+        settings.topic(COMMANDS),
+        f"{settings.app_id}-address-ops",
+        f"{settings.app_id}-account-ops",
+    ]
+    tps = [TopicPartition(t, p) for t in topics for p in range(PARTITIONS)]
+    future = admin.list_consumer_group_offsets(
+        [ConsumerGroupTopicPartitions(settings.app_id, tps)]
+    )[settings.app_id]
+    committed = {(tp.topic, tp.partition): tp.offset for tp in future.result(timeout=10).topic_partitions}
+    lag = 0
+    for tp in tps:
+        try:
+            high = consumer.get_watermark_offsets(tp, timeout=5)[1]
+        except Exception:
+            continue
+        done = committed.get((tp.topic, tp.partition), -1)
+        lag += max(0, high - max(done, 0))
+    return lag
+
+
+def drain_time(settings: Settings, started: float, timeout: float = 600) -> float:
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers, "log_level": 0})
+    consumer = Consumer(
+        {"bootstrap.servers": settings.bootstrap_servers, "group.id": "bench-lag", "log_level": 0}
+    )
+    try:
+        while time.monotonic() - started < timeout:
+            if group_lag(settings, admin, consumer) == 0:
+                return time.monotonic() - started
+            time.sleep(0.25)
+        raise TimeoutError("the workers did not drain the load in time")
+    finally:
+        consumer.close()
+
+
+def bench_workers(base: Settings, workdir: Path, n: int, workers: int) -> dict[str, Any]:
+    """Preload n events, start the workers, time until the group committed everything."""
+    settings = namespace(base, f"w{workers}", workdir)
+    preload(settings, n)
+    procs = [
+        WorkerProcess(settings.with_(metrics_port=free_port()), workdir / f"{settings.app_id}-{i}.log")
+        for i in range(workers)
+    ]
+    started = time.monotonic()
+    for proc in procs:
+        proc.start(timeout=120)
+    try:
+        seconds = drain_time(settings, started)
+        rss = [p.rss_bytes() for p in procs]
+    finally:
+        for proc in procs:
+            proc.stop()
+    return {"events": n, "seconds": round(seconds, 2), "events_per_s": round(n / seconds),
+            "rss_mib": [round(r / 2**20) for r in rss]}  # fmt: skip
+
+
+def _passthrough(bootstrap: str, src: str, dst: str, n: int, out: Any) -> None:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"pt-{uuid.uuid4().hex[:6]}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": True,
+            "log_level": 0,
+        }
+    )
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "log_level": 0})
+    consumer.subscribe([src])
+    seen = 0
+    started: float | None = None
+    while seen < n:
+        for msg in consumer.consume(1000, timeout=0.5):
+            if msg.error() is not None:
+                continue
+            if started is None:
+                started = time.monotonic()
+            while True:
+                try:
+                    producer.produce(dst, key=msg.key(), value=msg.value())
+                    break
+                except BufferError:
+                    producer.poll(0.05)
+            seen += 1
+        producer.poll(0)
+    producer.flush(60)
+    consumer.close()
+    out.put(time.monotonic() - (started or time.monotonic()))
+
+
+def bench_passthrough(base: Settings, workdir: Path, n: int) -> dict[str, Any]:
+    settings = namespace(base, "pt", workdir)
+    preload(settings, n)
+    queue: Any = multiprocessing.Queue()
+    src, dst = settings.topic(CUSTOMER_EVENTS), settings.topic("customer-events.accepted")
+    proc = multiprocessing.Process(
+        target=_passthrough, args=(settings.bootstrap_servers, src, dst, n // 2, queue)
+    )
+    proc.start()
+    seconds = queue.get(timeout=600)
+    proc.join()
+    return {"events": n // 2, "seconds": round(seconds, 2), "events_per_s": round(n // 2 / seconds)}
+
+
+def bench_latency(base: Settings, workdir: Path, rate: int, seconds: int) -> dict[str, Any]:
+    """Steady input at ``rate``/s; 10% are bounces of fresh addresses, timed to suppressions."""
+    settings = namespace(base, "lat", workdir)
+    worker = WorkerProcess(settings, workdir / f"{settings.app_id}.log").start(timeout=120)
+    try:
+        producer = Producer(
+            {"bootstrap.servers": settings.bootstrap_servers, "linger.ms": 1, "log_level": 0}
+        )
+        sent: dict[str, float] = {}
+        total = rate * seconds
+        customers = loadgen.mixed_customer_events(total)
+        started = time.monotonic()
+        for i in range(total):
+            if i % 10 == 0:
+                address = f"lat{i}@latency.example"
+                event = loadgen.bounce("lat", address, "nonexistent")
+                topic = settings.topic(DELIVERY_EVENTS)
+                sent[address] = time.time()
+            else:
+                event = next(customers)
+                topic = settings.topic(CUSTOMER_EVENTS)
+            producer.produce(topic, value=orjson.dumps(event))
+            ahead = (i + 1) / rate - (time.monotonic() - started)
+            if ahead > 0:
+                producer.poll(0)
+                time.sleep(ahead)
+            elif i % 500 == 0:
+                producer.poll(0)
+        producer.flush(30)
+        achieved = total / (time.monotonic() - started)
+        latencies = read_latencies(settings, sent)
+        rss = worker.rss_bytes()
+    finally:
+        worker.stop()
+    ordered = sorted(latencies)
+    return {
+        "target_rate": rate,
+        "achieved_rate": round(achieved),
+        "bounces": len(sent),
+        "matched": len(latencies),
+        "p50_ms": round(1000 * statistics.median(ordered), 1) if ordered else None,
+        "p99_ms": round(1000 * ordered[int(0.99 * (len(ordered) - 1))], 1) if ordered else None,
+        "max_ms": round(1000 * ordered[-1], 1) if ordered else None,
+        "worker_rss_mib": round(rss / 2**20),
+    }
+
+
+def read_latencies(settings: Settings, sent: dict[str, float]) -> list[float]:
+    consumer = Consumer(
+        {"bootstrap.servers": settings.bootstrap_servers, "group.id": "lat", "log_level": 0}
+    )
+    topic = settings.topic(SUPPRESSIONS)
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
+    latencies: dict[str, float] = {}
+    deadline = time.monotonic() + 60
+    while len(latencies) < len(sent) and time.monotonic() < deadline:
+        for msg in consumer.consume(1000, timeout=0.5):
+            if msg.error() is not None or msg.key() is None:
+                continue
+            subject = decode_key(msg.key()).subject
+            if subject in sent and subject not in latencies:
+                _kind, ts = msg.timestamp()
+                latencies[subject] = ts / 1000 - sent[subject]
+    consumer.close()
+    return list(latencies.values())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=60_000)
+    parser.add_argument("--rate", type=int, default=5000)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--quick", action="store_true", help="a small smoke run")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "worker.json")
+    args = parser.parse_args()
+    if args.quick:
+        args.events, args.seconds = 6000, 5
+    base = Settings.from_env()
+    local = None
+    if not broker_answers(base.bootstrap_servers):
+        local = LocalBroker.from_settings(base, say=say)
+        base = base.with_(bootstrap_servers=local.start())
+    results: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpus": multiprocessing.cpu_count(),
+        "partitions": PARTITIONS,
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-worker-") as tmp:
+        workdir = Path(tmp)
+        say(f"pass-through baseline over {args.events // 2} events ...")
+        results["passthrough"] = bench_passthrough(base, workdir, args.events)
+        say(f"  {results['passthrough']}")
+        say(f"one worker over {args.events} events ...")
+        results["one_worker"] = bench_workers(base, workdir, args.events, 1)
+        say(f"  {results['one_worker']}")
+        say(f"two workers over {args.events} events ...")
+        results["two_workers"] = bench_workers(base, workdir, args.events, 2)
+        say(f"  {results['two_workers']}")
+        say(f"latency at {args.rate} events/s for {args.seconds}s ...")
+        results["latency"] = bench_latency(base, workdir, args.rate, args.seconds)
+        say(f"  {results['latency']}")
+    one = results["one_worker"]["events_per_s"]
+    results["ratios"] = {
+        "worker_vs_passthrough": round(one / results["passthrough"]["events_per_s"], 3),
+        "two_vs_one_worker": round(results["two_workers"]["events_per_s"] / one, 3),
+    }
+    say("")
+    say("| figure | value |")
+    say("|---|---|")
+    say(f"| pass-through (confluent-kafka) | {results['passthrough']['events_per_s']} events/s |")
+    say(f"| one worker | {one} events/s |")
+    say(f"| worker / pass-through | {results['ratios']['worker_vs_passthrough']} |")
+    say(f"| two workers | {results['two_workers']['events_per_s']} events/s |")
+    say(f"| two / one worker | {results['ratios']['two_vs_one_worker']} |")
+    lat = results["latency"]
+    say(f"| latency at {lat['achieved_rate']}/s | p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms |")
+    say(f"| worker RSS after the latency run | {lat['worker_rss_mib']} MiB |")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    say(f"written to {args.out}")
+    if local is not None:
+        local.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
