@@ -102,6 +102,12 @@ class Settings:
         _guarantee,
         "faust processing guarantee (outputs are idempotent by key and version either way)",
     )
+    session_timeout: timedelta = _setting(
+        "SUPPRESSOR_SESSION_TIMEOUT",
+        timedelta(seconds=10),
+        parse_duration,
+        "How long a silent worker keeps its partitions before the group hands them on",
+    )
     metrics_port: int = _setting(
         "SUPPRESSOR_METRICS_PORT", 9464, int, "Port of the worker's Prometheus /metrics (0: off)"
     )

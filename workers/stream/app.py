@@ -88,6 +88,8 @@ class SuppressorApp:
             broker_commit_interval=1.0,
             stream_buffer_maxsize=4096,
             table_standby_replicas=0,
+            broker_session_timeout=settings.session_timeout.total_seconds(),
+            broker_heartbeat_interval=max(1.0, settings.session_timeout.total_seconds() / 4),
         )
         t = settings.topic
         self.customer_in = app.topic(t(CUSTOMER_EVENTS), **_RAW)

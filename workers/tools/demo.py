@@ -97,7 +97,7 @@ def _scenario(now: datetime) -> dict[str, list[Any]]:
         ],
         DELIVERY_EVENTS: [
             bounce(ACME, "gone@gmail.com", "nonexistent", when=ago),
-            bounce(ACME, "full@yahoo.com", "condition", when=ago),
+            bounce(ACME, "full@yahoo.com", "condition", when=now),
             bounce(ACME, "spamblocked@outlook.com", "policy", when=ago),
             bounce(ACME, "mystery@example.org", "unknown", when=ago),
             delivery(ACME, "hater@gmail.com", "complaint", when=ago, feedback_type="abuse"),
@@ -269,7 +269,7 @@ def _summary(settings: Settings, feed: SuppressionFeed) -> None:
         (GLOBEX, "anna@gmail.com", Stream.MARKETING),
         (GLOBEX, "bob@yahoo.com", Stream.MARKETING),
         (GLOBEX, "ceo@partner.example", Stream.MARKETING),
-        (GLOBEX, "x@mail.throwaway.example", Stream.TRANSACTIONAL),
+        (ACME, "x@mail.throwaway.example", Stream.TRANSACTIONAL),
     ]
     now = datetime.now(UTC)
     for account, address, stream in checks:
