@@ -118,7 +118,9 @@ def group_lag(settings: Settings, admin: AdminClient, consumer: Consumer) -> int
     future = admin.list_consumer_group_offsets(
         [ConsumerGroupTopicPartitions(settings.app_id, tps)]
     )[settings.app_id]
-    committed = {(tp.topic, tp.partition): tp.offset for tp in future.result(timeout=10).topic_partitions}
+    committed = {
+        (tp.topic, tp.partition): tp.offset for tp in future.result(timeout=10).topic_partitions
+    }
     lag = 0
     for tp in tps:
         try:
@@ -150,7 +152,9 @@ def bench_workers(base: Settings, workdir: Path, n: int, workers: int) -> dict[s
     settings = namespace(base, f"w{workers}", workdir)
     preload(settings, n)
     procs = [
-        WorkerProcess(settings.with_(metrics_port=free_port()), workdir / f"{settings.app_id}-{i}.log")
+        WorkerProcess(
+            settings.with_(metrics_port=free_port()), workdir / f"{settings.app_id}-{i}.log"
+        )
         for i in range(workers)
     ]
     started = time.monotonic()
