@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
 from workers.domain.records import decode_key, decode_record
 from workers.domain.types import ListKey, ListName
@@ -23,6 +23,18 @@ from workers.domain.view import ListView
 __all__ = ["FeedError", "FeedStats", "SuppressionFeed"]
 
 _BATCH = 5000
+
+
+def _list_of(key: bytes) -> str:
+    """The list named by a key, without decoding it all (a skipped list costs one split).
+
+    Account ids never hold a quote (``schemas/``), so the list is the text between the
+    first two ``","``; anything unusual takes the full decoder.
+    """
+    parts = key.split(b'","', 2)
+    if len(parts) == 3 and parts[0].startswith(b'["'):
+        return parts[1].decode("utf-8", "replace")
+    return decode_key(key).list.value
 
 
 class FeedError(RuntimeError):
@@ -122,22 +134,10 @@ class SuppressionFeed:
             except Exception as exc:  # the client library raised: report and go on
                 self._report(f"consume failed: {exc}")
                 continue
-            for msg in messages:
-                err = msg.error()
-                if err is not None:
-                    if err.code() != KafkaError._PARTITION_EOF:
-                        self._report(f"read error: {err}")
-                    continue
-                self._apply(msg.key(), msg.value())
-                partition, offset = msg.partition(), msg.offset()
-                if partition is None or offset is None:
-                    continue
-                self._positions[partition] = offset + 1
-                if offset + 1 > self._high.get(partition, 0):
-                    self._high[partition] = offset + 1
             if messages:
-                self._last_record_at = time.monotonic()
-                with self._changed:
+                with self._changed:  # iterating readers (export) hold it: no change mid-way
+                    self._apply_batch(messages)
+                    self._last_record_at = time.monotonic()
                     self._changed.notify_all()
             if not self._ready.is_set():
                 self._check_ready()
@@ -145,12 +145,33 @@ class SuppressionFeed:
                 self._refresh_high()
                 last_watermarks = time.monotonic()
 
+    def _apply_batch(self, messages: list[Message]) -> None:
+        positions, high = self._positions, self._high
+        for msg in messages:
+            err = msg.error()
+            if err is not None:
+                if err.code() != KafkaError._PARTITION_EOF:
+                    self._report(f"read error: {err}")
+                continue
+            self._apply(msg.key(), msg.value())
+            partition, offset = msg.partition(), msg.offset()
+            if partition is None or offset is None:
+                continue
+            positions[partition] = offset + 1
+            if offset + 1 > high.get(partition, 0):
+                high[partition] = offset + 1
+
+    @property
+    def lock(self) -> threading.Condition:
+        """Held while a batch is applied: hold it to iterate the view consistently."""
+        return self._changed
+
     def _apply(self, key: bytes | None, value: bytes | None) -> None:
         if key is None:
             self.undecodable += 1
             return
         try:
-            if self._lists is not None and decode_key(key).list not in self._lists:
+            if self._lists is not None and _list_of(key) not in self._lists:
                 self.skipped += 1
                 return
             list_key, record = decode_record(key, value)
@@ -201,11 +222,19 @@ class SuppressionFeed:
 
     def wait_for(self, key: ListKey, version: int, timeout: float) -> bool:
         """Wait until the view holds ``key`` at ``version`` or newer (or has released it)."""
+
+        def held() -> bool:
+            version_held = self.view.version_of(key)
+            return version_held is not None and version_held >= version
+
+        return self.wait_until(held, timeout)
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float) -> bool:
+        """Wait until ``condition()`` holds, re-checked after every batch applied."""
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
-                held = self.view.version_of(key)
-                if held is not None and held >= version:
+                if condition():
                     return True
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:

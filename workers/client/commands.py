@@ -1,0 +1,279 @@
+"""Writes control-plane commands and waits until their effect is visible (read your writes).
+
+A command is validated with the worker's own parser before it is produced, so a bad one
+fails at once with the same ``InputError`` the worker would put on its DLQ. After the
+broker has it, the writer waits on the sender view until ``effect_visible`` holds: the
+view then shows what the command asked for, so a person who blocks an address and
+checks it next sees it blocked.
+
+``effect_visible`` reads the *state* the command asks for, not the event id, so it works
+on a view without details and for commands the worker takes as no-ops: blocking an
+address already blocked (the earliest block stays), or one on the recipient allowlist
+(ignored by design, SPEC §6), is visible at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from confluent_kafka import KafkaError, Message, Producer
+
+from workers.client.sender import SenderClient
+from workers.domain.events import parse_command
+from workers.domain.lists import parse_pool
+from workers.domain.records import format_timestamp
+from workers.domain.types import (
+    CATEGORY_OF,
+    SUPPRESSION_LISTS,
+    Command,
+    CommandType,
+    DomainRule,
+    ListName,
+    Reason,
+)
+from workers.domain.view import ListView
+from workers.settings import Settings
+from workers.tools.topics import COMMANDS
+
+__all__ = ["VISIBLE", "CommandError", "CommandWriter", "WriteResult", "effect_visible"]
+
+
+class CommandError(RuntimeError):
+    """The broker did not take a command (gone, topic missing); the message says which."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """One command written: its id, whether its effect became visible, and how long that took."""
+
+    event_id: str
+    visible: bool
+    waited_s: float
+
+
+# --- what "visible" means, per command type ---------------------------------------------
+
+_Predicate = Callable[[ListView, Command, Mapping[str, DomainRule]], bool]
+
+
+def _active(view: ListView, cmd: Command, name: ListName) -> bool:
+    return any(
+        e.active and e.list is name for e in view.address_entries(cmd.account_id, cmd.email or "")
+    )
+
+
+def _listed(name: ListName) -> _Predicate:
+    return lambda view, cmd, _pool: _active(view, cmd, name)
+
+
+def _unlisted(name: ListName) -> _Predicate:
+    return lambda view, cmd, _pool: not _active(view, cmd, name)
+
+
+def _blocked(view: ListView, cmd: Command, _pool: Mapping[str, DomainRule]) -> bool:
+    """The entry's list holds the address, or the recipient allowlist made the block a no-op."""
+    reason = cmd.reason if cmd.reason is not None else Reason.MANUAL
+    target = SUPPRESSION_LISTS[CATEGORY_OF[reason]]
+    return _active(view, cmd, target) or _active(view, cmd, ListName.RECIPIENT_ALLOW)
+
+
+def _unblocked(view: ListView, cmd: Command, _pool: Mapping[str, DomainRule]) -> bool:
+    """No suppression from at or before the unblock is left (later ones may stand)."""
+    suppressions = frozenset(SUPPRESSION_LISTS.values())
+    return not any(
+        e.active and e.list in suppressions and (e.since is None or e.since <= cmd.occurred_at)
+        for e in view.address_entries(cmd.account_id, cmd.email or "")
+    )
+
+
+def _rule(view: ListView, cmd: Command) -> DomainRule | None:
+    lists = view.account_lists(cmd.account_id)
+    return lists.domain_rules.get(cmd.domain or "") if lists is not None else None
+
+
+def _rule_set(view: ListView, cmd: Command, _pool: Mapping[str, DomainRule]) -> bool:
+    rule = _rule(view, cmd)
+    return (
+        rule is not None
+        and rule.send_block == cmd.send_block
+        and rule.collection_block == cmd.collection_block
+    )
+
+
+def _rule_removed(view: ListView, cmd: Command, _pool: Mapping[str, DomainRule]) -> bool:
+    return _rule(view, cmd) is None
+
+
+def _domain_allowed(view: ListView, cmd: Command) -> bool:
+    lists = view.account_lists(cmd.account_id)
+    return lists is not None and (cmd.domain or "") in lists.domain_allow
+
+
+def _uri_listed(view: ListView, cmd: Command) -> bool:
+    lists = view.account_lists(cmd.account_id)
+    return lists is not None and (cmd.pattern or "") in lists.uri_patterns
+
+
+def _created(view: ListView, cmd: Command, pool: Mapping[str, DomainRule]) -> bool:
+    """Every pool domain carries a rule (an account created earlier may have changed them)."""
+    lists = view.account_lists(cmd.account_id)
+    rules = lists.domain_rules if lists is not None else {}
+    return all(pattern in rules for pattern in pool)
+
+
+VISIBLE: Mapping[CommandType, _Predicate] = {
+    CommandType.ACCOUNT_CREATE: _created,
+    CommandType.DOMAIN_RULE_SET: _rule_set,
+    CommandType.DOMAIN_RULE_REMOVE: _rule_removed,
+    CommandType.DOMAIN_ALLOW_ADD: lambda view, cmd, _pool: _domain_allowed(view, cmd),
+    CommandType.DOMAIN_ALLOW_REMOVE: lambda view, cmd, _pool: not _domain_allowed(view, cmd),
+    CommandType.ADDRESS_BLOCK: _blocked,
+    CommandType.IMPORT_ROW: _blocked,
+    CommandType.ADDRESS_UNBLOCK: _unblocked,
+    CommandType.ADDRESS_ALLOW: _listed(ListName.ADDRESS_ALLOW),
+    CommandType.ADDRESS_DISALLOW: _unlisted(ListName.ADDRESS_ALLOW),
+    CommandType.ALLOWLIST_ADD: _listed(ListName.RECIPIENT_ALLOW),
+    CommandType.ALLOWLIST_REMOVE: _unlisted(ListName.RECIPIENT_ALLOW),
+    CommandType.URI_ADD: lambda view, cmd, _pool: _uri_listed(view, cmd),
+    CommandType.URI_REMOVE: lambda view, cmd, _pool: not _uri_listed(view, cmd),
+}
+"""Per command type: does the view already show what the command asks for?"""
+
+
+def effect_visible(
+    view: ListView, command: Command, pool: Mapping[str, DomainRule] | None = None
+) -> bool:
+    """Whether ``view`` reflects ``command``; ``pool`` is the default pool (account.create)."""
+    return VISIBLE[command.type](view, command, pool or {})
+
+
+# --- the writer ---------------------------------------------------------------------------
+
+
+def _prepare(command: Mapping[str, Any]) -> tuple[bytes, Command]:
+    """Fill ``event_id`` and ``occurred_at`` when missing, encode, validate as the worker does."""
+    body = dict(command)
+    body.setdefault("event_id", uuid.uuid4().hex)
+    body.setdefault("occurred_at", format_timestamp(datetime.now(UTC)))
+    raw = orjson.dumps(body)
+    return raw, parse_command(raw)
+
+
+class CommandWriter:
+    """Writes commands to suppression-commands and waits until their effect is visible."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: SenderClient,
+        *,
+        pool: Mapping[str, DomainRule] | None = None,
+    ) -> None:
+        self.client = client
+        self.topic = settings.topic(COMMANDS)
+        self._bootstrap = settings.bootstrap_servers
+        self._pool = pool if pool is not None else parse_pool(settings.default_domain_pool)
+        self._producer = Producer(
+            {
+                "bootstrap.servers": settings.bootstrap_servers,
+                "acks": "all",
+                "enable.idempotence": True,
+                "linger.ms": 5,
+                "message.timeout.ms": 30_000,
+                "queue.buffering.max.messages": 200_000,
+                "log_level": 0,
+            }
+        )
+        self._errors: list[str] = []
+        self._lock = threading.Lock()
+
+    def submit(self, command: Mapping[str, Any], *, wait: float | None = 10.0) -> WriteResult:
+        """Write one command; with ``wait``, return once its effect is visible (or time out).
+
+        Raises ``InputError`` for a command the worker would refuse, ``CommandError``
+        when the broker does not take it.
+        """
+        return self.submit_many([command], wait=wait)[0]
+
+    def submit_many(
+        self,
+        commands: Iterable[Mapping[str, Any]],
+        *,
+        wait: float | None = 60.0,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[WriteResult]:
+        """Write commands in order; ``progress(n)`` reports n more done (visible, or written).
+
+        Every command is validated before the first is produced, so a bad one writes none.
+        """
+        prepared = [_prepare(c) for c in commands]
+        started = time.monotonic()
+        self._produce([(c.account_id.encode(), raw) for raw, c in prepared])
+        parsed = [c for _raw, c in prepared]
+        if wait is None:
+            if progress is not None and parsed:
+                progress(len(parsed))
+            return [WriteResult(c.event_id, False, 0.0) for c in parsed]
+        return self._wait_visible(parsed, started, started + wait, progress)
+
+    def _produce(self, records: list[tuple[bytes, bytes]]) -> None:
+        def delivered(err: KafkaError | None, _msg: Message) -> None:
+            if err is not None:
+                with self._lock:
+                    self._errors.append(str(err))
+
+        for key, value in records:
+            while True:
+                try:
+                    self._producer.produce(self.topic, value, key, on_delivery=delivered)
+                    break
+                except BufferError:
+                    self._producer.poll(0.1)
+            self._producer.poll(0)
+        remaining = self._producer.flush(30.0)
+        with self._lock:
+            errors, self._errors = self._errors, []
+        if remaining or errors:
+            detail = errors[0] if errors else f"{remaining} not acknowledged"
+            raise CommandError(f"could not write to {self.topic} at {self._bootstrap}: {detail}")
+
+    def _wait_visible(
+        self,
+        parsed: list[Command],
+        started: float,
+        deadline: float,
+        progress: Callable[[int], None] | None,
+    ) -> list[WriteResult]:
+        """Walk the commands in order as their effects show (each check is a dict lookup)."""
+        seen_at: list[float | None] = [None] * len(parsed)
+        position = 0
+
+        def advance(view: ListView) -> bool:
+            nonlocal position
+            first = position
+            while position < len(parsed) and effect_visible(view, parsed[position], self._pool):
+                seen_at[position] = time.monotonic()
+                position += 1
+            if progress is not None and position > first:
+                progress(position - first)
+            return position == len(parsed)
+
+        if self.client.wait_ready(max(0.0, deadline - time.monotonic())):
+            self.client.wait_until(advance, max(0.0, deadline - time.monotonic()))
+        for index in range(position, len(parsed)):  # time is up: which did show anyway?
+            if effect_visible(self.client.view, parsed[index], self._pool):
+                seen_at[index] = time.monotonic()
+        return [
+            WriteResult(c.event_id, at is not None, (at or time.monotonic()) - started)
+            for c, at in zip(parsed, seen_at, strict=True)
+        ]
+
+    def close(self) -> None:
+        self._producer.flush(10.0)
