@@ -1,0 +1,26 @@
+# The suppressor image: one Python package, two commands (`suppressor worker`, `suppressor api`).
+# Build stage makes wheels (a compiler is there for any dependency without one for this
+# platform); the runtime stage installs only those wheels and runs as an unprivileged user.
+FROM python:3.11-slim-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends build-essential \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY workers ./workers
+RUN pip wheel --no-cache-dir --disable-pip-version-check --wheel-dir /wheels .
+
+FROM python:3.11-slim-bookworm
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    SUPPRESSOR_DATA_DIR=/data/worker
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir --disable-pip-version-check --no-index --find-links /wheels suppressor \
+ && rm -rf /wheels \
+ && useradd --system --uid 10001 --home-dir /data --create-home suppressor \
+ && mkdir -p /data/worker && chown -R suppressor /data
+USER suppressor
+WORKDIR /data
+# 9464: the worker's Prometheus /metrics; 8080: the HTTP API.
+EXPOSE 9464 8080
+CMD ["suppressor", "worker"]
