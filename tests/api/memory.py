@@ -1,0 +1,103 @@
+"""An in-memory sender client and command writer for API tests that need no broker.
+
+``MemoryLists`` is both: a command it is given runs through the worker's own pure
+handlers (``workers.stream.handlers``) and the records they would publish are applied
+to a ``ListView`` at once, so a write is visible to the next read exactly as the real
+worker and feed would make it. ``hold_writes`` keeps commands from applying, to see
+the API's 202 answer.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from workers.client.commands import WriteResult
+from workers.client.sender import Staleness
+from workers.domain.decision import Decision, decide_many
+from workers.domain.events import COMMAND_SUBJECT, parse_command
+from workers.domain.ladder_state import LadderConfig
+from workers.domain.lists import DEFAULT_POOL_TEXT, parse_pool
+from workers.domain.records import format_timestamp
+from workers.domain.types import Stream
+from workers.domain.view import ListView
+from workers.stream.handlers import COMMAND, address_key, handle_account, handle_address
+
+__all__ = ["MemoryLists"]
+
+
+class MemoryLists:
+    """A ``Reader`` and a ``Writer`` over one in-memory view."""
+
+    def __init__(self) -> None:
+        self.view = ListView()
+        self.lock = threading.Condition()
+        self.ready = True
+        self.hold_writes = False
+        self.client = self  # what ``workers.tools.lists.import_rows`` reads the view from
+        self.commands: list[dict[str, Any]] = []
+        self._config = LadderConfig()
+        self._pool = parse_pool(DEFAULT_POOL_TEXT)
+        self._addresses: dict[bytes, bytes] = {}
+        self._accounts: dict[str, bytes] = {}
+
+    def staleness(self) -> Staleness:
+        return Staleness(0, 0.5, self.ready)
+
+    def decide_many(
+        self,
+        account_id: str,
+        addresses: Iterable[str],
+        stream: Stream | str = Stream.MARKETING,
+        now: datetime | None = None,
+    ) -> list[Decision]:
+        return decide_many(self.view, account_id, addresses, stream, now or datetime.now(UTC))
+
+    def submit(self, command: Mapping[str, Any], *, wait: float | None = 10.0) -> WriteResult:
+        return self.submit_many([command], wait=wait)[0]
+
+    def submit_many(
+        self,
+        commands: Iterable[Mapping[str, Any]],
+        *,
+        wait: float | None = 60.0,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[WriteResult]:
+        results = []
+        for given in commands:
+            body = {"event_id": uuid.uuid4().hex, "occurred_at": _now(), **given}
+            raw = orjson.dumps(body)
+            cmd = parse_command(raw)  # refuses what the real writer refuses
+            self.commands.append(body)
+            if not self.hold_writes:
+                self._apply(
+                    raw, cmd.account_id, cmd.email if COMMAND_SUBJECT[cmd.type] == "email" else None
+                )
+            results.append(WriteResult(cmd.event_id, not self.hold_writes, 0.0))
+            if progress is not None:
+                progress(1)
+        return results
+
+    def _apply(self, raw: bytes, account_id: str, email: str | None) -> None:
+        if email is not None:
+            key = address_key(account_id, email)
+            done = handle_address(
+                self._addresses.get(key), COMMAND + raw, account_id, email, self._config
+            )
+            self._addresses[key] = done.stored
+        else:
+            result = handle_account(self._accounts.get(account_id), COMMAND + raw, self._pool)
+            self._accounts[account_id] = result.stored
+            done = result  # type: ignore[assignment]
+        with self.lock:
+            for list_key, record in done.out:
+                self.view.apply(list_key, record)
+
+
+def _now() -> str:
+    return format_timestamp(datetime.now(UTC))

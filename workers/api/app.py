@@ -1,0 +1,113 @@
+"""The HTTP API app: the list tools per account, behind per-account keys (SPEC §8).
+
+``create_app(settings, client=None, writer=None)`` builds the app; tests pass their own
+client and writer. Without them the app starts a ``SenderClient`` (its own view of the
+``suppressions`` topic) and a ``CommandWriter`` when it starts serving and stops them
+when it stops; reads answer 503 until the view has caught up. ``/healthz`` says whether
+the view is ready and how stale it is (200 ready, 503 not), without a key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from workers.api import routes_read, routes_write
+from workers.api.auth import KeyRing
+from workers.api.errors import error_response, install_error_handlers
+from workers.api.guard import Guard
+from workers.api.models import HealthResponse
+from workers.api.ports import Reader, Writer
+from workers.client.commands import CommandError
+from workers.settings import Settings
+
+__all__ = ["API_VERSION", "create_app", "serve"]
+
+API_VERSION = "1.0.0"
+_DESCRIPTION = """\
+The `suppressor` list tools over HTTP, per account: check, batch filter, CSV import and
+export, address and domain rules, the recipient allowlist, URI patterns and stats.
+
+**Keys.** Send `Authorization: Bearer <key>` (or `X-API-Key: <key>`). A key opens one
+account's lists only; any other account answers 403, a missing or unknown key 401.
+
+**Writes** go to the worker as commands and answer once the change is visible to
+readers (200, `visible: true`), or 202 with `visible: false` when that took longer than
+the bounded wait (the change still applies).
+
+**Errors** are always `{"error": {"code": ..., "message": ...}}`.
+"""
+
+
+def _broker_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    return error_response(503, "broker_unavailable", str(exc))
+
+
+def create_app(
+    settings: Settings, client: Reader | None = None, writer: Writer | None = None
+) -> FastAPI:
+    """The API over ``client`` (reads) and ``writer`` (commands); built from settings if None."""
+    keys = KeyRing.parse(settings.api_keys)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        """Start what was not given: the sender client first, the writer over it."""
+        from workers.client.commands import CommandWriter
+        from workers.client.sender import SenderClient
+
+        own = SenderClient(settings).start() if client is None else None
+        own_writer = None
+        if writer is None:
+            base = own if own is not None else client
+            assert isinstance(base, SenderClient), "a writer needs a SenderClient to wait on"
+            own_writer = CommandWriter(settings, base)
+        app.state.reader = client if own is None else own
+        app.state.writer = writer if own_writer is None else own_writer
+        try:
+            yield
+        finally:
+            if own_writer is not None:
+                own_writer.close()
+            if own is not None:
+                own.stop()
+
+    app = FastAPI(
+        title="Suppressor list API",
+        version=API_VERSION,
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.reader = client
+    app.state.writer = writer
+    install_error_handlers(app)
+    app.add_exception_handler(CommandError, _broker_unavailable)
+    app.include_router(routes_read.router)
+    app.include_router(routes_write.router)
+
+    @app.get("/healthz", tags=["health"], response_model=HealthResponse)
+    def healthz(request: Request) -> Any:
+        """Ready once the view caught up with the topic; lag and quiet time say how stale."""
+        reader: Reader | None = request.app.state.reader
+        if reader is None:
+            return JSONResponse({"ready": False, "lag": None, "seconds_since_record": None}, 503)
+        state = reader.staleness()
+        body = {
+            "ready": state.ready,
+            "lag": state.lag,
+            "seconds_since_record": state.seconds_since_record,
+        }
+        return JSONResponse(body, status_code=200 if state.ready else 503)
+
+    app.add_middleware(Guard, keys=keys)
+    return app
+
+
+def serve(settings: Settings) -> None:
+    """Run the API with uvicorn on ``SUPPRESSOR_API_HOST``:``SUPPRESSOR_API_PORT``."""
+    import uvicorn
+
+    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
