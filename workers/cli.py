@@ -7,6 +7,7 @@ import sys
 import typer
 
 from workers.settings import Settings, SettingsError
+from workers.tools.list_cli import register as register_list_tools
 
 __all__ = ["app", "main"]
 
@@ -18,6 +19,7 @@ app = typer.Typer(
 )
 broker_app = typer.Typer(help="A local single-node Kafka broker (KRaft) for laptops and tests.")
 app.add_typer(broker_app, name="broker")
+register_list_tools(app)
 
 
 def _settings() -> Settings:

@@ -38,6 +38,7 @@ from workers.domain.types import (
     ListName,
     Reason,
 )
+from workers.domain.uri import compile_pattern
 from workers.domain.view import ListView
 from workers.settings import Settings
 from workers.tools.topics import COMMANDS
@@ -163,7 +164,10 @@ def _prepare(command: Mapping[str, Any]) -> tuple[bytes, Command]:
     body.setdefault("event_id", uuid.uuid4().hex)
     body.setdefault("occurred_at", format_timestamp(datetime.now(UTC)))
     raw = orjson.dumps(body)
-    return raw, parse_command(raw)
+    command = parse_command(raw)
+    if command.type is CommandType.URI_ADD:
+        compile_pattern(command.pattern or "")  # the worker refuses what does not compile
+    return raw, command
 
 
 class CommandWriter:
