@@ -164,10 +164,10 @@ def _prepare(command: Mapping[str, Any]) -> tuple[bytes, Command]:
     body.setdefault("event_id", uuid.uuid4().hex)
     body.setdefault("occurred_at", format_timestamp(datetime.now(UTC)))
     raw = orjson.dumps(body)
-    command = parse_command(raw)
-    if command.type is CommandType.URI_ADD:
-        compile_pattern(command.pattern or "")  # the worker refuses what does not compile
-    return raw, command
+    parsed = parse_command(raw)
+    if parsed.type is CommandType.URI_ADD:
+        compile_pattern(parsed.pattern or "")  # the worker refuses what does not compile
+    return raw, parsed
 
 
 class CommandWriter:
