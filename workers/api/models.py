@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from workers.domain.files import MAX_NOTES
 from workers.domain.types import Stream
@@ -111,8 +111,8 @@ class AddressRequest(_Request):
 
 class DomainRuleRequest(_Request):
     domain: Domain = Field(description="an exact domain or a *. wildcard")
-    send_block: bool = True
-    collection_block: bool = False
+    send_block: StrictBool = True
+    collection_block: StrictBool = False
     notes: Notes = None
 
 
@@ -152,7 +152,7 @@ class UriPatternsResponse(BaseModel):
 
 class UriCheckRequest(_Request):
     body: str = Field(max_length=MAX_BODY_BYTES)
-    html: bool = True
+    html: StrictBool = True
 
 
 class UriCheckResponse(BaseModel):

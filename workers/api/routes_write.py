@@ -28,6 +28,7 @@ from workers.api.models import (
 from workers.api.openapi import ERRORS, WRITE_RESPONSES
 from workers.api.ports import Writer
 from workers.domain.types import CommandType
+from workers.domain.uri import compile_pattern
 from workers.tools.lists import make_command
 
 __all__ = ["router"]
@@ -36,9 +37,23 @@ router = APIRouter(prefix="/v1/accounts/{account_id}", dependencies=[Depends(aut
 WriterDep = Annotated[Writer, Depends(writer)]
 
 
+_PRECHECKS: dict[CommandType, Callable[[dict[str, Any]], object]] = {
+    CommandType.URI_ADD: lambda cmd: compile_pattern(cmd["pattern"]),
+}
+"""Checks the worker makes only when it applies a command (it would go to the DLQ)."""
+
+
 def command(kind: CommandType, account_id: str, body: BaseModel | None = None) -> dict[str, Any]:
-    """The command a request asks for: the body's fields plus type and account."""
-    return make_command(kind, account_id, **(body.model_dump() if body is not None else {}))
+    """The command a request asks for (body fields, type, account); refused here if bad.
+
+    ``parse_command`` (in the writer) checks the shape; ``_PRECHECKS`` add what only
+    applying it would find, so a bad pattern is a 422 now, not a silent DLQ record later.
+    """
+    cmd = make_command(kind, account_id, **(body.model_dump() if body is not None else {}))
+    check = _PRECHECKS.get(kind)
+    if check is not None:
+        check(cmd)
+    return cmd
 
 
 def _route(kind: CommandType, body: type[BaseModel] | None) -> Callable[..., WriteResponse]:
