@@ -104,8 +104,8 @@ def substitute(expr: str, dashboard: dict[str, Any]) -> str:
 
     A variable the dashboard does not define stays in place, so Prometheus refuses it.
     """
-    for name, value in WINDOWS.items():
-        expr = expr.replace(name, value)
+    for name, window in WINDOWS.items():
+        expr = expr.replace(name, window)
     current = {
         var["name"]: str(var.get("current", {}).get("value", ""))
         for var in dashboard.get("templating", {}).get("list", [])

@@ -4,6 +4,7 @@ real settings, mounts files that exist, and wires Prometheus and Grafana to each
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -102,7 +103,7 @@ def test_every_mounted_host_file_exists() -> None:
     assert named <= SPEC.get("volumes", {}).keys()
 
 
-def _mount_target(service: str, host: str) -> str:
+def _mount_target(service: str, host: Path) -> str:
     for volume in SERVICES[service]["volumes"]:
         source, target, *_ro = volume.split(":")
         if (ROOT / source).resolve() == host:
