@@ -57,6 +57,7 @@ class WriteResult:
     event_id: str
     visible: bool
     waited_s: float
+    command: Command | None = None  # as the worker reads it: subject normalised
 
 
 # --- what "visible" means, per command type ---------------------------------------------
@@ -224,7 +225,7 @@ class CommandWriter:
         if wait is None:
             if progress is not None and parsed:
                 progress(len(parsed))
-            return [WriteResult(c.event_id, False, 0.0) for c in parsed]
+            return [WriteResult(c.event_id, False, 0.0, c) for c in parsed]
         return self._wait_visible(parsed, started, started + wait, progress)
 
     def _produce(self, records: list[tuple[bytes, bytes]]) -> None:
@@ -275,7 +276,7 @@ class CommandWriter:
             if effect_visible(self.client.view, parsed[index], self._pool):
                 seen_at[index] = time.monotonic()
         return [
-            WriteResult(c.event_id, at is not None, (at or time.monotonic()) - started)
+            WriteResult(c.event_id, at is not None, (at or time.monotonic()) - started, c)
             for c, at in zip(parsed, seen_at, strict=True)
         ]
 

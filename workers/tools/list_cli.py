@@ -83,7 +83,7 @@ def _client(timeout: float, *, keep_details: bool = True) -> Iterator[SenderClie
 
 
 def _write(command: dict[str, Any], timeout: float, done: str) -> None:
-    """Submit one command and wait until senders see it."""
+    """Submit one command and wait until senders see it; say so with its normalised subject."""
     with _client(timeout) as client:
         writer = CommandWriter(client.settings, client)
         try:
@@ -100,7 +100,9 @@ def _write(command: dict[str, Any], timeout: float, done: str) -> None:
             "effect is not visible yet (is a worker running?)",
             TIMED_OUT,
         )
-    typer.echo(f"{done} (visible after {result.waited_s:.2f}s)")
+    parsed = result.command
+    subject = parsed and (parsed.email or parsed.domain or parsed.pattern or parsed.account_id)
+    typer.echo(f"{subject}: {done} (visible after {result.waited_s:.2f}s)")
 
 
 def _one(addresses: list[str], what: str) -> str:
@@ -295,7 +297,7 @@ def domain_block(
         collection_block=collection,
         notes=notes,
     )
-    _write(cmd, timeout, f"{domain}: blocked (send={send}, collection={collection})")
+    _write(cmd, timeout, f"blocked (send={send}, collection={collection})")
 
 
 def _simple(kind: CommandType, field: str, done: str) -> Callable[..., None]:
@@ -307,8 +309,7 @@ def _simple(kind: CommandType, field: str, done: str) -> Callable[..., None]:
         notes: str | None = _NOTES,
         timeout: float = _TIMEOUT,
     ) -> None:
-        _write(lists.make_command(kind, account, **{field: subject}, notes=notes), timeout,
-               f"{subject}: {done}")  # fmt: skip
+        _write(lists.make_command(kind, account, **{field: subject}, notes=notes), timeout, done)
 
     command.__doc__ = f"{done.capitalize()}: {kind.value} for one {field}."
     return command
@@ -343,7 +344,7 @@ def _allowlist(kind: CommandType, done: str) -> Callable[..., None]:
     ) -> None:
         address = _one(addresses, f"allowlist {kind.value.split('.')[1]}")
         cmd = lists.make_command(kind, account, email=address, notes=notes)
-        _write(cmd, timeout, f"{address}: {done}")
+        _write(cmd, timeout, done)
 
     command.__doc__ = f"{done.capitalize()} (one address at a time, by design)."
     return command
@@ -361,7 +362,7 @@ def account_create(
     timeout: float = _TIMEOUT,
 ) -> None:
     """Create an account: it starts with the default domain pool."""
-    _write(lists.make_command(CommandType.ACCOUNT_CREATE, account), timeout, f"{account}: created")
+    _write(lists.make_command(CommandType.ACCOUNT_CREATE, account), timeout, "created")
 
 
 @domain_app.command("list")
