@@ -17,6 +17,7 @@ from urllib.request import urlopen
 
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import free_port
 from tests.integration.test_worker_rules import send, suppressions_until
@@ -167,6 +168,28 @@ def _demo_load(settings: Settings, wave: int) -> None:
     )
 
 
+def _processed(worker: WorkerProcess) -> float:
+    """Records the worker finished processing, from its own /metrics (all topics)."""
+    url = f"http://127.0.0.1:{worker.settings.metrics_port}/metrics"
+    with urlopen(url, timeout=5) as response:
+        text = response.read().decode()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "suppressor_processing_latency_seconds_count"
+    )
+
+
+def _first_wave_scraped(worker: WorkerProcess, prom: Prometheus) -> bool:
+    """The worker processed the first wave (its count stands still) and Prometheus has it."""
+    before = _processed(worker)
+    time.sleep(1.5)
+    after = _processed(worker)
+    seen = prom.query('sum(suppressor_processing_latency_seconds_count{job="suppressor-worker"})')
+    return 0 < before == after and _has_data(seen) and float(seen[0]["value"][1]) == after
+
+
 def _until(condition: Callable[[], bool], what: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -212,14 +235,8 @@ def test_every_panel_query_returns_data_and_every_alert_is_valid(
     _create_account(topics)
     _demo_load(topics, 1)
     # A counter series is born at its first value, so rates (and latency quantiles) need a
-    # second wave after Prometheus saw the first: as under any continuous load.
-    seen = 'count(suppressor_processing_latency_seconds_count{job="suppressor-worker"})'
-    _until(
-        lambda: _has_data(r := prom.query(seen)) and float(r[0]["value"][1]) >= 3,
-        "Prometheus to scrape the first wave",
-        timeout=30,
-    )
-    time.sleep(1.5)
+    # second wave after Prometheus saw the whole first one: as under any continuous load.
+    _until(lambda: _first_wave_scraped(worker, prom), "Prometheus to scrape the first wave", 40)
     _demo_load(topics, 2)
     queries = _queries()
     assert len(queries) > 20
