@@ -70,6 +70,18 @@ def classify() -> None:
 
 
 @app.command()
+def api() -> None:
+    """Serve the HTTP API (the list tools, per account) on SUPPRESSOR_API_HOST:PORT."""
+    from workers.api.app import serve
+    from workers.client.feed import FeedError
+
+    try:
+        serve(_settings())
+    except (ValueError, FeedError) as exc:  # unreadable SUPPRESSOR_API_KEYS, no topic
+        raise _fail(str(exc), 2) from exc
+
+
+@app.command()
 def demo(
     events: int = typer.Option(2000, help="Customer events of the background load."),
     keep_running: bool = typer.Option(

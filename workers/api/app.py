@@ -107,7 +107,22 @@ def create_app(
 
 
 def serve(settings: Settings) -> None:
-    """Run the API with uvicorn on ``SUPPRESSOR_API_HOST``:``SUPPRESSOR_API_PORT``."""
+    """Run the API with uvicorn on ``SUPPRESSOR_API_HOST``:``SUPPRESSOR_API_PORT``.
+
+    The keys are read and the client started before the server, so a bad key setting
+    (``ValueError``) or a missing topic (``FeedError``) stops it with a clear message.
+    """
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+    from workers.client.commands import CommandWriter
+    from workers.client.sender import SenderClient
+
+    KeyRing.parse(settings.api_keys)
+    client = SenderClient(settings).start()
+    writer = CommandWriter(settings, client)
+    try:
+        app = create_app(settings, client=client, writer=writer)
+        uvicorn.run(app, host=settings.api_host, port=settings.api_port)
+    finally:
+        writer.close()
+        client.stop()
