@@ -1,0 +1,318 @@
+"""Sender client benchmark: ready time and memory of the view, decisions/s, filter, propagation.
+
+1. ready time and resident memory of a sender view (``SenderClient``, ``keep_details=False``)
+   reading a ``suppressions`` topic of N entries from the start: what a restarted sender
+   pays. Records are produced straight to a benchmark topic with confluent-kafka (not via
+   the worker), each encoded by ``workers.domain.records`` as the worker encodes them;
+2. decisions/s from that view: ``decide`` one by one, and ``decide_many`` in a batch;
+3. time to filter a target group of 1,000,000 addresses (``lists.filter_addresses``);
+4. propagation from producing an ``address.block`` command to the sender view showing
+   it, p50 / p99, through a running worker at a modest command rate.
+
+    python benchmarks/bench_client.py                    # 1M and 10M entries
+    python benchmarks/bench_client.py --sizes 1000000,3000000
+    python benchmarks/bench_client.py --quick            # small smoke run
+
+Uses KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:9092). Writes benchmarks/results/client.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psutil
+from confluent_kafka import Producer
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from workers.client import SenderClient  # noqa: E402
+from workers.client.commands import _prepare, effect_visible  # noqa: E402
+from workers.domain.records import encode_key, encode_record  # noqa: E402
+from workers.domain.types import ListKey, ListName, ListRecord, Reason  # noqa: E402
+from workers.settings import Settings  # noqa: E402
+from workers.tools import lists  # noqa: E402
+from workers.tools.topics import COMMANDS, SUPPRESSIONS, ensure_topics  # noqa: E402
+from workers.tools.worker_process import WorkerProcess  # noqa: E402
+
+DOMAINS = ("gmail.com", "yahoo.com", "outlook.com", "example.org", "shop.example", "wp.pl")
+ACCOUNTS = 10
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+LISTS = (ListName.BOUNCE, ListName.BLOCK, ListName.UNSUBSCRIBE, ListName.COMPLAINT)
+REASONS = {
+    ListName.BOUNCE: Reason.NONEXISTENT,
+    ListName.BLOCK: Reason.MANUAL,
+    ListName.UNSUBSCRIBE: Reason.UNSUBSCRIBE,
+    ListName.COMPLAINT: Reason.FEEDBACK_LOOP,
+}
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def settings_for(tag: str) -> Settings:
+    return Settings.from_env(topic_prefix=f"bench-client-{tag}.", app_id=f"bench-client-{tag}")
+
+
+def address(i: int) -> str:
+    return f"user{i}@{DOMAINS[i % len(DOMAINS)]}"
+
+
+def record(i: int) -> ListRecord:
+    """Entry i: account i % 10, address i // 10's mailbox, a realistic mix of lists."""
+    name = LISTS[(i // ACCOUNTS) % 7 % len(LISTS)]
+    key = ListKey(f"acct-{i % ACCOUNTS}", name, address(i // ACCOUNTS))
+    return ListRecord(
+        key,
+        1,
+        True,
+        reason=REASONS[name],
+        since=T0 + timedelta(seconds=i),
+        event_id=uuid.UUID(int=i).hex,
+        delivery_id=f"dlv-{i:012d}",
+    )
+
+
+def produce_entries(settings: Settings, count: int) -> float:
+    """Produce ``count`` entries (plus a few domain rules) to the topic; seconds taken."""
+    producer = Producer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "linger.ms": 50,
+            "batch.size": 1_000_000,
+            "compression.type": "lz4",
+            "queue.buffering.max.messages": 1_000_000,
+            "log_level": 0,
+        }
+    )
+    topic = settings.topic(SUPPRESSIONS)
+    started = time.perf_counter()
+    for acct in range(ACCOUNTS):
+        for domain in ("allegro.pl", "allegromail.pl", "allegro.com"):
+            rule = ListRecord(
+                ListKey(f"acct-{acct}", ListName.DOMAIN_RULE, domain),
+                1,
+                True,
+                reason=Reason.MANUAL,
+                since=T0,
+                send_block=True,
+            )
+            producer.produce(topic, encode_record(rule), encode_key(rule.key))
+    for i in range(count):
+        rec = record(i)
+        while True:
+            try:
+                producer.produce(topic, encode_record(rec), encode_key(rec.key))
+                break
+            except BufferError:
+                producer.poll(0.05)
+        if i % 10_000 == 0:
+            producer.poll(0)
+            if i and i % 1_000_000 == 0:
+                say(f"    produced {i:,}")
+    if producer.flush(300):
+        raise RuntimeError("records left unacknowledged")
+    return time.perf_counter() - started
+
+
+def rss() -> int:
+    gc.collect()
+    return int(psutil.Process(os.getpid()).memory_info().rss)
+
+
+def measure_view(settings: Settings, count: int) -> tuple[dict[str, Any], SenderClient]:
+    before = rss()
+    started = time.perf_counter()
+    client = SenderClient(settings, keep_details=False).start()
+    if not client.wait_ready(1800):
+        raise RuntimeError("the view was not ready in 30 minutes")
+    ready_s = time.perf_counter() - started
+    used = rss() - before
+    entries = sum(v for k, v in client.view.stats().items() if k != "accounts")
+    figures = {
+        "entries": entries,
+        "ready_s": round(ready_s, 2),
+        "records_per_s": round(client.records_read / ready_s),
+        "rss_mb": round(used / 2**20, 1),
+        "bytes_per_entry": round(used / max(entries, 1)),
+    }
+    say(f"  view of {entries:,} entries: ready in {ready_s:.1f}s, {used / 2**20:.0f} MB "
+        f"({figures['bytes_per_entry']} B/entry)")  # fmt: skip
+    return figures, client
+
+
+def measure_decisions(client: SenderClient, count: int, group_size: int) -> dict[str, Any]:
+    """decide / decide_many rates, and the filter of a target group, on account acct-0."""
+    per_account = max(count // ACCOUNTS, 1)
+    # Half the group is on acct-0's lists, half unknown: both paths are exercised.
+    group = [address(i % per_account if i % 2 else per_account + i) for i in range(group_size)]
+    now = datetime.now(UTC)
+    sample = group[:200_000]
+    started = time.perf_counter()
+    for a in sample:
+        client.decide("acct-0", a, "marketing", now)
+    one_rate = len(sample) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    client.decide_many("acct-0", group, "marketing", now)
+    batch_rate = len(group) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    result = lists.filter_addresses(client, "acct-0", group, "marketing", now)
+    filter_s = time.perf_counter() - started
+    say(f"  decide: {one_rate:,.0f}/s one by one, {batch_rate:,.0f}/s in a batch; "
+        f"filter of {len(group):,}: {filter_s:.2f}s ({len(result.allowed):,} allowed)")  # fmt: skip
+    return {
+        "decide_per_s": round(one_rate),
+        "decide_many_per_s": round(batch_rate),
+        "filter_group": len(group),
+        "filter_s": round(filter_s, 2),
+        "filter_allowed": len(result.allowed),
+        "filter_excluded": dict(result.excluded),
+    }
+
+
+def measure_propagation(commands: int, rate: float) -> dict[str, Any]:
+    """Produce address.block commands at ``rate``/s; time until each shows in a sender view."""
+    tag = uuid.uuid4().hex[:8]
+    data = Path(tempfile.mkdtemp(prefix="bench-client-"))
+    settings = settings_for(tag).with_(
+        data_dir=data / "worker", metrics_port=_free_port(), web_port=_free_port(), partitions=4
+    )
+    ensure_topics(settings, say=lambda _l: None)
+    worker = WorkerProcess(settings, data / "worker.log").start()
+    client = SenderClient(settings, keep_details=False).start()
+    client.wait_ready(60)
+    producer = Producer(
+        {"bootstrap.servers": settings.bootstrap_servers, "linger.ms": 0, "log_level": 0}
+    )
+    topic = settings.topic(COMMANDS)
+    sent: dict[int, float] = {}
+    seen: dict[int, float] = {}
+    parsed = []
+    for i in range(commands):
+        body = {"type": "address.block", "account_id": "acct-0", "email": f"p{i}@{tag}.example"}
+        parsed.append(_prepare(body))
+    done = threading.Event()
+
+    def watch() -> None:
+        def check(view: Any) -> bool:
+            for i in list(sent):
+                if i not in seen and effect_visible(view, parsed[i][1]):
+                    seen[i] = time.perf_counter()
+            return done.is_set() and len(seen) == len(sent)
+
+        client.wait_until(check, 120)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for i, (raw, cmd) in enumerate(parsed):
+            sent[i] = time.perf_counter()
+            producer.produce(topic, raw, cmd.account_id.encode())
+            producer.poll(0)
+            time.sleep(1 / rate)
+        producer.flush(30)
+        done.set()
+        watcher.join(150)
+    finally:
+        client.stop()
+        worker.stop()
+    latencies = sorted((seen[i] - sent[i]) * 1000 for i in seen)
+    if len(latencies) < commands:
+        say(f"  {commands - len(latencies)} commands never became visible")
+    p50 = statistics.median(latencies)
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    say(f"  propagation of {len(latencies)} commands at {rate:.0f}/s: p50 {p50:.0f} ms, "
+        f"p99 {p99:.0f} ms, max {latencies[-1]:.0f} ms")  # fmt: skip
+    return {
+        "commands": commands,
+        "rate_per_s": rate,
+        "visible": len(latencies),
+        "p50_ms": round(p50, 1),
+        "p99_ms": round(p99, 1),
+        "max_ms": round(latencies[-1], 1),
+    }
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def delete_topics(settings: Settings) -> None:
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    names = [n for n in admin.list_topics(timeout=10).topics if n.startswith(settings.topic_prefix)]
+    if names:
+        for future in admin.delete_topics(names).values():
+            with contextlib.suppress(Exception):  # best effort: the topics are the bench's own
+                future.result(30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small smoke run")
+    parser.add_argument("--sizes", default="1000000,10000000", help="view sizes, comma-separated")
+    parser.add_argument("--group", type=int, default=1_000_000, help="target group to filter")
+    parser.add_argument("--commands", type=int, default=500, help="commands for propagation")
+    parser.add_argument("--rate", type=float, default=50.0, help="commands/s for propagation")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks/results/client.json"))
+    args = parser.parse_args()
+    sizes = [20_000] if args.quick else [int(s) for s in args.sizes.split(",")]
+    group = 20_000 if args.quick else args.group
+    commands = 50 if args.quick else args.commands
+
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "views": [],
+    }
+    for index, size in enumerate(sizes):
+        settings = settings_for(uuid.uuid4().hex[:8])
+        ensure_topics(settings, say=lambda _l: None)
+        say(f"view of {size:,} entries: producing them to {settings.topic(SUPPRESSIONS)}")
+        try:
+            produce_s = produce_entries(settings, size)
+            say(f"  produced in {produce_s:.1f}s")
+            figures, client = measure_view(settings, size)
+            figures["produce_s"] = round(produce_s, 1)
+            if index == 0:
+                results["decisions"] = measure_decisions(client, size, group)
+            client.stop()
+            del client
+            results["views"].append(figures)
+        finally:
+            delete_topics(settings)
+    say("propagation through a worker")
+    results["propagation"] = measure_propagation(commands, args.rate)
+    results["targets"] = {
+        "filter_1m_under_5s": results["decisions"]["filter_s"] < 5.0,
+        "propagation_p99_under_1s": results["propagation"]["p99_ms"] < 1000.0,
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    say(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()
