@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from confluent_kafka import KafkaException
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import auth, key_settings
@@ -80,8 +81,26 @@ def test_import_then_export_through_the_worker(live: TestClient) -> None:
     assert health["ready"] is True and health["lag"] == 0
 
 
+def _leaders_elected(settings: Settings, timeout: float = 20.0) -> None:
+    """Wait until a client can start on just-created topics.
+
+    Right after creation a partition may have no leader yet and the feed's first offset
+    request fails with NOT_LEADER_FOR_PARTITION (the feed does not retry that itself).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            SenderClient(settings).start().stop()
+            return
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def test_app_starts_its_own_client_and_becomes_ready(topics: Settings) -> None:
     """Built from settings alone, the app starts a client when it serves; /healthz turns ready."""
+    _leaders_elected(topics)
     with TestClient(create_app(key_settings(topics))) as api:
         deadline = time.monotonic() + 30
         while api.get("/healthz").status_code != 200:

@@ -8,11 +8,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import auth
+from tests.api.conftest import auth, key_settings
 from tests.api.memory import MemoryLists
+from workers.api.app import create_app
 from workers.api.guard import BODY_LIMITS, DEFAULT_BODY_LIMIT
 from workers.api.models import MAX_CHECK, MAX_FILTER
 from workers.api.openapi import DOCUMENT_PATH, document_text
+from workers.client.commands import CommandError
 from workers.domain.files import MAX_IMPORT_BYTES
 
 BASE = "/v1/accounts/acme"
@@ -155,3 +157,31 @@ def test_openapi_documents_keys_errors_and_bounds(api: TestClient) -> None:
     assert "ErrorBody" in str(block["responses"]["403"])
     check = doc["components"]["schemas"]["CheckRequest"]["properties"]["addresses"]
     assert check["maxItems"] == MAX_CHECK
+
+
+class _FailingWriter(MemoryLists):
+    """A writer whose broker is gone, or that fails in an unexpected way."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    def submit_many(self, *_args: Any, **_kwargs: Any) -> Any:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (CommandError("could not write to suppression-commands"), 503, "broker_unavailable"),
+        (RuntimeError("boom"), 500, "internal"),
+    ],
+)
+def test_failures_behind_the_api_are_json(error: Exception, status: int, code: str) -> None:
+    """A broker that does not take the command is 503; anything unexpected a JSON 500."""
+    failing = _FailingWriter(error)
+    app = create_app(key_settings(), client=failing, writer=failing)
+    with TestClient(app, raise_server_exceptions=False) as api:
+        response = api.post(BASE + "/addresses/block", json={"email": "a@b.io"}, headers=H)
+    error_body = _error(response, status, code)
+    assert "boom" not in error_body["message"]
