@@ -2,16 +2,19 @@
 
 Data flow (SPEC §1-3):
 
+    front stage (``front``, confluent-kafka, stateless):
     customer-events ──gate──> customer-events.accepted | .rejected | .dlq
     delivery-events ──route──┐
-    suppression-commands ─route─┬──> <app>-address-ops (key: account+address) ──> address table ─┐
-                                └──> <app>-account-ops (key: account) ──> account table ──────────┤
-    expiry timer (reads the expiry index) ──> <app>-address-ops ticks                              │
-                                                                   suppressions (compacted) <─────┘
+    suppression-commands ─route─┬──> <app>-address-ops (key: account+address)
+                                └──> <app>-account-ops (key: account)
+    keyed stage (faust agents, RocksDB tables):
+    <app>-address-ops ──> address table (ladder) ──┐
+    <app>-account-ops ──> account table (rules) ───┼──> suppressions (compacted)
+    expiry timer (reads the expiry index) ──> <app>-address-ops ticks
 
-Every record a keyed agent handles reaches it through a repartition topic keyed by what
-its table is keyed by, so the state of one key lives on exactly one partition whatever
-key the producer used. The gate needs only domain rules: it reads them from the
+Every record a keyed agent handles reaches it through an ops topic keyed by what its
+table is keyed by, so the state of one key lives on exactly one partition whatever key
+the producer used. The gate needs only domain rules: it reads them from the
 ``suppressions`` topic itself (a ``SuppressionFeed`` holding the domain-rule lists), so no
 customer event waits on a remote call.
 """
@@ -29,25 +32,17 @@ from faust.types import EventT
 
 from workers import metrics
 from workers.client.feed import SuppressionFeed
-from workers.domain.accounts import ACCOUNT_COMMANDS
-from workers.domain.errors import InputError, TooLarge
-from workers.domain.events import parse_command, parse_customer_event, parse_delivery_event
+from workers.domain.errors import InputError
 from workers.domain.ladder_state import LadderConfig
-from workers.domain.lists import gate, parse_pool
-from workers.domain.records import encode_dlq, encode_key, encode_record, encode_rejected
-from workers.domain.types import PLATFORM_ACCOUNT, ListName
+from workers.domain.lists import parse_pool
+from workers.domain.records import encode_dlq, encode_key, encode_record
+from workers.domain.types import ListName
 from workers.settings import Settings
 from workers.stream import counts, expiry, handlers
+from workers.stream.front import FrontStage, ops_topic
 from workers.stream.publishing import Outgoing
-from workers.tools.topics import (
-    ACCEPTED,
-    COMMANDS,
-    CUSTOMER_EVENTS,
-    DELIVERY_EVENTS,
-    REJECTED,
-    SUPPRESSIONS,
-    dlq_of,
-)
+from workers.stream.routing import ACCOUNT_OPS, ADDRESS_OPS
+from workers.tools.topics import COMMANDS, SUPPRESSIONS, dlq_of
 
 __all__ = ["SuppressorApp", "build_app"]
 
@@ -91,20 +86,11 @@ class SuppressorApp:
             broker_session_timeout=settings.session_timeout.total_seconds(),
             broker_heartbeat_interval=max(1.0, settings.session_timeout.total_seconds() / 4),
         )
-        t = settings.topic
-        self.customer_in = app.topic(t(CUSTOMER_EVENTS), **_RAW)
-        self.delivery_in = app.topic(t(DELIVERY_EVENTS), **_RAW)
-        self.commands_in = app.topic(t(COMMANDS), **_RAW)
-        self.accepted = app.topic(t(ACCEPTED), **_RAW)
-        self.rejected = app.topic(t(REJECTED), **_RAW)
-        self.suppressions = app.topic(t(SUPPRESSIONS), **_RAW)
-        self.dlq = {
-            name: app.topic(t(dlq_of(name)), **_RAW)
-            for name in (CUSTOMER_EVENTS, DELIVERY_EVENTS, COMMANDS)
-        }
+        self.suppressions = app.topic(settings.topic(SUPPRESSIONS), **_RAW)
+        self.commands_dlq = app.topic(settings.topic(dlq_of(COMMANDS)), **_RAW)
         internal: dict[str, Any] = {"partitions": n, "internal": True, **_RAW}
-        self.address_ops = app.topic(f"{settings.app_id}-address-ops", **internal)
-        self.account_ops = app.topic(f"{settings.app_id}-account-ops", **internal)
+        self.address_ops = app.topic(ops_topic(settings, ADDRESS_OPS), **internal)
+        self.account_ops = app.topic(ops_topic(settings, ACCOUNT_OPS), **internal)
         table: dict[str, Any] = {"partitions": n, "key_type": bytes, "value_type": bytes}
         self.address_table = app.Table("address-state", **table)
         self.account_table = app.Table("account-state", **table)
@@ -113,13 +99,12 @@ class SuppressorApp:
         self.expiry = expiry.ExpiryIndex(self.expiry_index)
         self.rules = SuppressionFeed(
             settings.bootstrap_servers,
-            t(SUPPRESSIONS),
+            settings.topic(SUPPRESSIONS),
             lists=(ListName.DOMAIN_RULE,),
             on_error=lambda msg: log.warning("domain-rule feed: %s", msg),
         )
-        app.agent(self.customer_in, name="gate")(self._gate)
-        app.agent(self.delivery_in, name="route-deliveries")(self._route_deliveries)
-        app.agent(self.commands_in, name="route-commands")(self._route_commands)
+        self.front = FrontStage(settings, self.rules)
+        app.task(self._start_front)
         app.agent(self.address_ops, name="addresses")(self._addresses)
         app.agent(self.account_ops, name="accounts")(self._accounts)
         app.timer(settings.expiry_interval.total_seconds(), name="expire")(self._expire_due)
@@ -127,32 +112,20 @@ class SuppressorApp:
 
     # --- helpers --------------------------------------------------------------------
 
-    async def _too_large_or_none(self, topic: str, event: EventT[bytes]) -> bool:
-        """Send an oversized record to the DLQ; True when it was."""
-        value = event.value
-        if value is not None and len(value) > self.settings.max_record_bytes:
-            error = TooLarge(
-                f"record of {len(value)} bytes exceeds {self.settings.max_record_bytes} bytes"
-            )
-            await self._to_dlq(topic, event, error)
-            return True
-        return False
+    async def _start_front(self) -> None:
+        """Start the rules feed, then the front stage (after faust created its topics)."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.rules.start)
+        self.front.start()
 
-    async def _to_dlq(self, topic: str, event: EventT[bytes], error: InputError) -> None:
+    async def _to_dlq(self, event: EventT[bytes], error: InputError) -> None:
+        """A command refused by the keyed stage goes to the commands DLQ, original bytes and all."""
         msg = event.message
-        await self.dlq[topic].send(
-            key=event.key,
-            value=encode_dlq(
-                self.settings.topic(topic),
-                msg.partition,
-                msg.offset,
-                error,
-                event.value or b"",
-                event.key,
-                _now(),
-            ),
-        )
-        metrics.DLQ_RECORDS.labels(topic, error.code).inc()
+        original = (event.value or b"")[1:]  # without the internal kind tag
+        now = _now()
+        record = encode_dlq(msg.topic, msg.partition, msg.offset, error, original, event.key, now)
+        await self.commands_dlq.send(key=event.key, value=record)
+        metrics.DLQ_RECORDS.labels(COMMANDS, error.code).inc()
 
     async def _send_out(self, out: list[Outgoing]) -> None:
         for key, record in out:
@@ -170,74 +143,6 @@ class SuppressorApp:
             metrics.PROCESSING_LATENCY.labels(topic).observe(max(0.0, time.time() - ts))
 
     # --- agents ---------------------------------------------------------------------
-
-    async def _gate(self, stream: faust.StreamT[bytes]) -> None:
-        # Domain rules first, or events for blocked domains would slip through at start-up.
-        await asyncio.get_running_loop().run_in_executor(None, self.rules.start)
-        while not self.rules.ready:
-            await asyncio.sleep(0.05)
-        async for event in stream.events():
-            if await self._too_large_or_none(CUSTOMER_EVENTS, event):
-                continue
-            try:
-                parsed = parse_customer_event(event.value)
-            except InputError as exc:
-                await self._to_dlq(CUSTOMER_EVENTS, event, exc)
-                continue
-            metrics.EVENTS_IN.labels(CUSTOMER_EVENTS, parsed.source.value).inc()
-            account = self.rules.view.account_lists(parsed.account_id)
-            platform = self.rules.view.account_lists(PLATFORM_ACCOUNT)
-            decision = gate(
-                parsed,
-                account.domain_rules if account else None,
-                platform.domain_rules if platform else None,
-            )
-            if decision.accepted:
-                await self.accepted.send(key=event.key, value=event.value)
-                metrics.CUSTOMER_EVENTS.labels("accepted", "none").inc()
-            else:
-                rejected = encode_rejected(
-                    parsed,
-                    event.value or b"",
-                    rule=decision.rule or "collection_block",
-                    pattern=decision.pattern,
-                    rejected_at=_now(),
-                )
-                await self.rejected.send(key=event.key, value=rejected)
-                metrics.CUSTOMER_EVENTS.labels("rejected", decision.rule or "none").inc()
-            self._observe(CUSTOMER_EVENTS, event)
-
-    async def _route_deliveries(self, stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            if await self._too_large_or_none(DELIVERY_EVENTS, event):
-                continue
-            try:
-                parsed = parse_delivery_event(event.value)
-            except InputError as exc:
-                await self._to_dlq(DELIVERY_EVENTS, event, exc)
-                continue
-            metrics.EVENTS_IN.labels(DELIVERY_EVENTS, parsed.type.value).inc()
-            await self.address_ops.send(
-                key=handlers.address_key(parsed.account_id, parsed.email),
-                value=handlers.DELIVERY + (event.value or b""),
-            )
-
-    async def _route_commands(self, stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            if await self._too_large_or_none(COMMANDS, event):
-                continue
-            try:
-                cmd = parse_command(event.value)
-            except InputError as exc:
-                await self._to_dlq(COMMANDS, event, exc)
-                continue
-            metrics.EVENTS_IN.labels(COMMANDS, cmd.type.value).inc()
-            value = handlers.COMMAND + (event.value or b"")
-            if cmd.type in ACCOUNT_COMMANDS:
-                await self.account_ops.send(key=cmd.account_id.encode(), value=value)
-            elif cmd.email is not None:
-                key = handlers.address_key(cmd.account_id, cmd.email)
-                await self.address_ops.send(key=key, value=value)
 
     async def _addresses(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
@@ -259,7 +164,7 @@ class SuppressorApp:
                 released = sum(1 for _k, r in result.out if r is not None and not r.active)
                 metrics.EXPIRIES.inc(released)
             else:
-                self._observe("address-ops", event)
+                self._observe(ADDRESS_OPS, event)
 
     async def _accounts(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
@@ -267,8 +172,8 @@ class SuppressorApp:
                 result = handlers.handle_account(
                     self.account_table.get(event.key), event.value, self.pool
                 )
-            except InputError as exc:
-                await self._to_dlq(COMMANDS, event, exc)
+            except InputError as exc:  # a command that parsed but cannot apply (a bad pattern)
+                await self._to_dlq(event, exc)
                 continue
             self.account_table[event.key] = result.stored
             await self._send_out(result.out)

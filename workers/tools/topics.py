@@ -27,6 +27,7 @@ __all__ = [
     "TopicReport",
     "topic_specs",
     "dlq_of",
+    "create_missing",
     "ensure_topics",
     "admin_client",
 ]
@@ -89,6 +90,29 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     return specs
 
 
+def create_missing(admin: AdminClient, specs: list[TopicSpec], timeout: float = 30.0) -> list[str]:
+    """Create the topics that do not exist yet; returns the names created (races are fine)."""
+    existing = admin.list_topics(timeout=timeout).topics
+    missing = [s for s in specs if s.name not in existing]
+    if not missing:
+        return []
+    futures = admin.create_topics(
+        [NewTopic(s.name, s.partitions, s.replication, config=s.config) for s in missing],
+        operation_timeout=timeout,
+        request_timeout=timeout,
+    )
+    created = []
+    for name, future in futures.items():
+        try:
+            future.result(timeout=timeout)
+        except KafkaException as exc:
+            if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":  # a concurrent creator won
+                raise
+            continue
+        created.append(name)
+    return created
+
+
 def admin_client(settings: Settings) -> AdminClient:
     return AdminClient({"bootstrap.servers": settings.bootstrap_servers, "log_level": 0})
 
@@ -115,21 +139,12 @@ def ensure_topics(
             )
         else:
             say(f"found  {spec.name}")
-    if missing:
-        futures = admin.create_topics(
-            [NewTopic(s.name, s.partitions, s.replication, config=s.config) for s in missing],
-            operation_timeout=timeout,
-            request_timeout=timeout,
-        )
-        for name, future in futures.items():
-            try:
-                future.result(timeout=timeout)
-            except KafkaException as exc:
-                if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":  # a concurrent creator won
-                    raise
-                report.found.append(name)
-                say(f"found  {name}")
-                continue
-            report.created.append(name)
-            say(f"created {name}")
+    created = set(create_missing(admin, missing, timeout)) if missing else set()
+    for spec in missing:
+        if spec.name in created:
+            report.created.append(spec.name)
+            say(f"created {spec.name}")
+        else:
+            report.found.append(spec.name)
+            say(f"found  {spec.name}")
     return report

@@ -1,0 +1,186 @@
+"""The front stage: the collection gate and the routers on a confluent-kafka loop.
+
+Nothing before the keyed tables needs state, so this stage runs as a plain
+consume -> decide -> produce loop in a thread of the worker process (librdkafka does the
+network I/O in native threads), not through faust's per-message machinery: measured on
+this project's benchmark it passes several times more events per second. Delivery events
+and commands are re-keyed onto the ops topics with the Java-compatible murmur2
+partitioner, the one aiokafka (and so faust) uses, so the faust agents and their tables
+see every key on one partition whoever wrote it.
+
+Offsets are committed only after the produced records were acknowledged: at least once.
+A crash replays the uncommitted batch; the keyed stage drops repeated event ids and
+re-publishes the same versions, and accepted events carry their event id.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+
+from workers import metrics
+from workers.client.feed import SuppressionFeed
+from workers.domain.types import DomainRule
+from workers.settings import Settings
+from workers.stream.routing import ACCOUNT_OPS, ADDRESS_OPS, route
+from workers.tools.topics import INPUTS, TopicSpec, admin_client, create_missing
+
+__all__ = ["FrontStage", "ops_topic"]
+
+log = logging.getLogger(__name__)
+_BATCH = 2000
+_LAG_EVERY_S = 5.0
+
+
+def ops_topic(settings: Settings, name: str) -> str:
+    """The real name of an internal ops topic (shared with the faust app)."""
+    return f"{settings.app_id}-{name}"
+
+
+class FrontStage:
+    """One consumer of the input topics (group ``<app_id>-front``) and one producer."""
+
+    def __init__(self, settings: Settings, rules: SuppressionFeed) -> None:
+        self.settings = settings
+        self.rules = rules
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._names = {settings.topic(t): t for t in INPUTS}
+        self._out = {
+            ADDRESS_OPS: ops_topic(settings, ADDRESS_OPS),
+            ACCOUNT_OPS: ops_topic(settings, ACCOUNT_OPS),
+        }
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": settings.bootstrap_servers,
+                "group.id": f"{settings.app_id}-front",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "session.timeout.ms": int(settings.session_timeout.total_seconds() * 1000),
+                "fetch.wait.max.ms": 20,
+                "log_level": 3,
+            }
+        )
+        self.producer = Producer(
+            {
+                "bootstrap.servers": settings.bootstrap_servers,
+                "partitioner": "murmur2_random",  # what aiokafka (faust) uses for keyed records
+                "linger.ms": 5,
+                "enable.idempotence": True,
+                "log_level": 3,
+            }
+        )
+
+    def start(self) -> None:
+        """Create the ops topics if needed, then run the loop in a thread."""
+        specs = [
+            TopicSpec(name, self.settings.partitions, self.settings.replication)
+            for name in self._out.values()
+        ]
+        create_missing(admin_client(self.settings), specs)
+        self._thread = threading.Thread(target=self._run, name="front-stage", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _rules(self, account_id: str) -> Mapping[str, DomainRule] | None:
+        lists = self.rules.view.account_lists(account_id)
+        return lists.domain_rules if lists is not None else None
+
+    def _target(self, logical: str) -> str:
+        return self._out.get(logical) or self.settings.topic(logical)
+
+    def _run(self) -> None:
+        while not self.rules.ready and not self._stop.is_set():
+            time.sleep(0.05)  # domain rules first, or blocked domains would slip through
+        self.consumer.subscribe(list(self._names), on_revoke=self._on_revoke)
+        last_lag = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                messages = self.consumer.consume(_BATCH, timeout=0.1)
+                if messages:
+                    self._handle(messages)
+                if time.monotonic() - last_lag > _LAG_EVERY_S:
+                    self._report_lag()
+                    last_lag = time.monotonic()
+        finally:
+            self._commit()
+            self.consumer.close()
+
+    def _handle(self, messages: list[Message]) -> None:
+        now = datetime.now(UTC)
+        wall = time.time()
+        for msg in messages:
+            error = msg.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    log.warning("front stage read error: %s", error)
+                continue
+            prefixed = msg.topic() or ""
+            topic = self._names[prefixed]
+            routed = route(
+                topic,
+                msg.partition() or 0,
+                msg.offset() or 0,
+                msg.key(),
+                msg.value(),
+                rules=self._rules,
+                max_bytes=self.settings.max_record_bytes,
+                now=now,
+                prefixed_topic=prefixed,
+            )
+            self._produce(self._target(routed.out.topic), routed.out.key, routed.out.value)
+            metrics.EVENTS_IN.labels(topic, routed.kind).inc()
+            if routed.outcome.startswith("dlq:"):
+                metrics.DLQ_RECORDS.labels(topic, routed.outcome[4:]).inc()
+            elif topic == "customer-events":
+                outcome, _, rule = routed.outcome.partition(":")
+                metrics.CUSTOMER_EVENTS.labels(outcome, rule or "none").inc()
+            _kind, ts = msg.timestamp()
+            if ts > 0:
+                metrics.PROCESSING_LATENCY.labels(topic).observe(max(0.0, wall - ts / 1000))
+        self._commit()
+
+    def _produce(self, topic: str, key: bytes | None, value: bytes) -> None:
+        while True:
+            try:
+                self.producer.produce(topic, key=key, value=value)
+                return
+            except BufferError:
+                self.producer.poll(0.05)
+
+    def _commit(self) -> None:
+        """Commit what was consumed, once everything it produced is acknowledged."""
+        remaining = self.producer.flush(30)
+        if remaining:
+            log.error("front stage: %d records not acknowledged; not committing", remaining)
+            return
+        try:
+            self.consumer.commit(asynchronous=False)
+        except Exception as exc:  # nothing consumed yet, or a rebalance in progress
+            log.debug("front stage commit skipped: %s", exc)
+
+    def _on_revoke(self, _consumer: Consumer, _partitions: list[TopicPartition]) -> None:
+        self._commit()
+
+    def _report_lag(self) -> None:
+        lag: dict[str, int] = {}
+        try:
+            for tp in self.consumer.position(self.consumer.assignment()):
+                _low, high = self.consumer.get_watermark_offsets(tp, timeout=1, cached=True)
+                if tp.offset >= 0:
+                    name = self._names.get(tp.topic or "", tp.topic or "")
+                    lag[name] = lag.get(name, 0) + max(0, high - tp.offset)
+        except Exception as exc:
+            log.debug("front stage lag not measured: %s", exc)
+            return
+        for name, value in lag.items():
+            metrics.CONSUMER_LAG.labels(name).set(value)

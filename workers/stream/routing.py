@@ -1,0 +1,105 @@
+"""The front stage's decisions, as pure functions: one input record in, records out.
+
+The front stage reads the three input topics. A customer event goes through the
+collection gate to ``accepted`` or ``rejected``; a delivery event or a command is
+re-keyed for the keyed stage (by account and address, or by account); anything that
+cannot be understood goes to the input's DLQ with the error and the original bytes.
+Nothing here touches Kafka: ``front`` sends what these functions return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from workers.domain.accounts import ACCOUNT_COMMANDS
+from workers.domain.errors import InputError, SchemaError, TooLarge
+from workers.domain.events import parse_command, parse_customer_event, parse_delivery_event
+from workers.domain.lists import gate
+from workers.domain.records import encode_dlq, encode_rejected
+from workers.domain.types import PLATFORM_ACCOUNT, DomainRule
+from workers.stream import handlers
+from workers.tools.topics import (
+    ACCEPTED,
+    COMMANDS,
+    CUSTOMER_EVENTS,
+    DELIVERY_EVENTS,
+    REJECTED,
+    dlq_of,
+)
+
+__all__ = ["ADDRESS_OPS", "ACCOUNT_OPS", "Out", "Routed", "Rules", "route"]
+
+ADDRESS_OPS = "address-ops"
+ACCOUNT_OPS = "account-ops"
+
+Rules = Callable[[str], Mapping[str, DomainRule] | None]
+"""An account's domain rules by account id (``*`` for the platform's), or None."""
+
+
+@dataclass(frozen=True, slots=True)
+class Out:
+    """A record to send; ``topic`` is a logical name (input topics, outputs or the ops topics)."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """What one input record became, with labels for the metrics."""
+
+    out: Out
+    kind: str  # event or command type, or "invalid"
+    outcome: str  # accepted, rejected:<rule>, routed, dlq:<error code>
+
+
+def route(
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+    *,
+    rules: Rules,
+    max_bytes: int,
+    now: datetime,
+    prefixed_topic: str,
+) -> Routed:
+    """Decide where one record of an input topic goes."""
+    raw = value or b""
+    try:
+        if len(raw) > max_bytes:
+            raise TooLarge(f"record of {len(raw)} bytes exceeds {max_bytes} bytes")
+        if topic == CUSTOMER_EVENTS:
+            return _gate(key, raw, rules, now)
+        if topic == DELIVERY_EVENTS:
+            event = parse_delivery_event(value)
+            out_key = handlers.address_key(event.account_id, event.email)
+            return Routed(Out(ADDRESS_OPS, out_key, handlers.DELIVERY + raw), event.type, "routed")
+        if topic == COMMANDS:
+            cmd = parse_command(value)
+            if cmd.type in ACCOUNT_COMMANDS:
+                out = Out(ACCOUNT_OPS, cmd.account_id.encode(), handlers.COMMAND + raw)
+            else:
+                if cmd.email is None:
+                    raise SchemaError(f"{cmd.type.value} needs email", path="email")
+                out_key = handlers.address_key(cmd.account_id, cmd.email)
+                out = Out(ADDRESS_OPS, out_key, handlers.COMMAND + raw)
+            return Routed(out, cmd.type, "routed")
+    except InputError as error:
+        record = encode_dlq(prefixed_topic, partition, offset, error, raw, key, now)
+        return Routed(Out(dlq_of(topic), key, record), "invalid", f"dlq:{error.code}")
+    raise ValueError(f"not an input topic: {topic}")
+
+
+def _gate(key: bytes | None, raw: bytes, rules: Rules, now: datetime) -> Routed:
+    event = parse_customer_event(raw)
+    decision = gate(event, rules(event.account_id), rules(PLATFORM_ACCOUNT))
+    if decision.accepted:
+        return Routed(Out(ACCEPTED, key, raw), event.source, "accepted")
+    rule = decision.rule or "collection_block"
+    record = encode_rejected(event, raw, rule=rule, pattern=decision.pattern, rejected_at=now)
+    return Routed(Out(REJECTED, key, record), event.source, f"rejected:{rule}")
