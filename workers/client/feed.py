@@ -14,7 +14,14 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
 
 from workers.domain.records import decode_key, decode_record
 from workers.domain.types import ListKey, ListName
@@ -99,10 +106,9 @@ class SuppressionFeed:
         if topic is None or topic.error is not None or not topic.partitions:
             raise FeedError(f"topic {self.topic} does not exist (run: suppressor topics)")
         partitions = sorted(topic.partitions)
+        deadline = time.monotonic() + timeout
         for p in partitions:
-            low, high = self._consumer.get_watermark_offsets(
-                TopicPartition(self.topic, p), timeout=timeout
-            )
+            low, high = self._watermarks(p, deadline)
             self._targets[p] = high
             self._high[p] = high
             self._positions[p] = low
@@ -111,6 +117,24 @@ class SuppressionFeed:
         self._thread = threading.Thread(target=self._run, name=f"feed-{self.topic}", daemon=True)
         self._thread.start()
         return self
+
+    def _watermarks(self, partition: int, deadline: float) -> tuple[int, int]:
+        """End offsets of one partition, retrying what a just-created topic answers at first
+        (no leader yet) until the deadline."""
+        while True:
+            try:
+                low, high = self._consumer.get_watermark_offsets(
+                    TopicPartition(self.topic, partition),
+                    timeout=max(0.5, deadline - time.monotonic()),
+                )
+                return low, high
+            except KafkaException as exc:
+                retriable = exc.args[0].retriable() if exc.args else False
+                if not retriable or time.monotonic() > deadline:
+                    raise FeedError(
+                        f"cannot read the end offsets of {self.topic}[{partition}]: {exc}"
+                    ) from exc
+                time.sleep(0.2)
 
     def stop(self) -> None:
         self._stop.set()
