@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from workers.domain.records import decode_key  # noqa: E402
+from workers.producing import produce_retrying  # noqa: E402
 from workers.settings import Settings  # noqa: E402
 from workers.tools import loadgen  # noqa: E402
 from workers.tools.local_broker import LocalBroker, broker_answers  # noqa: E402
@@ -94,12 +95,7 @@ def preload(settings: Settings, n: int) -> None:
         {"bootstrap.servers": settings.bootstrap_servers, "linger.ms": 20, "log_level": 0}
     )
     for topic, value in mixed_input(n):
-        while True:
-            try:
-                producer.produce(settings.topic(topic), value=value)
-                break
-            except BufferError:
-                producer.poll(0.05)
+        produce_retrying(producer, settings.topic(topic), value)
     producer.flush(120)
 
 
@@ -197,12 +193,7 @@ def _passthrough(bootstrap: str, src: str, dst: str, n: int, out: Any) -> None:
                 continue
             if started is None:
                 started = time.monotonic()
-            while True:
-                try:
-                    producer.produce(dst, key=msg.key(), value=msg.value())
-                    break
-                except BufferError:
-                    producer.poll(0.05)
+            produce_retrying(producer, dst, msg.value() or b"", msg.key())
             seen += 1
         producer.poll(0)
     producer.flush(60)

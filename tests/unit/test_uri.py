@@ -174,13 +174,17 @@ def test_too_many_links_refused() -> None:
         extract_links("https://a.com/1 " * (MAX_LINKS + 1), html=False)
 
 
+LINEAR_BOUND_S = 5.0
+"""Generous on a loaded machine; backtracking on these inputs would not end for years."""
+
+
 def test_hostile_pattern_runs_in_linear_time() -> None:
     """'^(a+)+$', catastrophic under backtracking, matches a long near-miss quickly under re2."""
     allowlist = compile_allowlist([r"^(a+)+$", r"^(a|aa)+$", r"^(a|a?)+$"])
     started = time.perf_counter()
     for size in (30, 1_000, 100_000):
         assert not allowlist.allows("a" * size + "!")
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < LINEAR_BOUND_S
 
 
 @pytest.mark.parametrize(
@@ -199,7 +203,7 @@ def test_hostile_bodies_at_the_bound_are_fast(body: str) -> None:
     started = time.perf_counter()
     with contextlib.suppress(TooLarge):  # too many links: refused, which is an answer too
         check_body([r"^https://a\.com/"], body, html=True)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < LINEAR_BOUND_S
 
 
 def test_set_matches_each_pattern_like_alone() -> None:

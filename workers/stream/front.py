@@ -26,6 +26,7 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 from workers import metrics
 from workers.client.feed import SuppressionFeed
 from workers.domain.types import DomainRule
+from workers.producing import produce_retrying
 from workers.settings import Settings
 from workers.stream.routing import ACCOUNT_OPS, ADDRESS_OPS, route
 from workers.tools.topics import INPUTS, TopicSpec, admin_client, create_missing
@@ -137,7 +138,8 @@ class FrontStage:
                 now=now,
                 prefixed_topic=prefixed,
             )
-            self._produce(self._target(routed.out.topic), routed.out.key, routed.out.value)
+            target = self._target(routed.out.topic)
+            produce_retrying(self.producer, target, routed.out.value, routed.out.key)
             metrics.EVENTS_IN.labels(topic, routed.kind).inc()
             if routed.outcome.startswith("dlq:"):
                 metrics.DLQ_RECORDS.labels(topic, routed.outcome[4:]).inc()
@@ -148,14 +150,6 @@ class FrontStage:
             if ts > 0:
                 metrics.PROCESSING_LATENCY.labels(topic).observe(max(0.0, wall - ts / 1000))
         self._commit()
-
-    def _produce(self, topic: str, key: bytes | None, value: bytes) -> None:
-        while True:
-            try:
-                self.producer.produce(topic, key=key, value=value)
-                return
-            except BufferError:
-                self.producer.poll(0.05)
 
     def _commit(self) -> None:
         """Commit what was consumed, once everything it produced is acknowledged."""

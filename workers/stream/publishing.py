@@ -9,7 +9,7 @@ published as an inactive record with the next version, then a tombstone (``None`
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from workers.domain.accounts import Change, ListEntry
 from workers.domain.ladder_state import Effect, Release
@@ -57,42 +57,12 @@ def from_account(changes: Iterable[Change]) -> list[Publish]:
 
 
 def _record(key: ListKey, version: int, item: Publish) -> ListRecord:
-    payload = item.payload
+    """The record of one item: every field of its payload is a field of ``ListRecord``."""
     if not item.active:
         return ListRecord(key=key, version=version, active=False)
-    if isinstance(payload, Suppression):
-        return ListRecord(
-            key=key,
-            version=version,
-            active=True,
-            reason=payload.reason,
-            since=payload.since,
-            expires_at=payload.expires_at,
-            event_id=payload.event_id,
-            delivery_id=payload.delivery_id,
-            notes=payload.notes,
-        )
-    if isinstance(payload, DomainRule):
-        return ListRecord(
-            key=key,
-            version=version,
-            active=True,
-            reason=payload.reason,
-            since=payload.since,
-            notes=payload.notes,
-            send_block=payload.send_block,
-            collection_block=payload.collection_block,
-        )
-    if isinstance(payload, ListEntry):
-        return ListRecord(
-            key=key,
-            version=version,
-            active=True,
-            since=payload.since,
-            event_id=payload.event_id,
-            notes=payload.notes,
-        )
-    return ListRecord(key=key, version=version, active=True)
+    payload = item.payload
+    values = {} if payload is None else {f.name: getattr(payload, f.name) for f in fields(payload)}
+    return ListRecord(key=key, version=version, active=True, **values)
 
 
 def publish(

@@ -17,6 +17,8 @@ from typing import Any
 import orjson
 from confluent_kafka import KafkaError, Producer
 
+from workers.producing import produce_retrying
+
 __all__ = [
     "BOUNCES",
     "LoadStats",
@@ -176,12 +178,7 @@ def produce_all(
             value, k = event, None
         else:
             value, k = orjson.dumps(event), key(event) if key else None
-        while True:
-            try:
-                producer.produce(topic, key=k, value=value, on_delivery=on_delivery)
-                break
-            except BufferError:
-                producer.poll(0.05)
+        produce_retrying(producer, topic, value, k, on_delivery)
         stats.sent += 1
         if rate:
             ahead = (i + 1) / rate - (time.monotonic() - started)
