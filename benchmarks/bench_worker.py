@@ -215,8 +215,11 @@ def bench_passthrough(base: Settings, workdir: Path, n: int) -> dict[str, Any]:
     return {"events": n // 2, "seconds": round(seconds, 2), "events_per_s": round(n // 2 / seconds)}
 
 
-def bench_latency(base: Settings, workdir: Path, rate: int, seconds: int) -> dict[str, Any]:
-    """Steady input at ``rate``/s; 10% are bounces of fresh addresses, timed to suppressions."""
+def bench_latency(
+    base: Settings, workdir: Path, rate: int, seconds: int, every: int = 10
+) -> dict[str, Any]:
+    """Steady input at ``rate``/s; one in ``every`` is a bounce of a fresh address (the rest
+    customer events), timed from its production to its record on suppressions."""
     settings = namespace(base, "lat", workdir)
     worker = WorkerProcess(settings, workdir / f"{settings.app_id}.log").start(timeout=120)
     try:
@@ -228,7 +231,7 @@ def bench_latency(base: Settings, workdir: Path, rate: int, seconds: int) -> dic
         customers = loadgen.mixed_customer_events(total)
         started = time.monotonic()
         for i in range(total):
-            if i % 10 == 0:
+            if i % every == 0:
                 address = f"lat{i}@latency.example"
                 event = loadgen.bounce("lat", address, "nonexistent")
                 topic = settings.topic(DELIVERY_EVENTS)
@@ -282,12 +285,31 @@ def read_latencies(settings: Settings, sent: dict[str, float]) -> list[float]:
     return list(latencies.values())
 
 
+def print_table(results: dict[str, Any]) -> None:
+    one = results["one_worker"]["events_per_s"]
+    say("")
+    say("| figure | value |")
+    say("|---|---|")
+    say(f"| pass-through (confluent-kafka) | {results['passthrough']['events_per_s']} events/s |")
+    say(f"| one worker | {one} events/s |")
+    say(f"| worker / pass-through | {results['ratios']['worker_vs_passthrough']} |")
+    say(f"| two workers | {results['two_workers']['events_per_s']} events/s |")
+    say(f"| two / one worker | {results['ratios']['two_vs_one_worker']} |")
+    lat = results["latency"]
+    say(f"| latency at {lat['achieved_rate']}/s | p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms |")
+    say(f"| worker RSS after the latency run | {lat['worker_rss_mib']} MiB |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=60_000)
     parser.add_argument("--rate", type=int, default=5000)
     parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--every", type=int, default=10, help="one bounce in EVERY events")
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
+    parser.add_argument(
+        "--only", choices=["latency"], help="run one part only (printed, not written)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "worker.json")
     args = parser.parse_args()
     if args.quick:
@@ -304,6 +326,9 @@ def main() -> int:
     }
     with tempfile.TemporaryDirectory(prefix="bench-worker-") as tmp:
         workdir = Path(tmp)
+        if args.only == "latency":
+            say(f"  {bench_latency(base, workdir, args.rate, args.seconds, args.every)}")
+            return 0
         say(f"pass-through baseline over {args.events // 2} events ...")
         results["passthrough"] = bench_passthrough(base, workdir, args.events)
         say(f"  {results['passthrough']}")
@@ -314,24 +339,14 @@ def main() -> int:
         results["two_workers"] = bench_workers(base, workdir, args.events, 2)
         say(f"  {results['two_workers']}")
         say(f"latency at {args.rate} events/s for {args.seconds}s ...")
-        results["latency"] = bench_latency(base, workdir, args.rate, args.seconds)
+        results["latency"] = bench_latency(base, workdir, args.rate, args.seconds, args.every)
         say(f"  {results['latency']}")
     one = results["one_worker"]["events_per_s"]
     results["ratios"] = {
         "worker_vs_passthrough": round(one / results["passthrough"]["events_per_s"], 3),
         "two_vs_one_worker": round(results["two_workers"]["events_per_s"] / one, 3),
     }
-    say("")
-    say("| figure | value |")
-    say("|---|---|")
-    say(f"| pass-through (confluent-kafka) | {results['passthrough']['events_per_s']} events/s |")
-    say(f"| one worker | {one} events/s |")
-    say(f"| worker / pass-through | {results['ratios']['worker_vs_passthrough']} |")
-    say(f"| two workers | {results['two_workers']['events_per_s']} events/s |")
-    say(f"| two / one worker | {results['ratios']['two_vs_one_worker']} |")
-    lat = results["latency"]
-    say(f"| latency at {lat['achieved_rate']}/s | p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms |")
-    say(f"| worker RSS after the latency run | {lat['worker_rss_mib']} MiB |")
+    print_table(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     say(f"written to {args.out}")

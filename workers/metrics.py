@@ -1,8 +1,10 @@
 """Every Prometheus metric of the worker, defined once, each with its kind and meaning.
 
-Label values are bounded: topic names, event types, rule and error codes, reason codes
-and categories. Addresses never appear; domains only in ``ENTRIES_BY_DOMAIN``, which
-carries a bounded top-N (everything else is summed under ``other``).
+The worker's two processes share these through prometheus-client's multiprocess mode
+(each gauge says how the processes' values combine). Label values are bounded: topic
+names, event types, rule and error codes, reason codes and categories. Addresses never
+appear; domains only in ``ENTRIES_BY_DOMAIN``, which carries a bounded top-N
+(everything else is summed under ``other``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ __all__ = [
     "CONSUMER_LAG",
     "TABLE_KEYS",
     "WORKER_READY",
+    "FRONT_READY",
     "TOP_DOMAINS",
     "set_entries",
 ]
@@ -63,15 +66,18 @@ ENTRIES = Gauge(
     "suppressor_entries",
     "Current suppression entries held by this worker's partitions, by reason and category.",
     ["reason", "category"],
+    multiprocess_mode="livesum",
 )
 ENTRIES_BY_DOMAIN = Gauge(
     "suppressor_entries_by_domain",
     f"Current suppression entries of this worker by domain: the top {TOP_DOMAINS}, then other.",
     ["domain"],
+    multiprocess_mode="livesum",
 )
 ENTRIES_DUE = Gauge(
     "suppressor_entries_due",
     "Temporary entries whose expires_at has passed but that are not yet released.",
+    multiprocess_mode="livesum",
 )
 PROCESSING_LATENCY = Histogram(
     "suppressor_processing_latency_seconds",
@@ -83,31 +89,55 @@ CONSUMER_LAG = Gauge(
     "suppressor_consumer_lag_records",
     "Records not yet processed on this worker's assigned partitions, by topic.",
     ["topic"],
+    multiprocess_mode="livesum",
 )
 TABLE_KEYS = Gauge(
     "suppressor_table_keys",
     "Keys held in each table on this worker's active partitions.",
     ["table"],
+    multiprocess_mode="livesum",
+)
+FRONT_READY = Gauge(
+    "suppressor_front_ready",
+    "1 once the front stage (gate and routers) joined its group and holds its partitions.",
+    multiprocess_mode="livemax",
 )
 WORKER_READY = Gauge(
     "suppressor_worker_ready",
     "1 once the worker recovered its tables and processes records, else 0.",
+    multiprocess_mode="livemax",
 )
 
 
 def set_entries(totals: dict[str, int]) -> None:
-    """Set the entry gauges from counters named ``n|<reason>|<category>`` and ``d|<domain>``."""
-    ENTRIES.clear()
-    domains: list[tuple[int, str]] = []
+    """Set the entry gauges from counters named ``c|<reason>|<category>|<domain>``."""
+    by_reason: dict[tuple[str, str], int] = {}
+    by_domain: dict[str, int] = {}
     for name, value in totals.items():
-        kind, _, rest = name.partition("|")
-        if kind == "n":
-            reason, _, category = rest.partition("|")
-            ENTRIES.labels(reason, category).set(value)
-        elif kind == "d":
-            domains.append((value, rest))
-    domains.sort(reverse=True)
-    ENTRIES_BY_DOMAIN.clear()
-    for value, domain in domains[:TOP_DOMAINS]:
-        ENTRIES_BY_DOMAIN.labels(domain).set(value)
-    ENTRIES_BY_DOMAIN.labels("other").set(sum(v for v, _d in domains[TOP_DOMAINS:]))
+        _kind, reason, category, domain = name.split("|", 3)
+        by_reason[reason, category] = by_reason.get((reason, category), 0) + value
+        by_domain[domain] = by_domain.get(domain, 0) + value
+    _set_all(ENTRIES, {labels: float(v) for labels, v in by_reason.items()})
+    ranked = sorted(by_domain.items(), key=lambda item: (-item[1], item[0]))
+    top: dict[tuple[str, ...], float] = {
+        (domain,): float(value) for domain, value in ranked[:TOP_DOMAINS]
+    }
+    top["other",] = float(sum(value for _d, value in ranked[TOP_DOMAINS:]))
+    _set_all(ENTRIES_BY_DOMAIN, top)
+
+
+_shown: dict[str, set[tuple[str, ...]]] = {}
+
+
+def _set_all(gauge: Gauge, values: dict[tuple[str, ...], float]) -> None:
+    """Set a labelled gauge to exactly these series; ones no longer present read 0.
+
+    Zeroing rather than removing keeps the gauge right when several processes share
+    the metrics files (multiprocess mode has no way to remove a series).
+    """
+    shown = _shown.setdefault(gauge._name, set())  # the metric name: one entry per gauge
+    for labels in shown - values.keys():
+        gauge.labels(*labels).set(0)
+    for labels, value in values.items():
+        gauge.labels(*labels).set(value)
+    shown.update(values)

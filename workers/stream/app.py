@@ -2,7 +2,7 @@
 
 Data flow (SPEC §1-3):
 
-    front stage (``front``, confluent-kafka, stateless):
+    front stage (``front``, confluent-kafka, stateless, in a child process):
     customer-events ──gate──> customer-events.accepted | .rejected | .dlq
     delivery-events ──route──┐
     suppression-commands ─route─┬──> <app>-address-ops (key: account+address)
@@ -21,7 +21,6 @@ customer event waits on a remote call.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from datetime import UTC, datetime
@@ -31,15 +30,14 @@ import faust
 from faust.types import EventT
 
 from workers import metrics
-from workers.client.feed import SuppressionFeed
 from workers.domain.errors import InputError
 from workers.domain.ladder_state import LadderConfig
 from workers.domain.lists import parse_pool
 from workers.domain.records import encode_dlq, encode_key, encode_record
-from workers.domain.types import ListName
 from workers.settings import Settings
 from workers.stream import counts, expiry, handlers
-from workers.stream.front import FrontStage, ops_topic
+from workers.stream.faust_tuning import shorten_fetch_wait
+from workers.stream.front import ops_topic
 from workers.stream.publishing import Outgoing
 from workers.stream.routing import ACCOUNT_OPS, ADDRESS_OPS
 from workers.tools.topics import COMMANDS, SUPPRESSIONS, dlq_of
@@ -64,6 +62,7 @@ class SuppressorApp:
     """Builds and holds the faust app for one set of settings."""
 
     def __init__(self, settings: Settings) -> None:
+        shorten_fetch_wait()
         self.settings = settings
         self.config = LadderConfig(steps=settings.ladder_steps, quiet_period=settings.quiet_period)
         self.pool = parse_pool(settings.default_domain_pool)
@@ -79,7 +78,7 @@ class SuppressorApp:
             consumer_auto_offset_reset="earliest",
             web_enabled=False,
             web_port=settings.web_port,
-            producer_linger_ms=25,
+            producer_linger_ms=2,
             producer_max_batch_size=262144,
             broker_commit_interval=1.0,
             stream_buffer_maxsize=4096,
@@ -98,26 +97,12 @@ class SuppressorApp:
         self.expiry_index = app.Table("expiry-index", **table)
         self.counts = app.Table("entry-counts", **table)
         self.expiry = expiry.ExpiryIndex(self.expiry_index)
-        self.rules = SuppressionFeed(
-            settings.bootstrap_servers,
-            settings.topic(SUPPRESSIONS),
-            lists=(ListName.DOMAIN_RULE,),
-            on_error=lambda msg: log.warning("domain-rule feed: %s", msg),
-        )
-        self.front = FrontStage(settings, self.rules)
-        app.task(self._start_front)
         app.agent(self.address_ops, name="addresses")(self._addresses)
         app.agent(self.account_ops, name="accounts")(self._accounts)
         app.timer(settings.expiry_interval.total_seconds(), name="expire")(self._expire_due)
         app.timer(5.0, name="gauges")(self._gauges)
 
     # --- helpers --------------------------------------------------------------------
-
-    async def _start_front(self) -> None:
-        """Start the rules feed, then the front stage (after faust created its topics)."""
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, self.rules.start)
-        self.front.start()
 
     async def _to_dlq(self, event: EventT[bytes], error: InputError) -> None:
         """A command refused by the keyed stage goes to the commands DLQ, original bytes and all."""

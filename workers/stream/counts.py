@@ -30,7 +30,7 @@ def totals(table: Any) -> dict[str, int]:
     out: dict[str, int] = {}
     for db in active_dbs(table):
         for key, value in db.items():
-            if key[:2] in (b"n|", b"d|") and value.lstrip(b"-").isdigit():
+            if key[:2] == b"c|" and value.lstrip(b"-").isdigit():
                 name = key.decode()
                 out[name] = out.get(name, 0) + int(value)
     return out

@@ -102,7 +102,9 @@ class FrontStage:
     def _run(self) -> None:
         while not self.rules.ready and not self._stop.is_set():
             time.sleep(0.05)  # domain rules first, or blocked domains would slip through
-        self.consumer.subscribe(list(self._names), on_revoke=self._on_revoke)
+        self.consumer.subscribe(
+            list(self._names), on_assign=self._on_assign, on_revoke=self._on_revoke
+        )
         last_lag = time.monotonic()
         try:
             while not self._stop.is_set():
@@ -113,6 +115,7 @@ class FrontStage:
                     self._report_lag()
                     last_lag = time.monotonic()
         finally:
+            metrics.FRONT_READY.set(0)
             self._commit()
             self.consumer.close()
 
@@ -161,6 +164,9 @@ class FrontStage:
             self.consumer.commit(asynchronous=False)
         except Exception as exc:  # nothing consumed yet, or a rebalance in progress
             log.debug("front stage commit skipped: %s", exc)
+
+    def _on_assign(self, _consumer: Consumer, _partitions: list[TopicPartition]) -> None:
+        metrics.FRONT_READY.set(1)
 
     def _on_revoke(self, _consumer: Consumer, _partitions: list[TopicPartition]) -> None:
         self._commit()

@@ -113,8 +113,8 @@ def _count_deltas(before: AddressState, after: AddressState) -> list[tuple[bytes
             continue
         for entry, sign in ((was, -1), (now, 1)):
             if entry is not None:
-                deltas.append((b"n|%d|%b" % (entry.reason, entry.category.value.encode()), sign))
-                deltas.append((b"d|" + domain, sign))
+                category = entry.category.value.encode()
+                deltas.append((b"c|%d|%b|%b" % (entry.reason, category, domain), sign))
     return deltas
 
 

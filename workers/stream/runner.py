@@ -1,41 +1,34 @@
-"""Run one worker process: the faust worker plus its Prometheus endpoint."""
+"""Run one worker: the keyed stage (faust) in this process, the front stage in a child.
+
+Two processes use both cores of a machine instead of sharing one interpreter lock:
+the front stage (gate and routers, confluent-kafka) and the keyed stage (faust agents and
+RocksDB tables). They publish one set of Prometheus metrics through prometheus-client's
+multiprocess mode, served by this process on ``SUPPRESSOR_METRICS_PORT``.
+"""
 
 from __future__ import annotations
 
-import logging
+import os
+import shutil
 
-from faust.worker import Worker
-from prometheus_client import start_http_server
-
-from workers import metrics
 from workers.settings import Settings
-from workers.stream.app import build_app
 
-__all__ = ["run_worker"]
+__all__ = ["metrics_dir", "run_worker"]
 
 
-class _ReadyWorker(Worker):
-    """A faust worker that reports readiness once recovery finished and processing runs."""
-
-    async def on_startup_finished(self) -> None:
-        await super().on_startup_finished()
-        metrics.WORKER_READY.set(1)
-
-    async def on_stop(self) -> None:
-        metrics.WORKER_READY.set(0)
-        await super().on_stop()
+def metrics_dir(settings: Settings) -> str:
+    return str((settings.data_dir / "metrics").resolve())
 
 
 def run_worker(settings: Settings) -> None:
     """Start metrics, build the app from the settings and run until stopped."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr="0.0.0.0")
-    app = build_app(settings)
-    worker = _ReadyWorker(
-        app.faust,
-        loglevel=logging.getLevelName(settings.log_level.upper()),
-        quiet=True,
-        redirect_stdouts=False,
-    )
-    worker.execute_from_commandline()
+    directory = metrics_dir(settings)
+    shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(directory)
+    # prometheus-client chooses its value store when first imported: set this first.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+
+    from workers.stream.process import serve
+
+    serve(settings)

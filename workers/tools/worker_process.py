@@ -7,6 +7,7 @@ readiness the same way: the worker's own ``suppressor_worker_ready`` gauge.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -54,7 +55,7 @@ class WorkerProcess:
         return self
 
     def ready(self) -> bool:
-        """Whether the worker says it recovered its tables and processes records."""
+        """Whether both stages say they run: tables recovered, front stage assigned."""
         if self.proc is None or self.proc.poll() is not None:
             raise WorkerExited(f"the worker exited; log tail:\n{self.log_tail()}")
         url = f"http://127.0.0.1:{self.settings.metrics_port}/metrics"
@@ -63,7 +64,7 @@ class WorkerProcess:
                 body: bytes = response.read()
         except OSError:
             return False
-        return b"suppressor_worker_ready 1.0" in body
+        return b"suppressor_worker_ready 1.0" in body and b"suppressor_front_ready 1.0" in body
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -80,9 +81,9 @@ class WorkerProcess:
         return info
 
     def kill(self) -> None:
-        """SIGKILL: the hardest crash, no shutdown code runs."""
+        """SIGKILL to every process of the worker: the hardest crash, no shutdown code runs."""
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=30)
 
     def stop(self, timeout: float = 30.0) -> None:

@@ -1,0 +1,123 @@
+"""The worker's processes: the faust keyed stage here, the front stage as a supervised child."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import time
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from faust.worker import Worker
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
+from workers import metrics
+from workers.client.feed import SuppressionFeed
+from workers.domain.types import ListName
+from workers.settings import Settings
+from workers.stream.app import build_app
+from workers.stream.front import FrontStage
+from workers.tools.topics import SUPPRESSIONS
+
+__all__ = ["front_main", "serve"]
+
+log = logging.getLogger(__name__)
+
+
+class _ReadyWorker(Worker):
+    """A faust worker that reports readiness once recovery finished and processing runs."""
+
+    async def on_startup_finished(self) -> None:
+        await super().on_startup_finished()
+        metrics.WORKER_READY.set(1)
+
+    async def on_stop(self) -> None:
+        metrics.WORKER_READY.set(0)
+        await super().on_stop()
+
+
+class FrontSupervisor:
+    """Keeps one front-stage child process running for as long as this process runs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._context = multiprocessing.get_context("spawn")
+        self.child: BaseProcess | None = None
+        self.restarts = 0
+
+    def ensure_running(self) -> None:
+        if self.child is not None and self.child.is_alive():
+            return
+        if self.child is not None:
+            mark_process_dead(self.child.pid)  # type: ignore[no-untyped-call]
+            self.restarts += 1
+            log.error("front stage exited (code %s); starting it again", self.child.exitcode)
+        self.child = self._context.Process(
+            target=front_main, args=(self.settings, os.getpid()), name="front-stage", daemon=True
+        )
+        self.child.start()
+
+    def stop(self) -> None:
+        if self.child is not None and self.child.is_alive():
+            self.child.terminate()
+            self.child.join(timeout=30)
+
+
+def serve(settings: Settings) -> None:
+    """Serve metrics, start the front stage and run the faust worker until stopped."""
+    if settings.metrics_port:
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        start_http_server(settings.metrics_port, addr="0.0.0.0", registry=registry)
+    suppressor = build_app(settings)
+    front = FrontSupervisor(settings)
+
+    async def supervise() -> None:
+        front.ensure_running()
+
+    suppressor.faust.timer(1.0, name="front-supervisor")(supervise)
+    worker = _ReadyWorker(
+        suppressor.faust,
+        loglevel=logging.getLevelName(settings.log_level.upper()),
+        quiet=True,
+        redirect_stdouts=False,
+    )
+    try:
+        worker.execute_from_commandline()
+    finally:
+        front.stop()
+
+
+def front_main(settings: Settings, parent_pid: int) -> None:
+    """Entry of the front-stage child: run until stopped or until the parent is gone."""
+    logging.basicConfig(
+        level=logging.getLevelName(settings.log_level.upper()),
+        format="[%(asctime)s] [%(process)d] [%(levelname)s] front: %(message)s",
+    )
+    stopping = False
+
+    def on_term(_signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    rules = SuppressionFeed(
+        settings.bootstrap_servers,
+        settings.topic(SUPPRESSIONS),
+        lists=(ListName.DOMAIN_RULE,),
+        on_error=lambda msg: log.warning("domain-rule feed: %s", msg),
+    )
+    rules.start()
+    stage = FrontStage(settings, rules)
+    stage.start()
+    log.info("front stage running (pid %d)", os.getpid())
+    try:
+        while not stopping and os.getppid() == parent_pid:
+            time.sleep(0.5)
+    finally:
+        stage.stop()
+        rules.stop()
