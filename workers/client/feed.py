@@ -30,6 +30,16 @@ from workers.domain.view import ListView
 __all__ = ["FeedError", "FeedStats", "SuppressionFeed"]
 
 _BATCH = 5000
+_NEW_TOPIC_ERRORS = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+        KafkaError._TIMED_OUT,
+        KafkaError._TRANSPORT,
+    }
+)
+"""What a topic created a moment ago answers until its partitions have leaders."""
 
 
 def _list_of(key: bytes) -> str:
@@ -129,7 +139,10 @@ class SuppressionFeed:
                 )
                 return low, high
             except KafkaException as exc:
-                retriable = exc.args[0].retriable() if exc.args else False
+                error = exc.args[0] if exc.args else None
+                retriable = error is not None and (
+                    error.retriable() or error.code() in _NEW_TOPIC_ERRORS
+                )
                 if not retriable or time.monotonic() > deadline:
                     raise FeedError(
                         f"cannot read the end offsets of {self.topic}[{partition}]: {exc}"
