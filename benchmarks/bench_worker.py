@@ -295,6 +295,9 @@ def print_table(results: dict[str, Any]) -> None:
     say(f"| worker / pass-through | {results['ratios']['worker_vs_passthrough']} |")
     say(f"| two workers | {results['two_workers']['events_per_s']} events/s |")
     say(f"| two / one worker | {results['ratios']['two_vs_one_worker']} |")
+    for point in results.get("latency_sweep", []):
+        say(f"| latency at {point['achieved_rate']}/s | p50 {point['p50_ms']} ms, "
+            f"p99 {point['p99_ms']} ms |")  # fmt: skip
     lat = results["latency"]
     say(f"| latency at {lat['achieved_rate']}/s | p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms |")
     say(f"| worker RSS after the latency run | {lat['worker_rss_mib']} MiB |")
@@ -308,7 +311,9 @@ def main() -> int:
     parser.add_argument("--every", type=int, default=10, help="one bounce in EVERY events")
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
     parser.add_argument(
-        "--only", choices=["latency"], help="run one part only (printed, not written)"
+        "--only",
+        choices=["latency", "passthrough"],
+        help="run one part only (printed, not written)",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "worker.json")
     args = parser.parse_args()
@@ -326,11 +331,15 @@ def main() -> int:
     }
     with tempfile.TemporaryDirectory(prefix="bench-worker-") as tmp:
         workdir = Path(tmp)
+        if args.only == "passthrough":
+            say(f"  {bench_passthrough(base, workdir, max(4 * args.events, 200_000))}")
+            return 0
         if args.only == "latency":
             say(f"  {bench_latency(base, workdir, args.rate, args.seconds, args.every)}")
             return 0
-        say(f"pass-through baseline over {args.events // 2} events ...")
-        results["passthrough"] = bench_passthrough(base, workdir, args.events)
+        passthrough_events = max(4 * args.events, 200_000)  # long enough to time
+        say(f"pass-through baseline over {passthrough_events // 2} events ...")
+        results["passthrough"] = bench_passthrough(base, workdir, passthrough_events)
         say(f"  {results['passthrough']}")
         say(f"one worker over {args.events} events ...")
         results["one_worker"] = bench_workers(base, workdir, args.events, 1)
@@ -341,6 +350,12 @@ def main() -> int:
         say(f"latency at {args.rate} events/s for {args.seconds}s ...")
         results["latency"] = bench_latency(base, workdir, args.rate, args.seconds, args.every)
         say(f"  {results['latency']}")
+        results["latency_sweep"] = []
+        for rate in (1000, 3000):
+            say(f"latency at {rate} events/s for {args.seconds}s ...")
+            point = bench_latency(base, workdir, rate, args.seconds, args.every)
+            results["latency_sweep"].append(point)
+            say(f"  {point}")
     one = results["one_worker"]["events_per_s"]
     results["ratios"] = {
         "worker_vs_passthrough": round(one / results["passthrough"]["events_per_s"], 3),

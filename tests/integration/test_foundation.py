@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,15 +57,22 @@ def test_worker_forwards_a_customer_event_to_accepted(
     assert [(r.key, r.value) for r in records] == [(b"k1", event)]
 
 
-def test_a_killed_broker_fails_the_wait_with_a_clear_message(tmp_path: Path) -> None:
-    """When the broker dies mid-test, a wait ends with BrokerGone, not with a hang."""
+def test_broker_life_cycle_reuse_death_and_fast_restart(tmp_path: Path) -> None:
+    """A second start reuses the running broker; killed, it makes a wait fail with
+    BrokerGone rather than hang; started again over its stale pid file it is back in
+    seconds, since the jars are cached."""
+    lines: list[str] = []
     private = Settings.from_env(
         local_kafka_port=free_port(),
         cache_dir=LocalBroker.from_settings(Settings.from_env()).cache_dir,
     )
-    broker = LocalBroker.from_settings(private, say=lambda _l: None)
+    broker = LocalBroker.from_settings(private, say=lines.append)
     bootstrap = broker.start()
     try:
+        started = time.monotonic()
+        assert broker.start() == bootstrap
+        assert time.monotonic() - started < 5
+        assert any("reusing it" in line for line in lines)
         settings = private.with_(bootstrap_servers=bootstrap, topic_prefix="gone.", partitions=1)
         ensure_topics(settings, say=lambda _l: None)
         pid = broker.running_pid()
@@ -72,5 +80,10 @@ def test_a_killed_broker_fails_the_wait_with_a_clear_message(tmp_path: Path) -> 
         os.kill(pid, signal.SIGKILL)
         with pytest.raises(BrokerGone, match="went away"):
             read_topic(bootstrap, settings.topic(ACCEPTED), until=lambda rs: False, timeout=5)
+        started = time.monotonic()
+        assert broker.start() == bootstrap
+        assert time.monotonic() - started < 60
+        assert any("stale pid file" in line for line in lines)
+        assert ensure_topics(settings, say=lambda _l: None).created == []  # data survived
     finally:
         broker.stop()
