@@ -31,11 +31,16 @@ from workers.settings import Settings
 from workers.stream.routing import ACCOUNT_OPS, ADDRESS_OPS, route
 from workers.tools.topics import INPUTS, TopicSpec, admin_client, create_missing
 
-__all__ = ["FrontStage", "ops_topic"]
+__all__ = ["DeliveryFailed", "FrontStage", "ops_topic"]
 
 log = logging.getLogger(__name__)
 _BATCH = 2000
 _LAG_EVERY_S = 5.0
+
+
+class DeliveryFailed(RuntimeError):
+    """A produced record was not delivered: the stage stops without committing, and its
+    supervisor starts it again from the last committed offsets."""
 
 
 def ops_topic(settings: Settings, name: str) -> str:
@@ -51,6 +56,7 @@ class FrontStage:
         self.rules = rules
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._undelivered: list[str] = []
         self._names = {settings.topic(t): t for t in INPUTS}
         self._out = {
             ADDRESS_OPS: ops_topic(settings, ADDRESS_OPS),
@@ -114,10 +120,13 @@ class FrontStage:
                 if time.monotonic() - last_lag > _LAG_EVERY_S:
                     self._report_lag()
                     last_lag = time.monotonic()
-        finally:
+        except DeliveryFailed:
+            log.exception("front stage stopped")
             metrics.FRONT_READY.set(0)
-            self._commit()
-            self.consumer.close()
+            return  # no commit, no clean close: the group hands the partitions on
+        metrics.FRONT_READY.set(0)
+        self._commit()
+        self.consumer.close()
 
     def _handle(self, messages: list[Message]) -> None:
         now = datetime.now(UTC)
@@ -142,7 +151,9 @@ class FrontStage:
                 prefixed_topic=prefixed,
             )
             target = self._target(routed.out.topic)
-            produce_retrying(self.producer, target, routed.out.value, routed.out.key)
+            produce_retrying(
+                self.producer, target, routed.out.value, routed.out.key, self._on_delivery
+            )
             metrics.EVENTS_IN.labels(topic, routed.kind).inc()
             if routed.outcome.startswith("dlq:"):
                 metrics.DLQ_RECORDS.labels(topic, routed.outcome[4:]).inc()
@@ -154,9 +165,26 @@ class FrontStage:
                 metrics.PROCESSING_LATENCY.labels(topic).observe(max(0.0, wall - ts / 1000))
         self._commit()
 
+    def _on_delivery(self, error: KafkaError | None, _msg: Message) -> None:
+        if error is not None:  # librdkafka gave up after its retries (message.timeout.ms)
+            self._undelivered.append(str(error))
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def _commit(self) -> None:
-        """Commit what was consumed, once everything it produced is acknowledged."""
+        """Commit what was consumed, once everything it produced is acknowledged.
+
+        A record that could not be delivered stops the stage before anything more is
+        committed: the records after the last commit are read and routed again.
+        """
         remaining = self.producer.flush(30)
+        if self._undelivered:
+            raise DeliveryFailed(
+                f"{len(self._undelivered)} records not delivered ({self._undelivered[:3]}); "
+                "stopping without committing"
+            )
         if remaining:
             log.error("front stage: %d records not acknowledged; not committing", remaining)
             return

@@ -116,8 +116,10 @@ def front_main(settings: Settings, parent_pid: int) -> None:
     stage.start()
     log.info("front stage running (pid %d)", os.getpid())
     try:
-        while not stopping and os.getppid() == parent_pid:
+        while not stopping and os.getppid() == parent_pid and stage.running:
             time.sleep(0.5)
     finally:
         stage.stop()
         rules.stop()
+    if not stopping and os.getppid() == parent_pid:
+        raise SystemExit(1)  # the stage died: the supervisor starts a new one
