@@ -189,7 +189,7 @@ def measure_propagation(commands: int, rate: float) -> dict[str, Any]:
     tag = uuid.uuid4().hex[:8]
     data = Path(tempfile.mkdtemp(prefix="bench-client-"))
     settings = settings_for(tag).with_(
-        data_dir=data / "worker", metrics_port=_free_port(), web_port=_free_port(), partitions=4
+        data_dir=data / "worker", metrics_port=_free_port(), partitions=4
     )
     ensure_topics(settings, say=lambda _l: None)
     worker = WorkerProcess(settings, data / "worker.log").start()

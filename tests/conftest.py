@@ -80,7 +80,6 @@ def settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
         partitions=2,
         data_dir=tmp_path / "worker-data",
         metrics_port=free_port(),
-        web_port=free_port(),
     )
 
 

@@ -170,6 +170,9 @@ def compact(records: Iterable[Record]) -> dict[ListKey, ListRecord]:
             continue
         previous = last_version.get(key, 0)
         assert value.version >= previous, f"version went back for {key}"
+        if value.version == previous:  # a re-publication must say exactly the same thing
+            seen = held.get(key)
+            assert seen is None or seen == value, f"version {previous} of {key} changed content"
         last_version[key] = value.version
         if value.active:
             held[key] = value

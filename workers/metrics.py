@@ -28,6 +28,7 @@ __all__ = [
     "FRONT_READY",
     "TOP_DOMAINS",
     "set_entries",
+    "set_lag",
 ]
 
 TOP_DOMAINS = 20
@@ -124,6 +125,11 @@ def set_entries(totals: dict[str, int]) -> None:
     }
     top["other",] = float(sum(value for _d, value in ranked[TOP_DOMAINS:]))
     _set_all(ENTRIES_BY_DOMAIN, top)
+
+
+def set_lag(lag: dict[str, int]) -> None:
+    """Set the lag of this process's topics; topics it no longer reads read 0."""
+    _set_all(CONSUMER_LAG, {(topic,): float(value) for topic, value in lag.items()})
 
 
 _shown: dict[str, set[tuple[str, ...]]] = {}

@@ -111,7 +111,6 @@ class Settings:
     metrics_port: int = _setting(
         "SUPPRESSOR_METRICS_PORT", 9464, int, "Port of the worker's Prometheus /metrics (0: off)"
     )
-    web_port: int = _setting("SUPPRESSOR_WEB_PORT", 6066, int, "Port of faust's own web server")
     default_domain_pool: str = _setting(
         "SUPPRESSOR_DEFAULT_DOMAIN_POOL",
         "allegro.pl:send,allegromail.pl:send,allegro.com:send+collection",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -155,8 +156,11 @@ def test_metrics_count_inputs_outcomes_and_latency(
         'suppressor_ladder_transitions_total{outcome="condition",step="temporary"} 1.0',
         'suppressor_entries{category="bounce",reason="1"} 1.0',
         'suppressor_entries_by_domain{domain="gmail.com"} 2.0',
-        "suppressor_processing_latency_seconds_count",
         'suppressor_table_keys{table="address-state"}',
     ):
         assert line in body, line
+    latency = re.search(
+        r'suppressor_processing_latency_seconds_count\{topic="delivery-events"\} (\d+)', body
+    )
+    assert latency is not None and int(latency.group(1)) >= 2, "no latency observed"
     assert "@" not in body

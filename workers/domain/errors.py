@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-__all__ = ["InputError", "InvalidAddress", "InvalidDomain", "SchemaError", "BadJson", "TooLarge"]
+__all__ = [
+    "InputError",
+    "InternalError",
+    "InvalidAddress",
+    "InvalidDomain",
+    "SchemaError",
+    "BadJson",
+    "TooLarge",
+    "as_input_error",
+]
 
 
 class InputError(ValueError):
@@ -41,3 +50,14 @@ class BadJson(InputError):
 
 class TooLarge(InputError):
     code = "too_large"
+
+
+class InternalError(InputError):
+    """Input that made the worker itself fail: dead-lettered, so one record never stalls it."""
+
+    code = "internal_error"
+
+
+def as_input_error(exc: Exception) -> InputError:
+    """``exc`` itself when it refuses input, else an ``InternalError`` that names it."""
+    return exc if isinstance(exc, InputError) else InternalError(f"{type(exc).__name__}: {exc}")

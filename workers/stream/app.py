@@ -30,7 +30,7 @@ import faust
 from faust.types import EventT
 
 from workers import metrics
-from workers.domain.errors import InputError
+from workers.domain.errors import as_input_error
 from workers.domain.ladder_state import LadderConfig
 from workers.domain.lists import parse_pool
 from workers.domain.records import encode_dlq, encode_key, encode_record
@@ -40,7 +40,7 @@ from workers.stream.faust_tuning import shorten_fetch_wait
 from workers.stream.front import ops_topic
 from workers.stream.publishing import Outgoing
 from workers.stream.routing import ACCOUNT_OPS, ADDRESS_OPS
-from workers.tools.topics import COMMANDS, SUPPRESSIONS, dlq_of
+from workers.tools.topics import COMMANDS, DELIVERY_EVENTS, SUPPRESSIONS, dlq_of
 
 __all__ = ["SuppressorApp", "build_app"]
 
@@ -77,7 +77,6 @@ class SuppressorApp:
             processing_guarantee=settings.processing_guarantee,
             consumer_auto_offset_reset="earliest",
             web_enabled=False,
-            web_port=settings.web_port,
             producer_linger_ms=2,
             producer_max_batch_size=262144,
             broker_commit_interval=1.0,
@@ -87,7 +86,10 @@ class SuppressorApp:
             broker_heartbeat_interval=max(1.0, settings.session_timeout.total_seconds() / 4),
         )
         self.suppressions = app.topic(settings.topic(SUPPRESSIONS), **_RAW)
-        self.commands_dlq = app.topic(settings.topic(dlq_of(COMMANDS)), **_RAW)
+        self.dlqs = {
+            handlers.DELIVERY: app.topic(settings.topic(dlq_of(DELIVERY_EVENTS)), **_RAW),
+            handlers.COMMAND: app.topic(settings.topic(dlq_of(COMMANDS)), **_RAW),
+        }
         internal: dict[str, Any] = {"partitions": n, "internal": True, **_RAW}
         self.address_ops = app.topic(ops_topic(settings, ADDRESS_OPS), **internal)
         self.account_ops = app.topic(ops_topic(settings, ACCOUNT_OPS), **internal)
@@ -104,19 +106,34 @@ class SuppressorApp:
 
     # --- helpers --------------------------------------------------------------------
 
-    async def _to_dlq(self, event: EventT[bytes], error: InputError) -> None:
-        """A command refused by the keyed stage goes to the commands DLQ, original bytes and all."""
+    async def _refuse(self, event: EventT[bytes], exc: Exception) -> None:
+        """A record the keyed stage cannot apply goes to the DLQ of the input it came from.
+
+        Its original bytes are kept; its position is the one on the ops topic.
+        """
+        error = as_input_error(exc)
+        kind, original = (event.value or b"")[:1], (event.value or b"")[1:]
+        dlq = self.dlqs.get(kind)
+        if dlq is None:  # an expiry tick: nothing to dead-letter, the next tick tries again
+            log.error("expiry tick for %r failed: %s", event.key, error.message)
+            return
         msg = event.message
-        original = (event.value or b"")[1:]  # without the internal kind tag
         now = _now()
         record = encode_dlq(msg.topic, msg.partition, msg.offset, error, original, event.key, now)
-        await self.commands_dlq.send(key=event.key, value=record)
-        metrics.DLQ_RECORDS.labels(COMMANDS, error.code).inc()
+        await dlq.send(key=event.key, value=record)
+        source = DELIVERY_EVENTS if kind == handlers.DELIVERY else COMMANDS
+        metrics.DLQ_RECORDS.labels(source, error.code).inc()
 
-    async def _send_out(self, out: list[Outgoing]) -> None:
-        for key, record in out:
-            value = encode_record(record) if record is not None else None
-            await self.suppressions.send(key=encode_key(key), value=value)
+    @staticmethod
+    def _encode(out: list[Outgoing]) -> list[tuple[bytes, bytes | None, Outgoing]]:
+        return [
+            (encode_key(key), encode_record(record) if record is not None else None, (key, record))
+            for key, record in out
+        ]
+
+    async def _send_out(self, encoded: list[tuple[bytes, bytes | None, Outgoing]]) -> None:
+        for key_bytes, value, (key, record) in encoded:
+            await self.suppressions.send(key=key_bytes, value=value)
             if record is not None:
                 reason = str(int(record.reason)) if record.reason is not None else "none"
                 op = "upsert" if record.active else "release"
@@ -133,17 +150,18 @@ class SuppressorApp:
     async def _addresses(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             account_id, address = handlers.split_address_key(event.key)
-            try:
+            try:  # everything that can fail, before anything is written
                 result = handlers.handle_address(
                     self.address_table.get(event.key), event.value, account_id, address, self.config
                 )
-            except InputError as exc:  # validated before routing; kept for safety
-                log.error("address op refused for key %r: %s", event.key, exc)
+                encoded = self._encode(result.out)
+            except Exception as exc:  # a worker never crashes on input
+                await self._refuse(event, exc)
                 continue
             self.address_table[event.key] = result.stored
             self.expiry.move(event.key, result.expiry_before, result.expiry_after)
             counts.add(self.counts, result.counts)
-            await self._send_out(result.out)
+            await self._send_out(encoded)
             if result.outcome is not None and result.step is not None:
                 metrics.LADDER_TRANSITIONS.labels(result.outcome.value, result.step).inc()
             if event.value[:1] == handlers.EXPIRE:
@@ -154,15 +172,16 @@ class SuppressorApp:
 
     async def _accounts(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            try:
+            try:  # a command that parsed but cannot apply (a bad pattern) is refused here
                 result = handlers.handle_account(
                     self.account_table.get(event.key), event.value, self.pool
                 )
-            except InputError as exc:  # a command that parsed but cannot apply (a bad pattern)
-                await self._to_dlq(event, exc)
+                encoded = self._encode(result.out)
+            except Exception as exc:  # a worker never crashes on input
+                await self._refuse(event, exc)
                 continue
             self.account_table[event.key] = result.stored
-            await self._send_out(result.out)
+            await self._send_out(encoded)
 
     # --- timers ---------------------------------------------------------------------
 
@@ -201,8 +220,7 @@ class SuppressorApp:
                 continue
             name = self._topic_label(tp.topic)
             lag[name] = lag.get(name, 0) + max(0, highwater - committed)
-        for name, value in lag.items():
-            metrics.CONSUMER_LAG.labels(name).set(value)
+        metrics.set_lag(lag)
 
 
 def build_app(settings: Settings) -> SuppressorApp:

@@ -1,8 +1,8 @@
 """Entry counts per partition, kept in a RocksDB table so the gauges survive restarts.
 
 The address agent adds the deltas of each change (faust writes them to the partition of
-the record being handled); the gauge timer sums every active partition. Keys are
-``n|<reason>|<category>`` and ``d|<domain>``: a few per reason and one per domain.
+the record being handled); the gauge timer sums every active partition. One key per
+``c|<reason>|<category>|<domain>``, so each change costs one write.
 """
 
 from __future__ import annotations

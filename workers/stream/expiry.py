@@ -50,19 +50,25 @@ class ExpiryIndex:
 
     def __init__(self, table: Any) -> None:
         self.table = table
-        self._ticked: dict[bytes, float] = {}
+        self._ticked: dict[bytes, tuple[float, bytes]] = {}
 
     def move(self, key: bytes, before: datetime | None, after: datetime | None) -> None:
-        """Record that ``key`` now expires at ``after`` (call inside the address agent)."""
-        self._ticked.pop(key, None)
-        if before == after:
-            return
-        if before is not None:
-            old = index_key(before, key)
+        """Record that ``key`` now expires at ``after`` (call inside the address agent).
+
+        The entry for ``after`` is written even when unchanged, and the entry a tick was
+        sent for is removed when it is no longer the current one: after a crash that kept
+        some changelogs and not others, the index heals on the next record of the key.
+        """
+        ticked = self._ticked.pop(key, None)
+        current = index_key(after, key) if after is not None else None
+        stale = {index_key(before, key) if before is not None else None}
+        if ticked is not None:
+            stale.add(ticked[1])
+        for old in stale - {None, current}:
             if old in self.table:
                 del self.table[old]
-        if after is not None:
-            self.table[index_key(after, key)] = b"1"
+        if current is not None:
+            self.table[current] = b"1"
 
     def due(self, now: datetime) -> tuple[int, list[bytes]]:
         """How many entries are due by ``now``, and the keys to send a tick for.
@@ -80,7 +86,7 @@ class ExpiryIndex:
                 count += 1
                 key = raw[_WIDTH + 1 :]
                 sent = self._ticked.get(key)
-                if sent is None or clock - sent > _RETICK_AFTER_S:
-                    self._ticked[key] = clock
+                if sent is None or clock - sent[0] > _RETICK_AFTER_S:
+                    self._ticked[key] = (clock, raw)
                     due.append(key)
         return count, due

@@ -193,10 +193,11 @@ class FrontStage:
         except Exception as exc:  # nothing consumed yet, or a rebalance in progress
             log.debug("front stage commit skipped: %s", exc)
 
-    def _on_assign(self, _consumer: Consumer, _partitions: list[TopicPartition]) -> None:
-        metrics.FRONT_READY.set(1)
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        metrics.FRONT_READY.set(1 if partitions else 0)
 
     def _on_revoke(self, _consumer: Consumer, _partitions: list[TopicPartition]) -> None:
+        metrics.FRONT_READY.set(0)
         self._commit()
 
     def _report_lag(self) -> None:
@@ -210,5 +211,4 @@ class FrontStage:
         except Exception as exc:
             log.debug("front stage lag not measured: %s", exc)
             return
-        for name, value in lag.items():
-            metrics.CONSUMER_LAG.labels(name).set(value)
+        metrics.set_lag(lag)

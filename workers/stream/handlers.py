@@ -144,7 +144,9 @@ def handle_address(
         new, effects = ladder.step(state, parse_command(body), config)
     else:
         raise ValueError(f"unknown internal record kind {kind!r}")
-    duplicate = new is state and kind != EXPIRE
+    # A repeated event id, or a tick that finds nothing left to release (a replay after a
+    # crash may find the state already updated): send the current records again.
+    duplicate = new is state
     if duplicate:
         out = republish(account_id, _current_items(state, versions), versions)
     else:

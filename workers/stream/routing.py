@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from workers.domain.accounts import ACCOUNT_COMMANDS
-from workers.domain.errors import InputError, SchemaError, TooLarge
+from workers.domain.errors import SchemaError, TooLarge, as_input_error
 from workers.domain.events import parse_command, parse_customer_event, parse_delivery_event
 from workers.domain.lists import gate
 from workers.domain.records import encode_dlq, encode_rejected
@@ -89,10 +89,11 @@ def route(
                 out_key = handlers.address_key(cmd.account_id, cmd.email)
                 out = Out(ADDRESS_OPS, out_key, handlers.COMMAND + raw)
             return Routed(out, cmd.type, "routed")
-    except InputError as error:
+        raise ValueError(f"not an input topic: {topic}")
+    except Exception as exc:  # a worker never crashes on input: anything else is dead-lettered
+        error = as_input_error(exc)
         record = encode_dlq(prefixed_topic, partition, offset, error, raw, key, now)
         return Routed(Out(dlq_of(topic), key, record), "invalid", f"dlq:{error.code}")
-    raise ValueError(f"not an input topic: {topic}")
 
 
 def _gate(key: bytes | None, raw: bytes, rules: Rules, now: datetime) -> Routed:
