@@ -214,7 +214,7 @@ def _play(settings: Settings, events: int) -> int:
     try:
         _wait(lambda: feed.view.account_lists("*") is not None, 30, "the platform-wide rule")
         _wait(lambda: feed.view.account_lists(GLOBEX) is not None, 30, "globex's domain rules")
-        time.sleep(1.0)  # the worker's gate reads the same rules from the same topic
+        time.sleep(3.0)  # the worker's gate reads the same rules from the same topic
         _say(f"- then customer events, delivery events and {events} background customer events")
         loadgen.produce_all(bootstrap, t(CUSTOMER_EVENTS), scenario[CUSTOMER_EVENTS])
         loadgen.produce_all(bootstrap, t(DELIVERY_EVENTS), scenario[DELIVERY_EVENTS])
