@@ -127,10 +127,7 @@ class ListView:
         current = held.get(key.subject) if held is not None else None
         entries = _NO_ENTRIES if current is None else _as_tuple(current)
         old = next((e for e in entries if e.list is key.list), None)
-        if record is None:
-            if old is None:
-                return False
-        elif old is not None and record.version <= old.version:
+        if not _newer_than_held(record, old.version if old is not None else None):
             return False
         self._count(key.list, old is not None and old.active, record is not None and record.active)
         rest = tuple(e for e in entries if e.list is not key.list)
@@ -163,10 +160,7 @@ class ListView:
     def _apply_domain(self, key: ListKey, record: ListRecord | None) -> bool:
         records = self._domain_records.get(key.account_id)
         old = records.get((key.list, key.subject)) if records is not None else None
-        if record is None:
-            if old is None:
-                return False
-        elif old is not None and record.version <= old.version:
+        if not _newer_than_held(record, old.version if old is not None else None):
             return False
         self._count(key.list, old is not None and old.active, record is not None and record.active)
         account = sys.intern(key.account_id)
@@ -214,6 +208,14 @@ class ListView:
     def accounts(self) -> list[str]:
         """Every account that holds any entry (the platform account included)."""
         return sorted(self._addresses.keys() | self._domain_records.keys())
+
+
+def _newer_than_held(record: ListRecord | None, held: int | None) -> bool:
+    """The one rule for every key: a record applies only when its version is newer than
+    the held one; a tombstone only when something is held."""
+    if record is None:
+        return held is not None
+    return held is None or record.version > held
 
 
 def _as_tuple(held: _Held) -> tuple[AddressEntry, ...]:

@@ -58,6 +58,20 @@ def _settings() -> Settings:
 
 
 @contextmanager
+def _writer(client: SenderClient) -> Iterator[CommandWriter]:
+    """A command writer whose refusals become the tool's error messages and exit codes."""
+    writer = CommandWriter(client.settings, client)
+    try:
+        yield writer
+    except InputError as exc:
+        raise _fail(f"{exc.code}: {exc.message}") from exc
+    except CommandError as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        writer.close()
+
+
+@contextmanager
 def _client(timeout: float, *, keep_details: bool = True) -> Iterator[SenderClient]:
     """A sender view of the topic, caught up; fails clearly without broker or topic."""
     from confluent_kafka import KafkaException
@@ -84,16 +98,8 @@ def _client(timeout: float, *, keep_details: bool = True) -> Iterator[SenderClie
 
 def _write(command: dict[str, Any], timeout: float, done: str) -> None:
     """Submit one command and wait until senders see it; say so with its normalised subject."""
-    with _client(timeout) as client:
-        writer = CommandWriter(client.settings, client)
-        try:
-            result = writer.submit(command, wait=timeout)
-        except InputError as exc:
-            raise _fail(f"{exc.code}: {exc.message}") from exc
-        except CommandError as exc:
-            raise _fail(str(exc)) from exc
-        finally:
-            writer.close()
+    with _client(timeout) as client, _writer(client) as writer:
+        result = writer.submit(command, wait=timeout)
     if not result.visible:
         raise _fail(
             f"timed out after {timeout:.0f}s: the command {result.event_id} was written but its "
@@ -238,26 +244,18 @@ def import_(
         raise _fail(f"{exc.code}: {exc.message}") from exc
     if notes and not manual:
         raise _fail("--notes goes with --manual; a CSV carries notes in its second column", 2)
-    with _client(timeout) as client:
-        writer = CommandWriter(client.settings, client)
+    with _client(timeout) as client, _writer(client) as writer:
         console = Console(stderr=True)
-        try:
-            with Progress(console=console, transient=True) as bar:
-                task = bar.add_task("importing", total=None)
-                outcome = lists.import_rows(
-                    writer,
-                    account,
-                    rows,
-                    invalid,
-                    wait=timeout,
-                    progress=lambda n: bar.advance(task, n),
-                )
-        except InputError as exc:
-            raise _fail(f"{exc.code}: {exc.message}") from exc
-        except CommandError as exc:
-            raise _fail(str(exc)) from exc
-        finally:
-            writer.close()
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("importing", total=None)
+            outcome = lists.import_rows(
+                writer,
+                account,
+                rows,
+                invalid,
+                wait=timeout,
+                progress=lambda n: bar.advance(task, n),
+            )
     report = outcome.report
     typer.echo(
         f"{len(report.added)} added, {len(report.already_present)} already present, "
