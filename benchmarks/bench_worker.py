@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import statistics
+import shutil
 import sys
 import tempfile
 import time
@@ -32,15 +32,19 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import psutil
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from workers.domain.ladder_state import LadderConfig  # noqa: E402
 from workers.domain.records import decode_key  # noqa: E402
 from workers.producing import produce_retrying  # noqa: E402
 from workers.settings import Settings  # noqa: E402
+from workers.stream import handlers  # noqa: E402
+from workers.stream.routing import ADDRESS_OPS, route  # noqa: E402
 from workers.tools import loadgen  # noqa: E402
 from workers.tools.local_broker import LocalBroker, broker_answers  # noqa: E402
 from workers.tools.topics import (  # noqa: E402
@@ -53,6 +57,8 @@ from workers.tools.topics import (  # noqa: E402
 from workers.tools.worker_process import WorkerProcess  # noqa: E402
 
 PARTITIONS = 4
+SETTLE_S = 3.0  # after the last worker is ready: its group settles, its fetches start
+WARM_UP_S = 3.0  # untimed load before a latency window
 
 
 def say(text: str) -> None:
@@ -141,6 +147,38 @@ def drain_time(settings: Settings, started: float, timeout: float = 600) -> floa
         consumer.close()
 
 
+def broker_process(bootstrap: str) -> psutil.Process | None:
+    """The process listening on the broker's port, if it runs on this machine."""
+    port = int(bootstrap.rsplit(":", 1)[1])
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.pid:
+            return psutil.Process(conn.pid)
+    return None
+
+
+class CpuShares:
+    """CPU used by each process of the run over a window, in % of one core (200 = both)."""
+
+    def __init__(self, settings: Settings, workers: list[WorkerProcess]) -> None:
+        self.procs: dict[str, psutil.Process] = {"load": psutil.Process()}
+        broker = broker_process(settings.bootstrap_servers)
+        if broker is not None:
+            self.procs["broker"] = broker
+        for n, worker in enumerate(workers, start=1):
+            suffix = f" {n}" if len(workers) > 1 else ""
+            keyed = psutil.Process(worker.proc.pid if worker.proc else 0)
+            self.procs[f"keyed stage{suffix}"] = keyed
+            for child in keyed.children(recursive=True):
+                if "resource_tracker" not in " ".join(child.cmdline()):
+                    self.procs[f"front stage{suffix}"] = child
+        for proc in self.procs.values():
+            proc.cpu_percent()
+
+    def read(self) -> dict[str, float]:
+        shares = {name: round(proc.cpu_percent(), 1) for name, proc in self.procs.items()}
+        return {**shares, "total": round(sum(shares.values()), 1)}
+
+
 def bench_workers(base: Settings, workdir: Path, n: int, workers: int) -> dict[str, Any]:
     """Start the workers, then produce n events and time until the group committed them all.
 
@@ -157,10 +195,12 @@ def bench_workers(base: Settings, workdir: Path, n: int, workers: int) -> dict[s
     for proc in procs:
         proc.start(timeout=120)
     try:
-        time.sleep(3.0)  # let the group settle after the last member joined
+        time.sleep(SETTLE_S)
         started = time.monotonic()
+        cpu = CpuShares(settings, procs)
         preload(settings, n)
         seconds = drain_time(settings, started)
+        cpu_percent = cpu.read()
         rss = [p.rss_bytes() for p in procs]
     finally:
         for proc in procs:
@@ -170,6 +210,7 @@ def bench_workers(base: Settings, workdir: Path, n: int, workers: int) -> dict[s
         "seconds": round(seconds, 2),
         "events_per_s": round(n / seconds),
         "rss_mib": [round(r / 2**20) for r in rss],
+        "cpu_percent": cpu_percent,
     }
 
 
@@ -201,6 +242,33 @@ def _passthrough(bootstrap: str, src: str, dst: str, n: int, out: Any) -> None:
     out.put(time.monotonic() - (started or time.monotonic()))
 
 
+def bench_logic(n: int) -> dict[str, Any]:
+    """The worker's own logic on the same mix, in one process, with no Kafka at all.
+
+    Routing (parse, gate) for every event and the address handler with a dict for a
+    table for every delivery: the most a one-process Python worker could pass if reading,
+    writing and tables cost nothing. It bounds what any plumbing can reach.
+    """
+    records = list(mixed_input(n))
+    config = LadderConfig()  # the default ladder
+    table: dict[bytes, bytes] = {}
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    for offset, (topic, value) in enumerate(records):
+        routed = route(
+            topic, 0, offset, None, value,
+            rules=lambda _account: None, max_bytes=65536, now=now, prefixed_topic=topic,
+        )  # fmt: skip
+        out = routed.out
+        if out.topic == ADDRESS_OPS and out.key is not None:
+            account_id, address = handlers.split_address_key(out.key)
+            held = table.get(out.key)
+            result = handlers.handle_address(held, out.value, account_id, address, config)
+            table[out.key] = result.stored
+    seconds = time.perf_counter() - started
+    return {"events": n, "seconds": round(seconds, 2), "events_per_s": round(n / seconds)}
+
+
 def bench_passthrough(base: Settings, workdir: Path, n: int) -> dict[str, Any]:
     settings = namespace(base, "pt", workdir)
     preload(settings, n)
@@ -215,74 +283,107 @@ def bench_passthrough(base: Settings, workdir: Path, n: int) -> dict[str, Any]:
     return {"events": n // 2, "seconds": round(seconds, 2), "events_per_s": round(n // 2 / seconds)}
 
 
+def paced_load(
+    producer: Producer, settings: Settings, rate: int, seconds: float, *, every: int, tag: str
+) -> tuple[dict[str, float], float]:
+    """Customer events at ``rate``/s with one bounce of a fresh address in ``every``.
+
+    Returns when each bounced address was sent (wall clock) and the rate achieved. It
+    sleeps only when a millisecond or more ahead, so pacing costs little CPU.
+    """
+    sent: dict[str, float] = {}
+    total = int(rate * seconds)
+    customers = loadgen.mixed_customer_events(total)
+    started = time.monotonic()
+    for i in range(total):
+        if i % every == 0:
+            address = f"{tag}{i}@latency.example"
+            event = loadgen.bounce("lat", address, "nonexistent")
+            topic = settings.topic(DELIVERY_EVENTS)
+            sent[address] = time.time()
+        else:
+            event = next(customers)
+            topic = settings.topic(CUSTOMER_EVENTS)
+        producer.produce(topic, value=orjson.dumps(event))
+        ahead = (i + 1) / rate - (time.monotonic() - started)
+        if ahead > 0.001:
+            producer.poll(0)
+            time.sleep(ahead)
+    producer.flush(30)
+    return sent, total / (time.monotonic() - started)
+
+
 def bench_latency(
     base: Settings, workdir: Path, rate: int, seconds: int, every: int = 10
 ) -> dict[str, Any]:
     """Steady input at ``rate``/s; one in ``every`` is a bounce of a fresh address (the rest
-    customer events), timed from its production to its record on suppressions."""
+    customer events), timed from its production to its record on suppressions.
+
+    The worker first gets WARM_UP_S of the same load, untimed: the timed window measures
+    a running worker, not the first use of its code paths and connections.
+    """
     settings = namespace(base, "lat", workdir)
     worker = WorkerProcess(settings, workdir / f"{settings.app_id}.log").start(timeout=120)
     try:
+        time.sleep(SETTLE_S)
         producer = Producer(
-            {"bootstrap.servers": settings.bootstrap_servers, "linger.ms": 1, "log_level": 0}
+            {"bootstrap.servers": settings.bootstrap_servers, "linger.ms": 5, "log_level": 0}
         )
-        sent: dict[str, float] = {}
-        total = rate * seconds
-        customers = loadgen.mixed_customer_events(total)
-        started = time.monotonic()
-        for i in range(total):
-            if i % every == 0:
-                address = f"lat{i}@latency.example"
-                event = loadgen.bounce("lat", address, "nonexistent")
-                topic = settings.topic(DELIVERY_EVENTS)
-                sent[address] = time.time()
-            else:
-                event = next(customers)
-                topic = settings.topic(CUSTOMER_EVENTS)
-            producer.produce(topic, value=orjson.dumps(event))
-            ahead = (i + 1) / rate - (time.monotonic() - started)
-            if ahead > 0:
-                producer.poll(0)
-                time.sleep(ahead)
-            elif i % 500 == 0:
-                producer.poll(0)
-        producer.flush(30)
-        achieved = total / (time.monotonic() - started)
+        paced_load(producer, settings, rate, WARM_UP_S, every=every, tag="warm")
+        time.sleep(SETTLE_S)
+        cpu = CpuShares(settings, [worker])
+        sent, achieved = paced_load(producer, settings, rate, seconds, every=every, tag="lat")
+        cpu_percent = cpu.read()
         latencies = read_latencies(settings, sent)
         rss = worker.rss_bytes()
     finally:
         worker.stop()
-    ordered = sorted(latencies)
+    ordered = sorted(latencies["end_to_end"])
+    front = sorted(latencies["front"])
     return {
         "target_rate": rate,
         "achieved_rate": round(achieved),
         "bounces": len(sent),
-        "matched": len(latencies),
-        "p50_ms": round(1000 * statistics.median(ordered), 1) if ordered else None,
-        "p99_ms": round(1000 * ordered[int(0.99 * (len(ordered) - 1))], 1) if ordered else None,
-        "max_ms": round(1000 * ordered[-1], 1) if ordered else None,
+        "matched": len(ordered),
+        **percentiles(ordered),
+        "front_stage_hop": percentiles(front),
         "worker_rss_mib": round(rss / 2**20),
+        "cpu_percent": cpu_percent,
     }
 
 
-def read_latencies(settings: Settings, sent: dict[str, float]) -> list[float]:
+def percentiles(ordered: list[float]) -> dict[str, float | None]:
+    def ms(i: int) -> float | None:
+        return round(1000 * ordered[i], 1) if ordered else None
+
+    n = len(ordered)
+    return {"p50_ms": ms(n // 2), "p99_ms": ms(int(0.99 * (n - 1))), "max_ms": ms(n - 1)}
+
+
+def read_latencies(settings: Settings, sent: dict[str, float]) -> dict[str, list[float]]:
+    """Seconds from each bounce's production to its record on the address-ops topic (the
+    front stage's hop) and on ``suppressions`` (end to end), by the records' timestamps."""
     consumer = Consumer(
         {"bootstrap.servers": settings.bootstrap_servers, "group.id": "lat", "log_level": 0}
     )
-    topic = settings.topic(SUPPRESSIONS)
-    consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
-    latencies: dict[str, float] = {}
+    ops = f"{settings.app_id}-address-ops"
+    topics = [settings.topic(SUPPRESSIONS), ops]
+    consumer.assign([TopicPartition(t, p, 0) for t in topics for p in range(PARTITIONS)])
+    seen: dict[str, dict[str, float]] = {t: {} for t in topics}
     deadline = time.monotonic() + 60
-    while len(latencies) < len(sent) and time.monotonic() < deadline:
+    while len(seen[topics[0]]) < len(sent) and time.monotonic() < deadline:
         for msg in consumer.consume(1000, timeout=0.5):
             if msg.error() is not None or msg.key() is None:
                 continue
-            subject = decode_key(msg.key()).subject
-            if subject in sent and subject not in latencies:
-                _kind, ts = msg.timestamp()
-                latencies[subject] = ts / 1000 - sent[subject]
+            key, topic = msg.key() or b"", msg.topic() or ""
+            subject = (
+                key.partition(b"\x1f")[2].decode() if topic == ops else decode_key(key).subject
+            )
+            got = seen[topic]
+            if subject in sent and subject not in got:
+                got[subject] = msg.timestamp()[1] / 1000 - sent[subject]
     consumer.close()
-    return list(latencies.values())
+    return {"end_to_end": list(seen[topics[0]].values()), "front": list(seen[ops].values())}
 
 
 def print_table(results: dict[str, Any]) -> None:
@@ -293,6 +394,9 @@ def print_table(results: dict[str, Any]) -> None:
     say(f"| pass-through (confluent-kafka) | {results['passthrough']['events_per_s']} events/s |")
     say(f"| one worker | {one} events/s |")
     say(f"| worker / pass-through | {results['ratios']['worker_vs_passthrough']} |")
+    say(f"| logic alone, no Kafka | {results['logic_only']['events_per_s']} events/s |")
+    say(f"| logic alone / pass-through | {results['ratios']['logic_only_vs_passthrough']} |")
+    say(f"| worker / logic alone | {results['ratios']['worker_vs_logic_only']} |")
     say(f"| two workers | {results['two_workers']['events_per_s']} events/s |")
     say(f"| two / one worker | {results['ratios']['two_vs_one_worker']} |")
     for point in results.get("latency_sweep", []):
@@ -315,15 +419,38 @@ def main() -> int:
         choices=["latency", "passthrough"],
         help="run one part only (printed, not written)",
     )
+    parser.add_argument(
+        "--shared-broker",
+        action="store_true",
+        help="use the broker at KAFKA_BOOTSTRAP_SERVERS instead of a fresh private one",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "worker.json")
     args = parser.parse_args()
     if args.quick:
         args.events, args.seconds = 6000, 5
     base = Settings.from_env()
     local = None
-    if not broker_answers(base.bootstrap_servers):
-        local = LocalBroker.from_settings(base, say=say)
+    if args.shared_broker and broker_answers(base.bootstrap_servers):
+        say(f"using the broker at {base.bootstrap_servers}")
+    else:  # a fresh broker holds only this run's topics: no leftovers to cost it CPU
+        local = LocalBroker.from_settings(base.with_(local_kafka_port=free_port()), say=say)
         base = base.with_(bootstrap_servers=local.start())
+    try:
+        results = run(args, base)
+    finally:
+        if local is not None:
+            local.stop()
+            shutil.rmtree(local.run_dir, ignore_errors=True)
+    if results is not None:
+        print_table(results)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+        say(f"written to {args.out}")
+    return 0
+
+
+def run(args: argparse.Namespace, base: Settings) -> dict[str, Any] | None:
+    """Every part of the benchmark in one run; only a full run returns results to write."""
     results: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpus": multiprocessing.cpu_count(),
@@ -331,12 +458,17 @@ def main() -> int:
     }
     with tempfile.TemporaryDirectory(prefix="bench-worker-") as tmp:
         workdir = Path(tmp)
+        say("warming up the broker (its JIT compiles the hot paths under a first load) ...")
+        bench_latency(base, workdir, 3000, 10)
         if args.only == "passthrough":
             say(f"  {bench_passthrough(base, workdir, max(4 * args.events, 200_000))}")
-            return 0
+            return None
         if args.only == "latency":
             say(f"  {bench_latency(base, workdir, args.rate, args.seconds, args.every)}")
-            return 0
+            return None
+        say(f"the worker's logic alone (no Kafka) over {args.events} events ...")
+        results["logic_only"] = bench_logic(args.events)
+        say(f"  {results['logic_only']}")
         passthrough_events = max(4 * args.events, 200_000)  # long enough to time
         say(f"pass-through baseline over {passthrough_events // 2} events ...")
         results["passthrough"] = bench_passthrough(base, workdir, passthrough_events)
@@ -359,15 +491,13 @@ def main() -> int:
     one = results["one_worker"]["events_per_s"]
     results["ratios"] = {
         "worker_vs_passthrough": round(one / results["passthrough"]["events_per_s"], 3),
+        "logic_only_vs_passthrough": round(
+            results["logic_only"]["events_per_s"] / results["passthrough"]["events_per_s"], 3
+        ),
+        "worker_vs_logic_only": round(one / results["logic_only"]["events_per_s"], 3),
         "two_vs_one_worker": round(results["two_workers"]["events_per_s"] / one, 3),
     }
-    print_table(results)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    say(f"written to {args.out}")
-    if local is not None:
-        local.stop()
-    return 0
+    return results
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from workers.consuming import consume_ready
 from workers.domain.records import decode_key, decode_record
 from workers.domain.types import ListKey, ListName
 from workers.domain.view import ListView
@@ -167,7 +168,7 @@ class SuppressionFeed:
         last_watermarks = 0.0
         while not self._stop.is_set():
             try:
-                messages = self._consumer.consume(num_messages=_BATCH, timeout=0.1)
+                messages = consume_ready(self._consumer, _BATCH, wait=0.1)
             except Exception as exc:  # the client library raised: report and go on
                 self._report(f"consume failed: {exc}")
                 continue

@@ -77,7 +77,7 @@ class SuppressorApp:
             processing_guarantee=settings.processing_guarantee,
             consumer_auto_offset_reset="earliest",
             web_enabled=False,
-            producer_linger_ms=2,
+            producer_linger_ms=20,
             producer_max_batch_size=262144,
             broker_commit_interval=1.0,
             stream_buffer_maxsize=4096,
