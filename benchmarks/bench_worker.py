@@ -12,8 +12,10 @@ All figures come from one run on one machine, so their ratios are fair:
     python benchmarks/bench_worker.py            # full run (a few minutes)
     python benchmarks/bench_worker.py --quick    # small smoke run
 
-It uses the broker at KAFKA_BOOTSTRAP_SERVERS, or starts the local one. Results are
-printed and written to benchmarks/results/worker.json.
+It starts a fresh private broker (the local Kafka, on a free port, removed afterwards),
+so leftovers of other runs cost it nothing; `--shared-broker` uses the one at
+KAFKA_BOOTSTRAP_SERVERS instead. Results are printed and written to
+benchmarks/results/worker.json.
 """
 
 from __future__ import annotations
@@ -34,7 +36,13 @@ from typing import Any
 import orjson
 import psutil
 from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    ResourceType,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -44,6 +52,7 @@ from workers.domain.records import decode_key  # noqa: E402
 from workers.producing import produce_retrying  # noqa: E402
 from workers.settings import Settings  # noqa: E402
 from workers.stream import handlers  # noqa: E402
+from workers.stream.front import ops_topic  # noqa: E402
 from workers.stream.routing import ADDRESS_OPS, route  # noqa: E402
 from workers.tools import loadgen  # noqa: E402
 from workers.tools.local_broker import LocalBroker, broker_answers  # noqa: E402
@@ -173,10 +182,13 @@ class CpuShares:
                     self.procs[f"front stage{suffix}"] = child
         for proc in self.procs.values():
             proc.cpu_percent()
+        psutil.cpu_percent()
 
     def read(self) -> dict[str, float]:
+        """Per process, their sum, and the whole machine (kernel and other processes too)."""
         shares = {name: round(proc.cpu_percent(), 1) for name, proc in self.procs.items()}
-        return {**shares, "total": round(sum(shares.values()), 1)}
+        machine = psutil.cpu_percent() * (psutil.cpu_count() or 1)
+        return {**shares, "total": round(sum(shares.values()), 1), "machine": round(machine, 1)}
 
 
 def bench_workers(base: Settings, workdir: Path, n: int, workers: int) -> dict[str, Any]:
@@ -304,11 +316,13 @@ def paced_load(
         else:
             event = next(customers)
             topic = settings.topic(CUSTOMER_EVENTS)
-        producer.produce(topic, value=orjson.dumps(event))
+        produce_retrying(producer, topic, orjson.dumps(event))
         ahead = (i + 1) / rate - (time.monotonic() - started)
         if ahead > 0.001:
             producer.poll(0)
             time.sleep(ahead)
+        elif i % 1000 == 0:
+            producer.poll(0)
     producer.flush(30)
     return sent, total / (time.monotonic() - started)
 
@@ -319,12 +333,16 @@ def bench_latency(
     """Steady input at ``rate``/s; one in ``every`` is a bounce of a fresh address (the rest
     customer events), timed from its production to its record on suppressions.
 
+    The measured topics stamp records when the broker appends them, so each figure
+    includes the producers' linger and the broker's write, not only the processing.
+
     The worker first gets WARM_UP_S of the same load, untimed: the timed window measures
     a running worker, not the first use of its code paths and connections.
     """
     settings = namespace(base, "lat", workdir)
     worker = WorkerProcess(settings, workdir / f"{settings.app_id}.log").start(timeout=120)
     try:
+        stamp_on_append(settings, [settings.topic(SUPPRESSIONS), ops_topic(settings, ADDRESS_OPS)])
         time.sleep(SETTLE_S)
         producer = Producer(
             {"bootstrap.servers": settings.bootstrap_servers, "linger.ms": 5, "log_level": 0}
@@ -340,13 +358,15 @@ def bench_latency(
         worker.stop()
     ordered = sorted(latencies["end_to_end"])
     front = sorted(latencies["front"])
+    if len(ordered) < len(sent):
+        raise RuntimeError(f"{len(sent) - len(ordered)} of {len(sent)} bounces never came out")
     return {
         "target_rate": rate,
         "achieved_rate": round(achieved),
         "bounces": len(sent),
         "matched": len(ordered),
         **percentiles(ordered),
-        "front_stage_hop": percentiles(front),
+        "front_stage_hop": {"matched": len(front), **percentiles(front)},
         "worker_rss_mib": round(rss / 2**20),
         "cpu_percent": cpu_percent,
     }
@@ -360,18 +380,29 @@ def percentiles(ordered: list[float]) -> dict[str, float | None]:
     return {"p50_ms": ms(n // 2), "p99_ms": ms(int(0.99 * (n - 1))), "max_ms": ms(n - 1)}
 
 
+def stamp_on_append(settings: Settings, topics: list[str]) -> None:
+    """Have the broker stamp these topics' records when it appends them."""
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers, "log_level": 0})
+    entry = ConfigEntry(
+        "message.timestamp.type", "LogAppendTime", incremental_operation=AlterConfigOpType.SET
+    )
+    resources = [ConfigResource(ResourceType.TOPIC, t, incremental_configs=[entry]) for t in topics]
+    for future in admin.incremental_alter_configs(resources).values():
+        future.result(timeout=30)
+
+
 def read_latencies(settings: Settings, sent: dict[str, float]) -> dict[str, list[float]]:
     """Seconds from each bounce's production to its record on the address-ops topic (the
     front stage's hop) and on ``suppressions`` (end to end), by the records' timestamps."""
     consumer = Consumer(
         {"bootstrap.servers": settings.bootstrap_servers, "group.id": "lat", "log_level": 0}
     )
-    ops = f"{settings.app_id}-address-ops"
+    ops = ops_topic(settings, ADDRESS_OPS)
     topics = [settings.topic(SUPPRESSIONS), ops]
     consumer.assign([TopicPartition(t, p, 0) for t in topics for p in range(PARTITIONS)])
     seen: dict[str, dict[str, float]] = {t: {} for t in topics}
     deadline = time.monotonic() + 60
-    while len(seen[topics[0]]) < len(sent) and time.monotonic() < deadline:
+    while any(len(got) < len(sent) for got in seen.values()) and time.monotonic() < deadline:
         for msg in consumer.consume(1000, timeout=0.5):
             if msg.error() is not None or msg.key() is None:
                 continue
@@ -432,7 +463,7 @@ def main() -> int:
     local = None
     if args.shared_broker and broker_answers(base.bootstrap_servers):
         say(f"using the broker at {base.bootstrap_servers}")
-    else:  # a fresh broker holds only this run's topics: no leftovers to cost it CPU
+    else:  # a fresh broker holds only this run's topics
         local = LocalBroker.from_settings(base.with_(local_kafka_port=free_port()), say=say)
         base = base.with_(bootstrap_servers=local.start())
     try:

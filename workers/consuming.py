@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from confluent_kafka import Consumer, Message
+from confluent_kafka import Consumer, KafkaException, Message
 
 __all__ = ["consume_ready"]
 
@@ -19,6 +19,9 @@ def consume_ready(consumer: Consumer, limit: int, wait: float) -> list[Message]:
     if batch:
         return batch
     first = consumer.consume(1, timeout=wait)
-    if not first:
-        return []
-    return first + consumer.consume(limit - 1, timeout=0) if limit > 1 else first
+    if not first or limit == 1:
+        return first
+    try:
+        return first + consumer.consume(limit - 1, timeout=0)
+    except KafkaException:  # raised again by the next call; ``first`` must not be lost
+        return first

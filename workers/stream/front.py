@@ -24,7 +24,14 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import (
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
 
 from workers import metrics
 from workers.client.feed import SuppressionFeed
@@ -76,6 +83,7 @@ class FrontStage:
                 "session.timeout.ms": int(settings.session_timeout.total_seconds() * 1000),
                 "fetch.wait.max.ms": 20,
                 "fetch.min.bytes": 65536,  # fewer, fuller fetches: less broker CPU under load
+                "enable.auto.offset.store": False,  # stored once routed, see _store
                 "log_level": 3,
             }
         )
@@ -118,31 +126,33 @@ class FrontStage:
             list(self._names), on_assign=self._on_assign, on_revoke=self._on_revoke
         )
         last_lag = last_commit = time.monotonic()
-        pending = False  # consumed since the last commit
+        pending = False  # handled since the last commit
         try:
             while not self._stop.is_set():
                 messages = consume_ready(self.consumer, _BATCH, wait=0.1)
                 if messages:
                     self._handle(messages)
                     pending = True
-                self.producer.poll(0)  # delivery reports, so failures surface early
+                self.producer.poll(0)  # serve delivery reports: a failure stops the stage now
+                self._check_delivered()
                 if pending and time.monotonic() - last_commit >= COMMIT_EVERY_S:
-                    self._commit()
-                    last_commit, pending = time.monotonic(), False
+                    pending = not self._commit()
+                    last_commit = time.monotonic()
                 if time.monotonic() - last_lag > _LAG_EVERY_S:
                     self._report_lag()
                     last_lag = time.monotonic()
+            metrics.FRONT_READY.set(0)
+            self._commit()
         except DeliveryFailed:
             log.exception("front stage stopped")
             metrics.FRONT_READY.set(0)
             return  # no commit, no clean close: the group hands the partitions on
-        metrics.FRONT_READY.set(0)
-        self._commit()
         self.consumer.close()
 
     def _handle(self, messages: list[Message]) -> None:
         now = datetime.now(UTC)
         wall = time.time()
+        handled: dict[tuple[str, int], int] = {}
         for msg in messages:
             error = msg.error()
             if error is not None:
@@ -175,6 +185,23 @@ class FrontStage:
             _kind, ts = msg.timestamp()
             if ts > 0:
                 metrics.PROCESSING_LATENCY.labels(topic).observe(max(0.0, wall - ts / 1000))
+            handled[prefixed, msg.partition() or 0] = msg.offset() or 0
+        self._store(handled)
+
+    def _store(self, handled: dict[tuple[str, int], int]) -> None:
+        """Mark records as handled: a commit covers only these, whenever it happens.
+
+        Offsets are not stored when a record is handed over (``enable.auto.offset.store``
+        is off), so a commit in a rebalance callback, which can run inside any consume
+        call, never covers a record read but not yet routed.
+        """
+        if not handled:
+            return
+        offsets = [TopicPartition(t, p, offset + 1) for (t, p), offset in handled.items()]
+        try:
+            self.consumer.store_offsets(offsets=offsets)
+        except KafkaException as exc:  # a partition revoked meanwhile: its new owner replays
+            log.debug("front stage offsets not stored: %s", exc)
 
     def _on_delivery(self, error: KafkaError | None, _msg: Message) -> None:
         if error is not None:  # librdkafka gave up after its retries (message.timeout.ms)
@@ -184,25 +211,34 @@ class FrontStage:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def _commit(self) -> None:
-        """Commit what was consumed, once everything it produced is acknowledged.
-
-        A record that could not be delivered stops the stage before anything more is
-        committed: the records after the last commit are read and routed again.
-        """
-        remaining = self.producer.flush(30)
+    def _check_delivered(self) -> None:
         if self._undelivered:
             raise DeliveryFailed(
                 f"{len(self._undelivered)} records not delivered ({self._undelivered[:3]}); "
                 "stopping without committing"
             )
+
+    def _commit(self) -> bool:
+        """Commit what was handled, once everything it produced is acknowledged.
+
+        A record that could not be delivered stops the stage before anything more is
+        committed: the records after the last commit are read and routed again. Returns
+        whether the offsets are committed (or there was nothing to commit).
+        """
+        remaining = self.producer.flush(30)
+        self._check_delivered()
         if remaining:
             log.error("front stage: %d records not acknowledged; not committing", remaining)
-            return
+            return False
         try:
             self.consumer.commit(asynchronous=False)
-        except Exception as exc:  # nothing consumed yet, or a rebalance in progress
-            log.debug("front stage commit skipped: %s", exc)
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            if isinstance(error, KafkaError) and error.code() == KafkaError._NO_OFFSET:
+                return True  # nothing handled since the last commit
+            log.warning("front stage commit failed, retried at the next interval: %s", exc)
+            return False
+        return True
 
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         metrics.FRONT_READY.set(1 if partitions else 0)

@@ -1,0 +1,46 @@
+"""The front stage's commits, against the real broker: a commit covers only records the
+stage has routed, whenever it runs (a rebalance can commit inside any consume call)."""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+from confluent_kafka import TopicPartition
+
+from tests.kafka_helpers import produce
+from workers.client.feed import SuppressionFeed
+from workers.consuming import consume_ready
+from workers.settings import Settings
+from workers.stream.front import FrontStage
+from workers.tools.loadgen import customer_event
+from workers.tools.topics import CUSTOMER_EVENTS, SUPPRESSIONS
+
+
+def _committed(stage: FrontStage, parts: list[TopicPartition]) -> int:
+    return sum(max(0, tp.offset) for tp in stage.consumer.committed(parts, timeout=10))
+
+
+def test_a_commit_covers_only_records_already_routed(topics: Settings) -> None:
+    topic = topics.topic(CUSTOMER_EVENTS)
+    events = [customer_event("acme", f"u{i}@example.com", "api") for i in range(4)]
+    produce(topics.bootstrap_servers, topic, [(None, orjson.dumps(e)) for e in events])
+    feed = SuppressionFeed(topics.bootstrap_servers, topics.topic(SUPPRESSIONS))  # no rules
+    stage = FrontStage(topics, rules=feed)
+    parts = [TopicPartition(topic, p, 0) for p in range(topics.partitions)]
+    stage.consumer.assign(parts)
+    try:
+        read = []
+        deadline = time.monotonic() + 30
+        while len(read) < len(events) and time.monotonic() < deadline:
+            read += [m for m in consume_ready(stage.consumer, 100, wait=1.0) if not m.error()]
+        assert len(read) == len(events)
+
+        assert stage._commit()  # read but not routed: nothing to commit
+        assert _committed(stage, parts) == 0
+
+        stage._handle(read)
+        assert stage._commit()
+        assert _committed(stage, parts) == len(events)
+    finally:
+        stage.consumer.close()
