@@ -3,11 +3,14 @@
 All figures come from one run on one machine, so their ratios are fair:
 
 1. pass-through baseline: confluent-kafka consume -> produce, no logic, one process;
-2. one worker: sustained input events/s over a preloaded mix of customer and delivery events;
-3. end-to-end latency from producing a bounce to its record on `suppressions`, at a
-   steady input rate (default 5,000 events/s), p50 / p99;
-4. resident memory of the worker after the load;
-5. two workers in one consumer group against one, on the same load.
+2. the worker's logic alone on the same mix, in one process, without Kafka: a ceiling;
+3. one worker: sustained input events/s over a mix of customer and delivery events,
+   with the CPU each process used (and deliveries per CPU second of the keyed stage);
+4. two workers in one consumer group against one, on the same load;
+5. end-to-end latency from producing a bounce to its record on `suppressions`, at a
+   steady input rate (default 5,000 events/s, then 1,000 and 3,000), p50 / p99, with
+   the front stage's hop on its own;
+6. resident memory of the worker after the load.
 
     python benchmarks/bench_worker.py            # full run (a few minutes)
     python benchmarks/bench_worker.py --quick    # small smoke run
@@ -68,6 +71,7 @@ from workers.tools.worker_process import WorkerProcess  # noqa: E402
 PARTITIONS = 4
 SETTLE_S = 3.0  # after the last worker is ready: its group settles, its fetches start
 WARM_UP_S = 3.0  # untimed load before a latency window
+PASSTHROUGH_EVENTS = 1_000_000  # a few seconds: long enough to time steadily
 
 
 def say(text: str) -> None:
@@ -223,7 +227,15 @@ def bench_workers(base: Settings, workdir: Path, n: int, workers: int) -> dict[s
         "events_per_s": round(n / seconds),
         "rss_mib": [round(r / 2**20) for r in rss],
         "cpu_percent": cpu_percent,
+        "deliveries_per_keyed_cpu_s": round((n - n // 2) / keyed_cpu_seconds(cpu_percent, seconds)),
     }
+
+
+def keyed_cpu_seconds(cpu_percent: dict[str, float], seconds: float) -> float:
+    """CPU time the keyed stages used: how efficient they stay when more workers share
+    the load, whatever the number of free cores."""
+    share = sum(v for name, v in cpu_percent.items() if name.startswith("keyed stage"))
+    return max(share, 1.0) / 100 * seconds
 
 
 def _passthrough(bootstrap: str, src: str, dst: str, n: int, out: Any) -> None:
@@ -282,17 +294,24 @@ def bench_logic(n: int) -> dict[str, Any]:
 
 
 def bench_passthrough(base: Settings, workdir: Path, n: int) -> dict[str, Any]:
+    """n customer events (the mix's first 20,000, repeated) through consume -> produce."""
     settings = namespace(base, "pt", workdir)
-    preload(settings, n)
-    queue: Any = multiprocessing.Queue()
+    sample = [value for topic, value in mixed_input(40_000) if topic == CUSTOMER_EVENTS]
+    producer = Producer(
+        {"bootstrap.servers": settings.bootstrap_servers, "linger.ms": 20, "log_level": 0}
+    )
     src, dst = settings.topic(CUSTOMER_EVENTS), settings.topic("customer-events.accepted")
+    for i in range(n):
+        produce_retrying(producer, src, sample[i % len(sample)])
+    producer.flush(120)
+    queue: Any = multiprocessing.Queue()
     proc = multiprocessing.Process(
-        target=_passthrough, args=(settings.bootstrap_servers, src, dst, n // 2, queue)
+        target=_passthrough, args=(settings.bootstrap_servers, src, dst, n, queue)
     )
     proc.start()
     seconds = queue.get(timeout=600)
     proc.join()
-    return {"events": n // 2, "seconds": round(seconds, 2), "events_per_s": round(n // 2 / seconds)}
+    return {"events": n, "seconds": round(seconds, 2), "events_per_s": round(n / seconds)}
 
 
 def paced_load(
@@ -430,6 +449,9 @@ def print_table(results: dict[str, Any]) -> None:
     say(f"| worker / logic alone | {results['ratios']['worker_vs_logic_only']} |")
     say(f"| two workers | {results['two_workers']['events_per_s']} events/s |")
     say(f"| two / one worker | {results['ratios']['two_vs_one_worker']} |")
+    for name in ("one_worker", "two_workers"):
+        per_cpu = results[name]["deliveries_per_keyed_cpu_s"]
+        say(f"| {name.replace('_', ' ')}: deliveries per keyed-stage CPU second | {per_cpu} |")
     for point in results.get("latency_sweep", []):
         say(f"| latency at {point['achieved_rate']}/s | p50 {point['p50_ms']} ms, "
             f"p99 {point['p99_ms']} ms |")  # fmt: skip
@@ -440,7 +462,7 @@ def print_table(results: dict[str, Any]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=60_000)
+    parser.add_argument("--events", type=int, default=120_000)
     parser.add_argument("--rate", type=int, default=5000)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--every", type=int, default=10, help="one bounce in EVERY events")
@@ -492,7 +514,7 @@ def run(args: argparse.Namespace, base: Settings) -> dict[str, Any] | None:
         say("warming up the broker (its JIT compiles the hot paths under a first load) ...")
         bench_latency(base, workdir, 3000, 10)
         if args.only == "passthrough":
-            say(f"  {bench_passthrough(base, workdir, max(4 * args.events, 200_000))}")
+            say(f"  {bench_passthrough(base, workdir, PASSTHROUGH_EVENTS)}")
             return None
         if args.only == "latency":
             say(f"  {bench_latency(base, workdir, args.rate, args.seconds, args.every)}")
@@ -500,9 +522,8 @@ def run(args: argparse.Namespace, base: Settings) -> dict[str, Any] | None:
         say(f"the worker's logic alone (no Kafka) over {args.events} events ...")
         results["logic_only"] = bench_logic(args.events)
         say(f"  {results['logic_only']}")
-        passthrough_events = max(4 * args.events, 200_000)  # long enough to time
-        say(f"pass-through baseline over {passthrough_events // 2} events ...")
-        results["passthrough"] = bench_passthrough(base, workdir, passthrough_events)
+        say(f"pass-through baseline over {PASSTHROUGH_EVENTS} events ...")
+        results["passthrough"] = bench_passthrough(base, workdir, PASSTHROUGH_EVENTS)
         say(f"  {results['passthrough']}")
         say(f"one worker over {args.events} events ...")
         results["one_worker"] = bench_workers(base, workdir, args.events, 1)
