@@ -195,6 +195,7 @@ def measure_propagation(commands: int, rate: float) -> dict[str, Any]:
     worker = WorkerProcess(settings, data / "worker.log").start()
     client = SenderClient(settings, keep_details=False).start()
     client.wait_ready(60)
+    time.sleep(3.0)  # the worker's groups settle and its fetches start, as in bench_worker
     producer = Producer(
         {"bootstrap.servers": settings.bootstrap_servers, "linger.ms": 0, "log_level": 0}
     )
