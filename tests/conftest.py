@@ -8,6 +8,7 @@ each other's records.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from confluent_kafka.admin import AdminClient
 
 from tests.kafka_helpers import BrokerGone
 from workers.settings import Settings
@@ -69,10 +71,35 @@ def free_port() -> int:
         return port
 
 
+_TEST_PREFIXES: list[str] = []  # topic names starting with these are a test's own
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_topics(kafka_bootstrap: str) -> Iterator[None]:
+    """Delete the session's topics at its end, so a long-lived dev broker does not pile
+    up partitions from run after run (they cost it start-up time and idle CPU)."""
+    yield
+    if not _TEST_PREFIXES:
+        return
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap, "log_level": 0})
+    try:
+        names = list(admin.list_topics(timeout=10).topics)
+    except Exception:  # the broker is gone (a test may have stopped it): nothing to tidy
+        return
+    prefixes = tuple(_TEST_PREFIXES)
+    ours = [name for name in names if name.startswith(prefixes)]
+    for start in range(0, len(ours), 500):
+        futures = admin.delete_topics(ours[start : start + 500], operation_timeout=30)
+        for future in futures.values():
+            with contextlib.suppress(Exception):  # best effort: never fail the session here
+                future.result(timeout=60)
+
+
 @pytest.fixture
 def settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
     """Settings private to one test: its own topics, consumer group and table files."""
     tag = uuid.uuid4().hex[:10]
+    _TEST_PREFIXES.extend([f"t{tag}.", f"suppressor-t{tag}-"])
     return Settings.from_env(
         bootstrap_servers=kafka_bootstrap,
         topic_prefix=f"t{tag}.",
