@@ -71,23 +71,21 @@ def free_port() -> int:
         return port
 
 
-_TEST_PREFIXES: list[str] = []  # topic names starting with these are a test's own
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _drop_test_topics(kafka_bootstrap: str) -> Iterator[None]:
-    """Delete the session's topics at its end, so a long-lived dev broker does not pile
-    up partitions from run after run (they cost it start-up time and idle CPU)."""
-    yield
-    if not _TEST_PREFIXES:
+@pytest.fixture(scope="session")
+def test_topic_prefixes(kafka_bootstrap: str) -> Iterator[list[str]]:
+    """Prefixes of the topics this session's tests create; they are deleted at its end,
+    so a long-lived dev broker does not pile up partitions from run after run (they
+    cost it start-up time and idle CPU)."""
+    prefixes: list[str] = []
+    yield prefixes
+    if not prefixes:
         return
     admin = AdminClient({"bootstrap.servers": kafka_bootstrap, "log_level": 0})
     try:
         names = list(admin.list_topics(timeout=10).topics)
     except Exception:  # the broker is gone (a test may have stopped it): nothing to tidy
         return
-    prefixes = tuple(_TEST_PREFIXES)
-    ours = [name for name in names if name.startswith(prefixes)]
+    ours = [name for name in names if name.startswith(tuple(prefixes))]
     for start in range(0, len(ours), 500):
         futures = admin.delete_topics(ours[start : start + 500], operation_timeout=30)
         for future in futures.values():
@@ -96,10 +94,10 @@ def _drop_test_topics(kafka_bootstrap: str) -> Iterator[None]:
 
 
 @pytest.fixture
-def settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
+def settings(kafka_bootstrap: str, tmp_path: Path, test_topic_prefixes: list[str]) -> Settings:
     """Settings private to one test: its own topics, consumer group and table files."""
     tag = uuid.uuid4().hex[:10]
-    _TEST_PREFIXES.extend([f"t{tag}.", f"suppressor-t{tag}-"])
+    test_topic_prefixes.extend([f"t{tag}.", f"suppressor-t{tag}-"])
     return Settings.from_env(
         bootstrap_servers=kafka_bootstrap,
         topic_prefix=f"t{tag}.",

@@ -23,5 +23,5 @@ def consume_ready(consumer: Consumer, limit: int, wait: float) -> list[Message]:
         return first
     try:
         return first + consumer.consume(limit - 1, timeout=0)
-    except KafkaException:  # raised again by the next call; ``first`` must not be lost
+    except KafkaException:  # the client's error shows again on the next call; keep ``first``
         return first

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from tests.kafka_helpers import produce
 from workers.consuming import consume_ready
 from workers.settings import Settings
 from workers.tools.topics import CUSTOMER_EVENTS
+
+pytestmark = pytest.mark.broker
 
 
 def _consumer(settings: Settings, topic: str) -> Consumer:

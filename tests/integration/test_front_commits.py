@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 
 import orjson
-from confluent_kafka import TopicPartition
+import pytest
+from confluent_kafka import Consumer, TopicPartition
 
 from tests.kafka_helpers import produce
 from workers.client.feed import SuppressionFeed
@@ -16,9 +17,17 @@ from workers.stream.front import FrontStage
 from workers.tools.loadgen import customer_event
 from workers.tools.topics import CUSTOMER_EVENTS, SUPPRESSIONS
 
+pytestmark = pytest.mark.broker
+
 
 def _committed(stage: FrontStage, parts: list[TopicPartition]) -> int:
-    return sum(max(0, tp.offset) for tp in stage.consumer.committed(parts, timeout=10))
+    """The group's committed offsets, read by a separate client (the stage's runs a thread)."""
+    group = f"{stage.settings.app_id}-front"
+    reader = Consumer({"bootstrap.servers": stage.settings.bootstrap_servers, "group.id": group})
+    try:
+        return sum(max(0, tp.offset) for tp in reader.committed(parts, timeout=10))
+    finally:
+        reader.close()
 
 
 def test_a_commit_covers_only_records_already_routed(topics: Settings) -> None:
@@ -44,3 +53,23 @@ def test_a_commit_covers_only_records_already_routed(topics: Settings) -> None:
         assert _committed(stage, parts) == len(events)
     finally:
         stage.consumer.close()
+
+
+def test_a_running_stage_commits_what_it_routed_without_being_stopped(topics: Settings) -> None:
+    """The periodic commit: a worker that runs for hours must not rely on a clean stop."""
+    topic = topics.topic(CUSTOMER_EVENTS)
+    events = [customer_event("acme", f"v{i}@example.com", "api") for i in range(6)]
+    produce(topics.bootstrap_servers, topic, [(None, orjson.dumps(e)) for e in events])
+    feed = SuppressionFeed(topics.bootstrap_servers, topics.topic(SUPPRESSIONS)).start()
+    stage = FrontStage(topics, rules=feed)
+    parts = [TopicPartition(topic, p) for p in range(topics.partitions)]
+    stage.start()
+    try:
+        deadline = time.monotonic() + 60
+        while _committed(stage, parts) < len(events) and time.monotonic() < deadline:
+            assert stage.running
+            time.sleep(0.2)
+        assert _committed(stage, parts) == len(events)
+    finally:
+        stage.stop()
+        feed.stop()

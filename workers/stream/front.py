@@ -1,8 +1,8 @@
 """The front stage: the collection gate and the routers on a confluent-kafka loop.
 
 Nothing before the keyed tables needs state, so this stage runs as a plain
-consume -> decide -> produce loop in a thread of the worker process (librdkafka does the
-network I/O in native threads), not through faust's per-message machinery: measured on
+consume -> decide -> produce loop in a thread of the worker's child process (librdkafka
+does the network I/O in native threads), not through faust's per-message machinery: measured on
 this project's benchmark it passes several times more events per second. Delivery events
 and commands are re-keyed onto the ops topics with the Java-compatible murmur2
 partitioner, the one aiokafka (and so faust) uses, so the faust agents and their tables
