@@ -58,7 +58,7 @@ from workers.stream import handlers  # noqa: E402
 from workers.stream.front import ops_topic  # noqa: E402
 from workers.stream.routing import ADDRESS_OPS, route  # noqa: E402
 from workers.tools import loadgen  # noqa: E402
-from workers.tools.local_broker import LocalBroker, broker_answers  # noqa: E402
+from workers.tools.local_broker import LocalBroker, broker_answers, free_port_pair  # noqa: E402
 from workers.tools.topics import (  # noqa: E402
     COMMANDS,
     CUSTOMER_EVENTS,
@@ -486,7 +486,7 @@ def main() -> int:
     if args.shared_broker and broker_answers(base.bootstrap_servers):
         say(f"using the broker at {base.bootstrap_servers}")
     else:  # a fresh broker holds only this run's topics
-        local = LocalBroker.from_settings(base.with_(local_kafka_port=free_port()), say=say)
+        local = LocalBroker.from_settings(base.with_(local_kafka_port=free_port_pair()), say=say)
         base = base.with_(bootstrap_servers=local.start())
     try:
         results = run(args, base)

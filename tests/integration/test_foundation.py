@@ -11,11 +11,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.conftest import free_port
 from tests.kafka_helpers import BrokerGone, produce, read_topic
 from workers.settings import Settings
 from workers.tools.loadgen import customer_event
-from workers.tools.local_broker import LocalBroker
+from workers.tools.local_broker import LocalBroker, free_port_pair
 from workers.tools.topics import ACCEPTED, CUSTOMER_EVENTS, SUPPRESSIONS, ensure_topics
 from workers.tools.topics import topic_specs as specs
 from workers.tools.worker_process import WorkerProcess
@@ -63,7 +62,7 @@ def test_broker_life_cycle_reuse_death_and_fast_restart(tmp_path: Path) -> None:
     seconds, since the jars are cached."""
     lines: list[str] = []
     private = Settings.from_env(
-        local_kafka_port=free_port(),
+        local_kafka_port=free_port_pair(),
         cache_dir=LocalBroker.from_settings(Settings.from_env()).cache_dir,
     )
     broker = LocalBroker.from_settings(private, say=lines.append)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.tools.local_broker import BrokerError, LocalBroker
+from workers.tools.local_broker import BrokerError, LocalBroker, free_port_pair
 
 
 def _broker(tmp_path: Path, port: int, lines: list[str]) -> LocalBroker:
@@ -37,3 +37,12 @@ def test_a_port_in_use_gives_a_clear_message(tmp_path: Path) -> None:
         with pytest.raises(BrokerError, match=r"in use.*SUPPRESSOR_LOCAL_KAFKA_PORT"):
             broker.start()
     assert not broker.lib_dir.exists()  # refused before fetching anything
+
+
+def test_a_port_pair_for_a_private_broker_is_free_and_outside_the_ephemeral_range() -> None:
+    """The broker binds P and the controller P + 1: both must be free."""
+    port = free_port_pair()
+    assert 20000 <= port < 32000
+    for p in (port, port + 1):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", p))  # raises if taken
