@@ -45,6 +45,7 @@ from workers.domain.records import encode_key, encode_record  # noqa: E402
 from workers.domain.types import ListKey, ListName, ListRecord, Reason  # noqa: E402
 from workers.settings import Settings  # noqa: E402
 from workers.tools import lists  # noqa: E402
+from workers.tools.ports import free_port  # noqa: E402
 from workers.tools.topics import COMMANDS, SUPPRESSIONS, ensure_topics  # noqa: E402
 from workers.tools.worker_process import WorkerProcess  # noqa: E402
 
@@ -189,7 +190,7 @@ def measure_propagation(commands: int, rate: float) -> dict[str, Any]:
     tag = uuid.uuid4().hex[:8]
     data = Path(tempfile.mkdtemp(prefix="bench-client-"))
     settings = settings_for(tag).with_(
-        data_dir=data / "worker", metrics_port=_free_port(), partitions=4
+        data_dir=data / "worker", metrics_port=free_port(), partitions=4
     )
     ensure_topics(settings, say=lambda _l: None)
     worker = WorkerProcess(settings, data / "worker.log").start()
@@ -246,15 +247,6 @@ def measure_propagation(commands: int, rate: float) -> dict[str, Any]:
         "p99_ms": round(p99, 1),
         "max_ms": round(latencies[-1], 1),
     }
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def delete_topics(settings: Settings) -> None:

@@ -58,7 +58,8 @@ from workers.stream import handlers  # noqa: E402
 from workers.stream.front import ops_topic  # noqa: E402
 from workers.stream.routing import ADDRESS_OPS, route  # noqa: E402
 from workers.tools import loadgen  # noqa: E402
-from workers.tools.local_broker import LocalBroker, broker_answers, free_port_pair  # noqa: E402
+from workers.tools.local_broker import LocalBroker, broker_answers  # noqa: E402
+from workers.tools.ports import free_port, free_port_pair  # noqa: E402
 from workers.tools.topics import (  # noqa: E402
     COMMANDS,
     CUSTOMER_EVENTS,
@@ -76,15 +77,6 @@ PASSTHROUGH_EVENTS = 1_000_000  # a few seconds: long enough to time steadily
 
 def say(text: str) -> None:
     print(text, flush=True)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def namespace(base: Settings, name: str, workdir: Path) -> Settings:
@@ -319,8 +311,7 @@ def paced_load(
 ) -> tuple[dict[str, float], float]:
     """Customer events at ``rate``/s with one bounce of a fresh address in ``every``.
 
-    Returns when each bounced address was sent (wall clock) and the rate achieved. It
-    sleeps only when a millisecond or more ahead, so pacing costs little CPU.
+    Returns when each bounced address was sent (wall clock) and the rate achieved.
     """
     sent: dict[str, float] = {}
     total = int(rate * seconds)
@@ -336,11 +327,8 @@ def paced_load(
             event = next(customers)
             topic = settings.topic(CUSTOMER_EVENTS)
         produce_retrying(producer, topic, orjson.dumps(event))
-        ahead = (i + 1) / rate - (time.monotonic() - started)
-        if ahead > 0.001:
-            producer.poll(0)
-            time.sleep(ahead)
-        elif i % 1000 == 0:
+        loadgen.pace(producer, started, i + 1, rate)
+        if i % 1000 == 0:
             producer.poll(0)
     producer.flush(30)
     return sent, total / (time.monotonic() - started)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ from confluent_kafka.admin import AdminClient
 from tests.kafka_helpers import BrokerGone
 from workers.settings import Settings
 from workers.tools.local_broker import BrokerError, LocalBroker, broker_answers
+from workers.tools.ports import free_port
 from workers.tools.topics import ensure_topics
 from workers.tools.worker_process import WorkerExited, WorkerProcess
 
@@ -61,14 +61,6 @@ def kafka_bootstrap() -> Iterator[str]:
         "no Kafka broker: set KAFKA_BOOTSTRAP_SERVERS, install Java 17 and Maven for the "
         "local broker, or run a Docker engine"
     )
-
-
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,8 @@ import pytest
 from tests.kafka_helpers import BrokerGone, produce, read_topic
 from workers.settings import Settings
 from workers.tools.loadgen import customer_event
-from workers.tools.local_broker import LocalBroker, free_port_pair
+from workers.tools.local_broker import LocalBroker
+from workers.tools.ports import free_port_pair
 from workers.tools.topics import ACCEPTED, CUSTOMER_EVENTS, SUPPRESSIONS, ensure_topics
 from workers.tools.topics import topic_specs as specs
 from workers.tools.worker_process import WorkerProcess

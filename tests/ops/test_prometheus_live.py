@@ -19,7 +19,6 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import free_port
 from tests.integration.test_worker_rules import send, suppressions_until
 from tests.ops.ops_files import (
     ALERTS,
@@ -34,6 +33,7 @@ from tests.ops.ops_files import (
 )
 from workers.settings import Settings
 from workers.tools.loadgen import BOUNCES, bounce, command, customer_event, delivery
+from workers.tools.ports import free_port
 from workers.tools.topics import COMMANDS, CUSTOMER_EVENTS, DELIVERY_EVENTS
 from workers.tools.worker_process import WorkerProcess
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from workers.tools.local_broker import BrokerError, LocalBroker, free_port_pair
+from workers.tools.local_broker import BrokerError, LocalBroker
+from workers.tools.ports import free_port_pair
 
 
 def _broker(tmp_path: Path, port: int, lines: list[str]) -> LocalBroker:

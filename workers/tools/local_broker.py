@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import shutil
 import signal
 import socket
@@ -30,7 +29,6 @@ __all__ = [
     "BrokerError",
     "LocalBroker",
     "broker_answers",
-    "free_port_pair",
     "main",
 ]
 
@@ -55,29 +53,6 @@ def broker_answers(bootstrap: str, timeout: float = 3.0) -> bool:
     except Exception:
         return False
     return True
-
-
-def free_port_pair(host: str = "127.0.0.1") -> int:
-    """A port P where P and P + 1 (the controller's) are both free, for a private broker.
-
-    Chosen below Linux's ephemeral range (32768 and up), where the client connections of
-    a busy machine take their local ports and could take P + 1 before the broker binds it.
-    """
-    rng = random.Random()
-    for _ in range(200):
-        port = rng.randrange(20000, 32000)
-        if all(_bindable(host, p) for p in (port, port + 1)):
-            return port
-    raise BrokerError("no two adjacent free ports between 20000 and 32000 for a broker")
-
-
-def _bindable(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-        return True
 
 
 def _port_open(host: str, port: int) -> bool:
