@@ -41,13 +41,13 @@ sys.path.insert(0, str(ROOT))
 
 from workers.client import SenderClient  # noqa: E402
 from workers.client.commands import _prepare, effect_visible  # noqa: E402
+from workers.devkit.net_ports import free_port  # noqa: E402
+from workers.devkit.worker_process import WorkerProcess  # noqa: E402
 from workers.domain.records import encode_key, encode_record  # noqa: E402
 from workers.domain.types import ListKey, ListName, ListRecord, Reason  # noqa: E402
+from workers.kafka.topics import COMMANDS, SUPPRESSIONS, ensure_topics  # noqa: E402
+from workers.service import list_tools as lists  # noqa: E402
 from workers.settings import Settings  # noqa: E402
-from workers.tools import lists  # noqa: E402
-from workers.tools.ports import free_port  # noqa: E402
-from workers.tools.topics import COMMANDS, SUPPRESSIONS, ensure_topics  # noqa: E402
-from workers.tools.worker_process import WorkerProcess  # noqa: E402
 
 DOMAINS = ("gmail.com", "yahoo.com", "outlook.com", "example.org", "shop.example", "wp.pl")
 ACCOUNTS = 10

@@ -50,24 +50,25 @@ from confluent_kafka.admin import (
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from workers.devkit import loadgen  # noqa: E402
+from workers.devkit.local_broker import LocalBroker, broker_answers  # noqa: E402
+from workers.devkit.net_ports import free_port, free_port_pair  # noqa: E402
+from workers.devkit.worker_process import WorkerProcess  # noqa: E402
 from workers.domain.ladder_state import LadderConfig  # noqa: E402
 from workers.domain.records import decode_key  # noqa: E402
-from workers.producing import produce_retrying  # noqa: E402
-from workers.settings import Settings  # noqa: E402
-from workers.stream import handlers  # noqa: E402
-from workers.stream.front import ops_topic  # noqa: E402
-from workers.stream.routing import ADDRESS_OPS, route  # noqa: E402
-from workers.tools import loadgen  # noqa: E402
-from workers.tools.local_broker import LocalBroker, broker_answers  # noqa: E402
-from workers.tools.ports import free_port, free_port_pair  # noqa: E402
-from workers.tools.topics import (  # noqa: E402
+from workers.kafka.producing import produce_retrying  # noqa: E402
+from workers.kafka.topics import (  # noqa: E402  # noqa: E402
+    ADDRESS_OPS,
     COMMANDS,
     CUSTOMER_EVENTS,
     DELIVERY_EVENTS,
     SUPPRESSIONS,
     ensure_topics,
+    ops_topic,
 )
-from workers.tools.worker_process import WorkerProcess  # noqa: E402
+from workers.settings import Settings  # noqa: E402
+from workers.stream import handlers  # noqa: E402
+from workers.stream.routing import route  # noqa: E402
 
 PARTITIONS = 4
 SETTLE_S = 3.0  # after the last worker is ready: its group settles, its fetches start

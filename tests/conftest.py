@@ -21,11 +21,11 @@ import pytest
 from confluent_kafka.admin import AdminClient
 
 from tests.kafka_helpers import BrokerGone
+from workers.devkit.local_broker import BrokerError, LocalBroker, broker_answers
+from workers.devkit.net_ports import free_port
+from workers.devkit.worker_process import WorkerExited, WorkerProcess
+from workers.kafka.topics import ensure_topics
 from workers.settings import Settings
-from workers.tools.local_broker import BrokerError, LocalBroker, broker_answers
-from workers.tools.ports import free_port
-from workers.tools.topics import ensure_topics
-from workers.tools.worker_process import WorkerExited, WorkerProcess
 
 
 def _docker_answers() -> bool:

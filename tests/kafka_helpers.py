@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
+from workers.devkit.local_broker import broker_answers
 from workers.domain.records import decode_record
 from workers.domain.types import ListKey, ListName, ListRecord
-from workers.tools.local_broker import broker_answers
 
 __all__ = [
     "BrokerGone",

@@ -1,5 +1,5 @@
 """``python -m workers`` is the ``suppressor`` command."""
 
-from workers.cli import main
+from workers.cli.main import main
 
 main()

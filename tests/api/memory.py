@@ -39,7 +39,7 @@ class MemoryLists:
         self.lock = threading.Condition()
         self.ready = True
         self.hold_writes = False
-        self.client = self  # what ``workers.tools.lists.import_rows`` reads the view from
+        self.client = self  # what ``workers.service.list_tools.import_rows`` reads the view from
         self.commands: list[dict[str, Any]] = []
         self._config = LadderConfig()
         self._pool = parse_pool(DEFAULT_POOL_TEXT)

@@ -13,8 +13,8 @@ from tests.api.conftest import auth, key_settings
 from workers.api.app import create_app
 from workers.client.commands import CommandWriter
 from workers.client.sender import SenderClient
+from workers.devkit.worker_process import WorkerProcess
 from workers.settings import Settings
-from workers.tools.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.broker
 

@@ -141,7 +141,7 @@ def test_import_without_a_file_is_422(api: TestClient) -> None:
 
 
 def test_openapi_document_is_served_and_checked_in(api: TestClient) -> None:
-    """/openapi.json equals docs/openapi.json (regenerate: python -m workers.api.openapi)."""
+    """/openapi.json equals docs/openapi.json (regenerate: suppressor openapi)."""
     served = api.get("/openapi.json")
     assert served.status_code == 200
     assert served.json() == api.app.openapi()  # type: ignore[attr-defined]

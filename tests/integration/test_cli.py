@@ -9,9 +9,9 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
-from workers.cli import app
+from workers.cli.main import app
+from workers.devkit.worker_process import WorkerProcess
 from workers.settings import Settings
-from workers.tools.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.broker
 

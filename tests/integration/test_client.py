@@ -11,8 +11,8 @@ from workers.client import CommandWriter, SenderClient
 from workers.client.sender import DECISION_LISTS
 from workers.domain.records import encode_key, encode_record
 from workers.domain.types import ListKey, ListName, ListRecord, Reason
+from workers.kafka.topics import SUPPRESSIONS
 from workers.settings import Settings
-from workers.tools.topics import SUPPRESSIONS
 
 pytestmark = pytest.mark.broker
 

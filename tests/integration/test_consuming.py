@@ -9,9 +9,9 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from tests.kafka_helpers import produce
-from workers.consuming import consume_ready
+from workers.kafka.consuming import consume_ready
+from workers.kafka.topics import CUSTOMER_EVENTS
 from workers.settings import Settings
-from workers.tools.topics import CUSTOMER_EVENTS
 
 pytestmark = pytest.mark.broker
 

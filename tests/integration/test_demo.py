@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from workers.devkit.net_ports import free_port
 from workers.settings import Settings
-from workers.tools.ports import free_port
 
 pytestmark = pytest.mark.broker
 

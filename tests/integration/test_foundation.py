@@ -12,13 +12,13 @@ import orjson
 import pytest
 
 from tests.kafka_helpers import BrokerGone, produce, read_topic
+from workers.devkit.loadgen import customer_event
+from workers.devkit.local_broker import LocalBroker
+from workers.devkit.net_ports import free_port_pair
+from workers.devkit.worker_process import WorkerProcess
+from workers.kafka.topics import ACCEPTED, CUSTOMER_EVENTS, SUPPRESSIONS, ensure_topics
+from workers.kafka.topics import topic_specs as specs
 from workers.settings import Settings
-from workers.tools.loadgen import customer_event
-from workers.tools.local_broker import LocalBroker
-from workers.tools.ports import free_port_pair
-from workers.tools.topics import ACCEPTED, CUSTOMER_EVENTS, SUPPRESSIONS, ensure_topics
-from workers.tools.topics import topic_specs as specs
-from workers.tools.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.broker
 
@@ -32,7 +32,7 @@ def test_topics_command_is_idempotent_and_compacts_suppressions(settings: Settin
     assert second.created == [] and set(second.found) == names
     from confluent_kafka.admin import ConfigResource
 
-    from workers.tools.topics import admin_client
+    from workers.kafka.topics import admin_client
 
     resource = ConfigResource(ConfigResource.Type.TOPIC, settings.topic(SUPPRESSIONS))
     admin = admin_client(settings)  # keep a reference: the future dies with its client

@@ -11,11 +11,11 @@ from confluent_kafka import Consumer, TopicPartition
 
 from tests.kafka_helpers import produce
 from workers.client.feed import SuppressionFeed
-from workers.consuming import consume_ready
+from workers.devkit.loadgen import customer_event
+from workers.kafka.consuming import consume_ready
+from workers.kafka.topics import CUSTOMER_EVENTS, SUPPRESSIONS
 from workers.settings import Settings
 from workers.stream.front import FrontStage
-from workers.tools.loadgen import customer_event
-from workers.tools.topics import CUSTOMER_EVENTS, SUPPRESSIONS
 
 pytestmark = pytest.mark.broker
 

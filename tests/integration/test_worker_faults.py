@@ -13,15 +13,15 @@ import orjson
 import pytest
 
 from tests.integration.test_worker_rules import released_until, send, suppressions_until
+from workers.devkit.loadgen import bounce, mixed_deliveries
+from workers.devkit.worker_process import WorkerProcess
 from workers.domain import ladder
 from workers.domain.classify import classify_delivery
 from workers.domain.events import parse_delivery_event
 from workers.domain.ladder_state import AddressState, LadderConfig, entries
 from workers.domain.types import ListKey, ListName, ListRecord, Suppression
+from workers.kafka.topics import DELIVERY_EVENTS
 from workers.settings import Settings
-from workers.tools.loadgen import bounce, mixed_deliveries
-from workers.tools.topics import DELIVERY_EVENTS
-from workers.tools.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.broker
 

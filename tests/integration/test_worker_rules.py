@@ -12,10 +12,10 @@ import orjson
 import pytest
 
 from tests.kafka_helpers import Record, active_subjects, compact, produce, read_topic, released
+from workers.devkit.loadgen import bounce, command, customer_event, delivery
+from workers.devkit.worker_process import WorkerProcess
 from workers.domain.types import ListKey, ListName, ListRecord, Reason
-from workers.settings import Settings
-from workers.tools.loadgen import bounce, command, customer_event, delivery
-from workers.tools.topics import (
+from workers.kafka.topics import (
     ACCEPTED,
     COMMANDS,
     CUSTOMER_EVENTS,
@@ -24,7 +24,7 @@ from workers.tools.topics import (
     SUPPRESSIONS,
     dlq_of,
 )
-from workers.tools.worker_process import WorkerProcess
+from workers.settings import Settings
 
 pytestmark = pytest.mark.broker
 

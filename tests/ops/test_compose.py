@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from tests.ops.ops_files import COMPOSE, GRAFANA, PROMETHEUS_YML, ROOT, load_yaml
-from workers.cli import app
+from workers.cli.main import app
 from workers.settings import FIELDS, Settings
 
 SPEC = load_yaml(COMPOSE)

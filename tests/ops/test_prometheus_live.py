@@ -31,11 +31,11 @@ from tests.ops.ops_files import (
     require_binary,
     substitute,
 )
+from workers.devkit.loadgen import BOUNCES, bounce, command, customer_event, delivery
+from workers.devkit.net_ports import free_port
+from workers.devkit.worker_process import WorkerProcess
+from workers.kafka.topics import COMMANDS, CUSTOMER_EVENTS, DELIVERY_EVENTS
 from workers.settings import Settings
-from workers.tools.loadgen import BOUNCES, bounce, command, customer_event, delivery
-from workers.tools.ports import free_port
-from workers.tools.topics import COMMANDS, CUSTOMER_EVENTS, DELIVERY_EVENTS
-from workers.tools.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.broker
 

@@ -21,7 +21,7 @@ from workers.api.auth import KeyRing
 from workers.api.errors import error_response, install_error_handlers
 from workers.api.guard import Guard
 from workers.api.models import HealthResponse
-from workers.api.ports import Reader, Writer
+from workers.api.protocols import Reader, Writer
 from workers.client.commands import CommandError
 from workers.settings import Settings
 

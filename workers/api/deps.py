@@ -16,7 +16,7 @@ from fastapi.security import APIKeyHeader, HTTPBearer
 from workers.api.auth import may_access
 from workers.api.errors import ApiError
 from workers.api.models import WriteResponse
-from workers.api.ports import Reader, Writer, WriteResultLike
+from workers.api.protocols import Reader, Writer, WriteResultLike
 
 __all__ = [
     "AccountId",

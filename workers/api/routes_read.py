@@ -1,7 +1,7 @@
 """Routes that read an account's lists: from the sender view, never from the worker.
 
 Every answer comes from the local ``ListView`` kept from the ``suppressions`` topic,
-through the same ``workers.tools.lists`` functions the ``suppressor`` command uses;
+through the same ``workers.service.list_tools`` functions the ``suppressor`` command uses;
 until the view has caught up with the topic these routes answer 503 ``not_ready``
 rather than a confident "allowed" from a half-read list. The CSV import lives here
 too: it reads the view to sort rows into added and already present.
@@ -28,11 +28,11 @@ from workers.api.models import (
     UriCheckResponse,
     UriPatternsResponse,
 )
-from workers.api.openapi import ERRORS
-from workers.api.ports import Reader, Writer
+from workers.api.protocols import Reader, Writer
+from workers.api.responses import ERRORS
 from workers.domain.files import MAX_IMPORT_BYTES, parse_import_csv, parse_manual
 from workers.domain.types import Stream
-from workers.tools import lists
+from workers.service import list_tools as lists
 
 __all__ = ["router"]
 

@@ -25,11 +25,11 @@ from workers.api.models import (
     UriPatternRequest,
     WriteResponse,
 )
-from workers.api.openapi import ERRORS, WRITE_RESPONSES
-from workers.api.ports import Writer
+from workers.api.protocols import Writer
+from workers.api.responses import ERRORS, WRITE_RESPONSES
 from workers.domain.types import CommandType
 from workers.domain.uri import compile_pattern
-from workers.tools.lists import make_command
+from workers.service.list_tools import make_command
 
 __all__ = ["router"]
 

@@ -40,8 +40,8 @@ from workers.domain.types import (
 )
 from workers.domain.uri import compile_pattern
 from workers.domain.view import ListView
+from workers.kafka.topics import COMMANDS
 from workers.settings import Settings
-from workers.tools.topics import COMMANDS
 
 __all__ = ["VISIBLE", "CommandError", "CommandWriter", "WriteResult", "effect_visible"]
 

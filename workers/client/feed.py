@@ -23,10 +23,10 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from workers.consuming import consume_ready
 from workers.domain.records import decode_key, decode_record
 from workers.domain.types import ListKey, ListName
 from workers.domain.view import ListView
+from workers.kafka.consuming import consume_ready
 
 __all__ = ["FeedError", "FeedStats", "SuppressionFeed"]
 

@@ -24,8 +24,8 @@ from workers.client.feed import FeedError, SuppressionFeed
 from workers.domain.decision import Decision, decide, decide_many
 from workers.domain.types import ListKey, ListName, Stream
 from workers.domain.view import ListView
+from workers.kafka.topics import SUPPRESSIONS
 from workers.settings import Settings
-from workers.tools.topics import SUPPRESSIONS
 
 __all__ = ["DECISION_LISTS", "FeedError", "SenderClient", "Staleness"]
 

@@ -3,7 +3,7 @@
 Every record a worker reads passes through here, so validation is hand-written over the
 dict ``orjson`` returns, one field at a time, instead of running a JSON Schema validator
 per record. The rules are the ones of ``schemas/*.schema.json`` (bounds, patterns, enums,
-per-type requirements); ``tests/unit/test_events.py`` runs every schema example through
+per-type requirements); ``tests/domain/test_events.py`` runs every schema example through
 both and asserts they agree. Unknown fields are ignored, so producers can add fields.
 
 Each refusal is a typed ``InputError`` naming the offending field's path, which the

@@ -34,13 +34,24 @@ from workers.domain.errors import as_input_error
 from workers.domain.ladder_state import LadderConfig
 from workers.domain.lists import parse_pool
 from workers.domain.records import encode_dlq, encode_key, encode_record
+from workers.kafka.faust_store import committed_offset, count_keys
+from workers.kafka.faust_tuning import shorten_fetch_wait
+from workers.kafka.topics import (
+    ACCOUNT_OPS,
+    ACCOUNT_TABLE,
+    ADDRESS_OPS,
+    ADDRESS_TABLE,
+    COMMANDS,
+    COUNTS_TABLE,
+    DELIVERY_EVENTS,
+    EXPIRY_TABLE,
+    SUPPRESSIONS,
+    dlq_of,
+    ops_topic,
+)
 from workers.settings import Settings
 from workers.stream import counts, expiry, handlers
-from workers.stream.faust_tuning import shorten_fetch_wait
-from workers.stream.front import ops_topic
 from workers.stream.publishing import Outgoing
-from workers.stream.routing import ACCOUNT_OPS, ADDRESS_OPS
-from workers.tools.topics import COMMANDS, DELIVERY_EVENTS, SUPPRESSIONS, dlq_of
 
 __all__ = ["SuppressorApp", "build_app"]
 
@@ -94,10 +105,10 @@ class SuppressorApp:
         self.address_ops = app.topic(ops_topic(settings, ADDRESS_OPS), **internal)
         self.account_ops = app.topic(ops_topic(settings, ACCOUNT_OPS), **internal)
         table: dict[str, Any] = {"partitions": n, "key_type": bytes, "value_type": bytes}
-        self.address_table = app.Table("address-state", **table)
-        self.account_table = app.Table("account-state", **table)
-        self.expiry_index = app.Table("expiry-index", **table)
-        self.counts = app.Table("entry-counts", **table)
+        self.address_table = app.Table(ADDRESS_TABLE, **table)
+        self.account_table = app.Table(ACCOUNT_TABLE, **table)
+        self.expiry_index = app.Table(EXPIRY_TABLE, **table)
+        self.counts = app.Table(COUNTS_TABLE, **table)
         self.expiry = expiry.ExpiryIndex(self.expiry_index)
         app.agent(self.address_ops, name="addresses")(self._addresses)
         app.agent(self.account_ops, name="accounts")(self._accounts)
@@ -196,11 +207,11 @@ class SuppressorApp:
     async def _gauges(self) -> None:
         """Table sizes, entry counts and lag: read from RocksDB and the consumer, cheaply."""
         for name, table in (
-            ("address-state", self.address_table),
-            ("account-state", self.account_table),
-            ("expiry-index", self.expiry_index),
+            (ADDRESS_TABLE, self.address_table),
+            (ACCOUNT_TABLE, self.account_table),
+            (EXPIRY_TABLE, self.expiry_index),
         ):
-            metrics.TABLE_KEYS.labels(name).set(expiry.count_keys(table))
+            metrics.TABLE_KEYS.labels(name).set(count_keys(table))
         totals = counts.totals(self.counts)
         metrics.set_entries(totals)
         self._lag()
@@ -215,7 +226,7 @@ class SuppressorApp:
         lag: dict[str, int] = {}
         for tp in consumer.assignment():
             highwater = consumer.highwater(tp)
-            committed = getattr(consumer, "_committed_offset", {}).get(tp)  # no public API
+            committed = committed_offset(consumer, tp)
             if highwater is None or committed is None:
                 continue
             name = self._topic_label(tp.topic)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from workers.stream.expiry import active_dbs
+from workers.kafka.faust_store import active_dbs
 
 __all__ = ["add", "totals"]
 

@@ -12,37 +12,20 @@ entries expiring, not with the size of the table.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-__all__ = ["ExpiryIndex", "active_dbs", "count_keys", "index_key"]
+from workers.kafka.faust_store import active_dbs
+
+__all__ = ["ExpiryIndex", "index_key"]
 
 _WIDTH = 13
 _RETICK_AFTER_S = 5.0  # a tick not acted on after this long (lost in a crash) is sent again
-_ESTIMATE = "rocksdb.estimate-num-keys"
 
 
 def index_key(when: datetime, key: bytes) -> bytes:
     millis = int(when.timestamp() * 1000)
     return b"%0*d|%b" % (_WIDTH, millis, key)
-
-
-def active_dbs(table: Any) -> Iterator[Any]:
-    store = table.data
-    dbs = getattr(store, "_dbs_for_actives", None)  # faust's RocksDB store (no public API)
-    if dbs is None:
-        raise TypeError("the expiry index needs the RocksDB table store (store='rocksdb://')")
-    yield from dbs()
-
-
-def count_keys(table: Any) -> int:
-    """RocksDB's own estimate of the keys on this worker's active partitions (cheap)."""
-    total = 0
-    for db in active_dbs(table):
-        value = db.property_int_value(_ESTIMATE)
-        total += int(value or 0)
-    return total
 
 
 class ExpiryIndex:

@@ -35,14 +35,23 @@ from confluent_kafka import (
 
 from workers import metrics
 from workers.client.feed import SuppressionFeed
-from workers.consuming import consume_ready
 from workers.domain.types import DomainRule
-from workers.producing import produce_retrying
+from workers.kafka.consuming import consume_ready
+from workers.kafka.producing import produce_retrying
+from workers.kafka.topics import (
+    ACCOUNT_OPS,
+    ADDRESS_OPS,
+    CUSTOMER_EVENTS,
+    INPUTS,
+    TopicSpec,
+    admin_client,
+    create_missing,
+    ops_topic,
+)
 from workers.settings import Settings
-from workers.stream.routing import ACCOUNT_OPS, ADDRESS_OPS, route
-from workers.tools.topics import INPUTS, TopicSpec, admin_client, create_missing
+from workers.stream.routing import route
 
-__all__ = ["DeliveryFailed", "FrontStage", "ops_topic"]
+__all__ = ["DeliveryFailed", "FrontStage"]
 
 log = logging.getLogger(__name__)
 _BATCH = 2000
@@ -53,11 +62,6 @@ COMMIT_EVERY_S = 0.5
 class DeliveryFailed(RuntimeError):
     """A produced record was not delivered: the stage stops without committing, and its
     supervisor starts it again from the last committed offsets."""
-
-
-def ops_topic(settings: Settings, name: str) -> str:
-    """The real name of an internal ops topic (shared with the faust app)."""
-    return f"{settings.app_id}-{name}"
 
 
 class FrontStage:
@@ -179,7 +183,7 @@ class FrontStage:
             metrics.EVENTS_IN.labels(topic, routed.kind).inc()
             if routed.outcome.startswith("dlq:"):
                 metrics.DLQ_RECORDS.labels(topic, routed.outcome[4:]).inc()
-            elif topic == "customer-events":
+            elif topic == CUSTOMER_EVENTS:
                 outcome, _, rule = routed.outcome.partition(":")
                 metrics.CUSTOMER_EVENTS.labels(outcome, rule or "none").inc()
             _kind, ts = msg.timestamp()

@@ -17,10 +17,10 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 from workers import metrics
 from workers.client.feed import SuppressionFeed
 from workers.domain.types import ListName
+from workers.kafka.topics import SUPPRESSIONS
 from workers.settings import Settings
 from workers.stream.app import build_app
 from workers.stream.front import FrontStage
-from workers.tools.topics import SUPPRESSIONS
 
 __all__ = ["front_main", "serve"]
 

@@ -19,20 +19,19 @@ from workers.domain.events import parse_command, parse_customer_event, parse_del
 from workers.domain.lists import gate
 from workers.domain.records import encode_dlq, encode_rejected
 from workers.domain.types import PLATFORM_ACCOUNT, DomainRule
-from workers.stream import handlers
-from workers.tools.topics import (
+from workers.kafka.topics import (
     ACCEPTED,
+    ACCOUNT_OPS,
+    ADDRESS_OPS,
     COMMANDS,
     CUSTOMER_EVENTS,
     DELIVERY_EVENTS,
     REJECTED,
     dlq_of,
 )
+from workers.stream import handlers
 
-__all__ = ["ADDRESS_OPS", "ACCOUNT_OPS", "Out", "Routed", "Rules", "route"]
-
-ADDRESS_OPS = "address-ops"
-ACCOUNT_OPS = "account-ops"
+__all__ = ["Out", "Routed", "Rules", "route"]
 
 Rules = Callable[[str], Mapping[str, DomainRule] | None]
 """An account's domain rules by account id (``*`` for the platform's), or None."""

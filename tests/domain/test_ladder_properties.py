@@ -1,0 +1,194 @@
+"""Property tests of the address state machine: idempotence, order, bounds, round trips."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import replace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.domain.ladder_helpers import (
+    Input,
+    apply_effects,
+    at,
+    command,
+    delivery,
+    run,
+    suppressions,
+)
+from workers.domain.ladder import AddressState, LadderConfig, entries, expire
+from workers.domain.ladder_state import Mark
+from workers.domain.types import (
+    CommandType,
+    DeliveryEvent,
+    DeliveryType,
+    ListName,
+    Outcome,
+    Reason,
+)
+
+DELIVERY_KINDS = list(DeliveryType)
+ORDERED_COMMANDS = [  # commands whose result does not depend on arrival order
+    CommandType.ADDRESS_BLOCK,
+    CommandType.ADDRESS_UNBLOCK,
+    CommandType.ADDRESS_ALLOW,
+    CommandType.ADDRESS_DISALLOW,
+    CommandType.IMPORT_ROW,
+]
+SUPPRESSING_COMMANDS = [CommandType.ADDRESS_BLOCK, CommandType.IMPORT_ROW]
+SPREAD = st.integers(min_value=0, max_value=400 * 4).map(lambda q: q / 4)  # quarter days
+DENSE = st.integers(min_value=0, max_value=12).map(float)  # many ties and overlapping blocks
+outcomes = st.one_of(st.none(), st.sampled_from(list(Outcome)))
+import_reasons = st.sampled_from([None, Reason.MANUAL, Reason.NONEXISTENT_LEGACY])
+
+
+@st.composite
+def delivery_events(
+    draw: st.DrawFn,
+    kinds: list[DeliveryType] = DELIVERY_KINDS,
+    times: st.SearchStrategy[float] = SPREAD,
+) -> Input:
+    """Any delivery event; condition bounces are drawn often so the ladder gets climbed."""
+    kind = draw(st.sampled_from(kinds))
+    if kind is DeliveryType.BOUNCE:
+        outcome = draw(st.one_of(st.just(Outcome.CONDITION), outcomes))
+    else:
+        outcome = draw(outcomes)
+    return delivery(kind, "?", draw(times), outcome)
+
+
+@st.composite
+def commands(
+    draw: st.DrawFn,
+    kinds: list[CommandType] = ORDERED_COMMANDS,
+    times: st.SearchStrategy[float] = SPREAD,
+) -> Input:
+    """Any address-level command whose result does not depend on arrival order."""
+    kind = draw(st.sampled_from(kinds))
+    reason = draw(import_reasons) if kind is CommandType.IMPORT_ROW else None
+    return command(kind, "?", draw(times), reason=reason, notes=draw(st.none() | st.just("n")))
+
+
+def with_ids(inputs: list[Input], prefix: str = "e") -> list[Input]:
+    """Give every input a distinct event id (the strategies leave a placeholder)."""
+    out: list[Input] = []
+    for i, (event, outcome) in enumerate(inputs):
+        event_id = f"{prefix}{i}"
+        if isinstance(event, DeliveryEvent):
+            out.append((replace(event, event_id=event_id, delivery_id=f"d-{event_id}"), outcome))
+        else:
+            out.append((replace(event, event_id=event_id), outcome))
+    return out
+
+
+def inputs(
+    max_size: int = 25, commands_too: bool = True, times: st.SearchStrategy[float] = SPREAD
+) -> st.SearchStrategy[list[Input]]:
+    """Lists of inputs with distinct ids, short enough to stay within the default bounds."""
+    one = delivery_events(times=times)
+    if commands_too:
+        one = st.one_of(one, commands(times=times))
+    return st.lists(one, max_size=max_size).map(with_ids)
+
+
+@given(st.one_of(inputs(), inputs(times=DENSE)), st.data())
+def test_the_same_event_twice_equals_once(events: list[Input], data: st.DataObject) -> None:
+    """Replaying any events (anywhere in the stream) leaves state and effects as if seen once."""
+    once, _ = run(events)
+    replays = data.draw(st.lists(st.sampled_from(events), max_size=10)) if events else []
+    positions = data.draw(st.lists(st.integers(0, len(events)), min_size=len(replays)))
+    stream = list(events)
+    for replay, pos in zip(replays, positions, strict=False):
+        stream.insert(max(pos, stream.index(replay) + 1), replay)
+    twice, _ = run(stream)
+    assert twice == once
+
+
+@given(st.one_of(inputs(), inputs(times=DENSE)), st.randoms(use_true_random=False))
+def test_any_permutation_gives_the_same_lists(events: list[Input], rnd: random.Random) -> None:
+    """The final lists depend only on the set of events, not on their arrival order."""
+    shuffled = list(events)
+    rnd.shuffle(shuffled)
+    roomy = LadderConfig(candidates_limit=len(events))  # within every bound: exact
+    first, _ = run(events, roomy)
+    second, _ = run(shuffled, roomy)
+    assert entries(second) == entries(first)
+    assert second.climbed == first.climbed
+    first, _ = run(events)  # default bounds: an entry may be a later one, never missing
+    second, _ = run(shuffled)
+    assert entries(second).keys() == entries(first).keys()
+    assert second.climbed == first.climbed
+
+
+@given(st.one_of(inputs(), inputs(times=DENSE)), st.randoms(use_true_random=False))
+def test_effects_always_rebuild_the_lists(events: list[Input], rnd: random.Random) -> None:
+    """Whatever the order, a subscriber applying the effects holds exactly the state's lists."""
+    rnd.shuffle(events)
+    state, effects = run(events)
+    assert apply_effects({}, effects) == entries(state)
+
+
+@given(st.lists(st.one_of(delivery_events(), commands(SUPPRESSING_COMMANDS))).map(with_ids))
+def test_only_condition_bounces_climb(events: list[Input]) -> None:
+    """Without condition bounces no temporary or bounce-limit entry ever appears."""
+    events = [(e, o) for e, o in events if o is not Outcome.CONDITION]
+    state, effects = run(events)
+    published = [getattr(e, "entry", None) for e in effects]
+    reasons = {s.reason for s in published if s is not None}
+    assert not reasons & {Reason.TEMPORARY, Reason.BOUNCE_LIMIT}
+    assert all(i.mark is Mark.DELIVERED for i in state.history)
+    bounce_entry = entries(state).get(ListName.BOUNCE)
+    assert bounce_entry is None or bounce_entry.reason in {1, 10}
+
+
+@given(
+    inputs(commands_too=False),
+    st.lists(commands(SUPPRESSING_COMMANDS)).map(lambda m: with_ids(m, "m")),
+)
+def test_an_allowlisted_address_is_never_suppressed(
+    events: list[Input], manual: list[Input]
+) -> None:
+    """After ALLOWLIST_ADD nothing (events, blocks, imports) lists the address."""
+    state, _ = run([command(CommandType.ALLOWLIST_ADD, "allow", 0), *events, *manual])
+    assert suppressions(state) == {}
+    assert ListName.RECIPIENT_ALLOW in entries(state)
+
+
+@settings(max_examples=25)
+@given(st.lists(st.one_of(delivery_events(), commands()), min_size=150, max_size=300))
+def test_state_stays_bounded(events: list[Input]) -> None:
+    """With small limits, history, seen ids and kept entries never exceed them, whatever comes."""
+    config = LadderConfig(history_limit=4, seen_ids_limit=5, candidates_limit=1)
+    state = AddressState.empty()
+    for event, outcome in with_ids(events):
+        state, _ = run([(event, outcome)], config, state)
+        assert len(state.history) <= 4
+        assert len(state.seen) <= 5
+        assert len(state.listed) <= 4 * 2
+
+
+def test_thousands_of_events_keep_the_state_small() -> None:
+    """Ten thousand mixed events with default limits still give a state of a few kilobytes."""
+    rnd = random.Random(7)
+    config = LadderConfig()
+    kinds = list(DeliveryType)
+    stream = []
+    for i in range(10_000):
+        kind = rnd.choice(kinds)
+        outcome = rnd.choice([Outcome.CONDITION, Outcome.POLICY, None])
+        stream.append(delivery(kind, f"e{i}", rnd.uniform(0, 3650), outcome))
+    state, _ = run(stream, config)
+    assert len(state.history) <= config.history_limit
+    assert len(state.seen) <= config.seen_ids_limit
+    assert len(json.dumps(state.to_dict())) < 16_000
+
+
+@given(inputs(), st.sampled_from([None, 5.0, 50.0, 500.0]))
+def test_to_dict_round_trips(events: list[Input], expired_through: float | None) -> None:
+    """Any reachable state survives JSON and from_dict unchanged."""
+    state, _ = run([command(CommandType.ADDRESS_ALLOW, "allow", 1), *events])
+    if expired_through is not None:
+        state, _ = expire(state, at(expired_through), LadderConfig())
+    assert AddressState.from_dict(json.loads(json.dumps(state.to_dict()))) == state

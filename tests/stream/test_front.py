@@ -1,0 +1,94 @@
+"""The front stage without a broker: where each record goes, and no commit after a lost record."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+from confluent_kafka import KafkaError
+
+from workers.devkit.loadgen import bounce, command, customer_event
+from workers.domain.lists import DEFAULT_POOL
+from workers.kafka.topics import ACCOUNT_OPS, ADDRESS_OPS
+from workers.settings import Settings
+from workers.stream import handlers
+from workers.stream.front import DeliveryFailed, FrontStage
+from workers.stream.routing import Routed, route
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _route(topic: str, value: bytes, max_bytes: int = 65536) -> Routed:
+    return route(
+        topic,
+        1,
+        7,
+        b"k",
+        value,
+        rules=lambda account: DEFAULT_POOL if account == "acme" else None,
+        max_bytes=max_bytes,
+        now=NOW,
+        prefixed_topic=f"p.{topic}",
+    )
+
+
+def test_customer_events_pass_or_are_rejected_with_the_rule() -> None:
+    """An accepted event goes out unchanged; a collection-blocked one names rule and pattern."""
+    ok = orjson.dumps(customer_event("acme", "a@gmail.com", "storefront"))
+    routed = _route("customer-events", ok)
+    assert (routed.out.topic, routed.out.key, routed.out.value) == (
+        "customer-events.accepted",
+        b"k",
+        ok,
+    )
+    blocked = orjson.dumps(customer_event("acme", "b@allegro.com", "popup"))
+    routed = _route("customer-events", blocked)
+    body = orjson.loads(routed.out.value)
+    assert routed.out.topic == "customer-events.rejected"
+    assert (body["rule"], body["pattern"]) == ("collection_block", "allegro.com")
+
+
+def test_deliveries_and_commands_are_keyed_for_the_keyed_stage() -> None:
+    """Address-level input is keyed by account and address, account commands by account."""
+    raw = orjson.dumps(bounce("acme", "Jane@Gmail.COM", "nonexistent"))
+    routed = _route("delivery-events", raw)
+    assert routed.out.topic == ADDRESS_OPS
+    assert routed.out.key == handlers.address_key("acme", "jane@gmail.com")
+    assert routed.out.value == handlers.DELIVERY + raw
+    create = orjson.dumps(command("acme", "account.create"))
+    assert _route("suppression-commands", create).out.topic == ACCOUNT_OPS
+    block = orjson.dumps(command("acme", "address.block", email="x@gmail.com"))
+    assert _route("suppression-commands", block).out.topic == ADDRESS_OPS
+
+
+@pytest.mark.parametrize(
+    ("topic", "value", "code"),
+    [
+        ("customer-events", b"{nope", "bad_json"),
+        (
+            "delivery-events",
+            orjson.dumps(bounce("a", "not-an-address", "condition")),
+            "invalid_address",
+        ),
+        ("suppression-commands", orjson.dumps(command("a", "self.destruct")), "unknown_type"),
+        ("customer-events", b"x" * 100, "too_large"),
+    ],
+)
+def test_bad_input_goes_to_its_dlq_with_the_original(topic: str, value: bytes, code: str) -> None:
+    """Anything refused lands on <input>.dlq with its error code, position and original bytes."""
+    routed = _route(topic, value, max_bytes=64 if code == "too_large" else 65536)
+    record = orjson.loads(routed.out.value)
+    assert routed.out.topic == f"{topic}.dlq"
+    assert record["error"]["code"] == code
+    assert (record["topic"], record["partition"], record["offset"]) == (f"p.{topic}", 1, 7)
+    assert base64.b64decode(record["original"]) == value
+
+
+def test_a_record_that_was_not_delivered_stops_the_stage_before_any_commit() -> None:
+    """After a delivery failure the stage raises instead of committing the batch."""
+    stage = FrontStage(Settings.from_env({}, bootstrap_servers="127.0.0.1:1"), rules=None)  # type: ignore[arg-type]
+    stage._on_delivery(KafkaError(KafkaError._MSG_TIMED_OUT), None)  # type: ignore[arg-type]
+    with pytest.raises(DeliveryFailed, match="not delivered"):
+        stage._commit()

@@ -1,0 +1,1 @@
+"""The ``suppressor`` command: every command's front end."""

@@ -1,0 +1,1 @@
+"""Kafka adapters: topic and table names, consume and produce helpers, faust internals."""

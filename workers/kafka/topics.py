@@ -1,0 +1,173 @@
+"""The product's topics (SPEC §2-3) and one idempotent command that creates them.
+
+Faust creates its own internal topics (changelogs, repartition topics); this module owns
+the topics other systems read or write, so their configuration is explicit and reviewed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+
+from workers.settings import Settings
+
+__all__ = [
+    "CUSTOMER_EVENTS",
+    "DELIVERY_EVENTS",
+    "COMMANDS",
+    "ACCEPTED",
+    "REJECTED",
+    "SUPPRESSIONS",
+    "INPUTS",
+    "ADDRESS_OPS",
+    "ACCOUNT_OPS",
+    "ADDRESS_TABLE",
+    "ACCOUNT_TABLE",
+    "EXPIRY_TABLE",
+    "COUNTS_TABLE",
+    "ops_topic",
+    "TopicSpec",
+    "TopicReport",
+    "topic_specs",
+    "dlq_of",
+    "create_missing",
+    "ensure_topics",
+    "admin_client",
+]
+
+CUSTOMER_EVENTS = "customer-events"
+DELIVERY_EVENTS = "delivery-events"
+COMMANDS = "suppression-commands"
+ACCEPTED = "customer-events.accepted"
+REJECTED = "customer-events.rejected"
+SUPPRESSIONS = "suppressions"
+INPUTS = (CUSTOMER_EVENTS, DELIVERY_EVENTS, COMMANDS)
+
+# The keyed stage's internal topics: the front stage re-keys delivery events and commands
+# onto them (by account and address, or by account) for the faust agents.
+ADDRESS_OPS = "address-ops"
+ACCOUNT_OPS = "account-ops"
+
+# The keyed stage's RocksDB tables (faust names their changelogs ``<app_id>-<name>-changelog``).
+ADDRESS_TABLE = "address-state"
+ACCOUNT_TABLE = "account-state"
+EXPIRY_TABLE = "expiry-index"
+COUNTS_TABLE = "entry-counts"
+
+_DAY_MS = 24 * 3600 * 1000
+
+
+def ops_topic(settings: Settings, name: str) -> str:
+    """The real name of an internal ops topic (shared by the front stage and the faust app)."""
+    return f"{settings.app_id}-{name}"
+
+
+def dlq_of(input_topic: str) -> str:
+    """Dead-letter topic of an input topic (SPEC §3: ``<input>.dlq``)."""
+    return f"{input_topic}.dlq"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    replication: int
+    config: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class TopicReport:
+    created: list[str] = field(default_factory=list)
+    found: list[str] = field(default_factory=list)
+    mismatched: list[str] = field(default_factory=list)  # found, but with other settings
+
+
+def topic_specs(settings: Settings) -> list[TopicSpec]:
+    """Every topic with its configuration, names prefixed as the settings say."""
+    n, r = settings.partitions, settings.replication
+    specs = [TopicSpec(settings.topic(name), n, r) for name in (*INPUTS, ACCEPTED, REJECTED)]
+    specs.append(
+        TopicSpec(
+            settings.topic(SUPPRESSIONS),
+            n,
+            r,
+            {
+                # One record per (account, list, subject) survives: senders rebuild from it.
+                "cleanup.policy": "compact",
+                # Tombstones stay a day, so a sender that was away for hours still sees releases.
+                "delete.retention.ms": str(_DAY_MS),
+                "min.compaction.lag.ms": "60000",
+                "segment.ms": str(_DAY_MS),
+                "min.cleanable.dirty.ratio": "0.25",
+            },
+        )
+    )
+    specs.extend(
+        TopicSpec(settings.topic(dlq_of(name)), n, r, {"retention.ms": str(30 * _DAY_MS)})
+        for name in INPUTS
+    )
+    return specs
+
+
+def create_missing(admin: AdminClient, specs: list[TopicSpec], timeout: float = 30.0) -> list[str]:
+    """Create the topics that do not exist yet; returns the names created (races are fine)."""
+    existing = admin.list_topics(timeout=timeout).topics
+    missing = [s for s in specs if s.name not in existing]
+    if not missing:
+        return []
+    futures = admin.create_topics(
+        [NewTopic(s.name, s.partitions, s.replication, config=s.config) for s in missing],
+        operation_timeout=timeout,
+        request_timeout=timeout,
+    )
+    created = []
+    for name, future in futures.items():
+        try:
+            future.result(timeout=timeout)
+        except KafkaException as exc:
+            if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":  # a concurrent creator won
+                raise
+            continue
+        created.append(name)
+    return created
+
+
+def admin_client(settings: Settings) -> AdminClient:
+    return AdminClient({"bootstrap.servers": settings.bootstrap_servers, "log_level": 0})
+
+
+def ensure_topics(
+    settings: Settings, say: Callable[[str], None] = print, timeout: float = 30.0
+) -> TopicReport:
+    """Create every missing topic; report what was created and what was already there."""
+    admin = admin_client(settings)
+    existing = admin.list_topics(timeout=timeout).topics
+    report = TopicReport()
+    missing: list[TopicSpec] = []
+    for spec in topic_specs(settings):
+        meta = existing.get(spec.name)
+        if meta is None:
+            missing.append(spec)
+            continue
+        report.found.append(spec.name)
+        if len(meta.partitions) != spec.partitions:
+            report.mismatched.append(spec.name)
+            say(
+                f"found  {spec.name} with {len(meta.partitions)} partitions "
+                f"(settings say {spec.partitions}; left as it is)"
+            )
+        else:
+            say(f"found  {spec.name}")
+    created = set(create_missing(admin, missing, timeout)) if missing else set()
+    for spec in missing:
+        if spec.name in created:
+            report.created.append(spec.name)
+            say(f"created {spec.name}")
+        else:
+            report.found.append(spec.name)
+            say(f"found  {spec.name}")
+    return report
