@@ -40,6 +40,7 @@ from workers.domain.types import (
     Stream,
 )
 from workers.domain.view import ListView
+from workers.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results" / "domain.json"
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -255,7 +256,7 @@ def bench_classify(count: int) -> dict[str, Any]:
 def bench_ladder(addresses: int) -> dict[str, Any]:
     ladder = importlib.import_module("workers.domain.ladder")
     outcome_type = importlib.import_module("workers.domain.types").Outcome
-    config = ladder.LadderConfig()
+    config = Settings().ladder()
     script = [
         (DeliveryType.BOUNCE, outcome_type.CONDITION, 0),
         (DeliveryType.BOUNCE, outcome_type.CONDITION, 9),

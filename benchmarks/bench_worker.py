@@ -54,7 +54,6 @@ from workers.devkit import loadgen  # noqa: E402
 from workers.devkit.local_broker import LocalBroker, broker_answers  # noqa: E402
 from workers.devkit.net_ports import free_port, free_port_pair  # noqa: E402
 from workers.devkit.worker_process import WorkerProcess  # noqa: E402
-from workers.domain.ladder_state import LadderConfig  # noqa: E402
 from workers.domain.records import decode_key  # noqa: E402
 from workers.kafka.producing import produce_retrying  # noqa: E402
 from workers.kafka.topics import (  # noqa: E402  # noqa: E402
@@ -267,7 +266,7 @@ def bench_logic(n: int) -> dict[str, Any]:
     writing and tables cost nothing. It bounds what any plumbing can reach.
     """
     records = list(mixed_input(n))
-    config = LadderConfig()  # the default ladder
+    config = Settings().ladder()  # the default ladder
     table: dict[bytes, bytes] = {}
     now = datetime.now(UTC)
     started = time.perf_counter()

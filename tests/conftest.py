@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 from confluent_kafka.admin import AdminClient
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from tests.kafka_helpers import BrokerGone
 from workers.devkit.local_broker import BrokerError, LocalBroker, broker_answers
@@ -26,6 +28,13 @@ from workers.devkit.net_ports import free_port
 from workers.devkit.worker_process import WorkerExited, WorkerProcess
 from workers.kafka.topics import ensure_topics
 from workers.settings import Settings
+
+# How fast Hypothesis draws inputs depends on the machine's load, not on the code:
+# a busy two-core machine must not fail a property that holds.
+hypothesis_settings.register_profile(
+    "project", suppress_health_check=[HealthCheck.too_slow], deadline=None
+)
+hypothesis_settings.load_profile("project")
 
 
 def _docker_answers() -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from workers.domain.lists import parse_pool
 from workers.domain.types import (
     CATEGORY_OF,
     SUPPRESSION_LISTS,
@@ -14,6 +15,7 @@ from workers.domain.types import (
     Reason,
 )
 from workers.domain.view import ListView
+from workers.settings import Settings
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -62,3 +64,7 @@ def view_of(*records: ListRecord, keep_details: bool = True) -> ListView:
     for item in records:
         view.apply(item.key, item)
     return view
+
+
+DEFAULT_POOL = parse_pool(Settings().default_domain_pool)
+"""The default pool a new account starts with, as the settings give it."""

@@ -13,7 +13,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 __all__ = [
     "EVENTS_IN",
-    "CUSTOMER_EVENTS",
+    "GATE_DECISIONS",
     "DLQ_RECORDS",
     "SUPPRESSION_CHANGES",
     "LADDER_TRANSITIONS",
@@ -39,7 +39,7 @@ EVENTS_IN = Counter(
     "Input records read, by input topic (without prefix) and event type.",
     ["topic", "type"],
 )
-CUSTOMER_EVENTS = Counter(
+GATE_DECISIONS = Counter(
     "suppressor_customer_events_total",
     "Customer events through the collection gate, by outcome (accepted/rejected) and rule.",
     ["outcome", "rule"],

@@ -15,6 +15,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from workers.domain.ladder_state import LadderConfig
+
 __all__ = ["Settings", "SettingsError", "parse_duration", "format_duration", "FIELDS"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -39,15 +41,6 @@ def parse_durations(text: str) -> tuple[timedelta, ...]:
     if not steps:
         raise ValueError("at least one duration is needed")
     return steps
-
-
-def _bool(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off", ""}:
-        return False
-    raise ValueError(f"not a boolean: {text!r} (use true or false)")
 
 
 def _positive_int(text: str) -> int:
@@ -187,6 +180,10 @@ class Settings:
     def to_env(self) -> dict[str, str]:
         """The environment variables that make ``from_env`` rebuild exactly this value."""
         return {f.metadata["spec"].env: _show(getattr(self, f.name)) for f in fields(self)}
+
+    def ladder(self) -> LadderConfig:
+        """The bounce ladder these settings configure (the state bounds keep their defaults)."""
+        return LadderConfig(steps=self.ladder_steps, quiet_period=self.quiet_period)
 
     def topic(self, name: str) -> str:
         """The real name of one of the product's topics, with the configured prefix."""

@@ -21,11 +21,11 @@ from workers.client.commands import WriteResult
 from workers.client.sender import Staleness
 from workers.domain.decision import Decision, decide_many
 from workers.domain.events import COMMAND_SUBJECT, parse_command
-from workers.domain.ladder_state import LadderConfig
-from workers.domain.lists import DEFAULT_POOL_TEXT, parse_pool
+from workers.domain.lists import parse_pool
 from workers.domain.records import format_timestamp
 from workers.domain.types import Stream
 from workers.domain.view import ListView
+from workers.settings import Settings
 from workers.stream.handlers import COMMAND, address_key, handle_account, handle_address
 
 __all__ = ["MemoryLists"]
@@ -41,8 +41,8 @@ class MemoryLists:
         self.hold_writes = False
         self.client = self  # what ``workers.service.list_tools.import_rows`` reads the view from
         self.commands: list[dict[str, Any]] = []
-        self._config = LadderConfig()
-        self._pool = parse_pool(DEFAULT_POOL_TEXT)
+        self._config = Settings().ladder()
+        self._pool = parse_pool(Settings().default_domain_pool)
         self._addresses: dict[bytes, bytes] = {}
         self._accounts: dict[str, bytes] = {}
 

@@ -8,10 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from tests.list_helpers import T0, domain_rule, record, suppression, view_of
+from tests.list_helpers import DEFAULT_POOL, T0, domain_rule, record, suppression, view_of
 from workers.client.commands import VISIBLE, _prepare, effect_visible
 from workers.domain.errors import InputError
-from workers.domain.lists import DEFAULT_POOL
 from workers.domain.types import Command, CommandType, ListName, ListRecord, Reason
 
 A = "acme"

@@ -7,11 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from workers.domain.ladder import (
     AddressState,
-    Effect,
     LadderConfig,
     LadderInput,
-    Release,
-    Upsert,
     entries,
     step,
 )
@@ -20,11 +17,15 @@ from workers.domain.types import (
     CommandType,
     DeliveryEvent,
     DeliveryType,
+    DomainRule,
+    ListChange,
+    ListEntry,
     ListName,
     Outcome,
     Reason,
     Suppression,
 )
+from workers.settings import Settings
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 ADDRESS = "jane@example.com"
@@ -68,11 +69,11 @@ def run(
     inputs: Iterable[Input],
     config: LadderConfig | None = None,
     state: AddressState | None = None,
-) -> tuple[AddressState, list[Effect]]:
+) -> tuple[AddressState, list[ListChange]]:
     """Apply inputs in the given order; return the final state and every effect."""
-    config = config or LadderConfig()
+    config = config or Settings().ladder()
     state = state or AddressState.empty()
-    effects: list[Effect] = []
+    effects: list[ListChange] = []
     for event, outcome in inputs:
         state, out = step(state, event, config, outcome)
         effects.extend(out)
@@ -80,16 +81,16 @@ def run(
 
 
 def apply_effects(
-    view: dict[ListName, Suppression | None], effects: Iterable[Effect]
+    view: dict[ListName, Suppression | None], effects: Iterable[ListChange]
 ) -> dict[ListName, Suppression | None]:
     """What a subscriber holds after reading the effects: the view they must reproduce."""
     view = dict(view)
     for effect in effects:
         assert effect.subject == ADDRESS
-        if isinstance(effect, Upsert):
-            view[effect.list] = effect.entry
+        if effect.active:
+            assert not isinstance(effect.payload, DomainRule | ListEntry)
+            view[effect.list] = effect.payload
         else:
-            assert isinstance(effect, Release)
             view.pop(effect.list)
     return view
 

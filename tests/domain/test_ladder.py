@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -24,14 +25,21 @@ from workers.domain.ladder import (
     LadderConfig,
     Move,
     Phase,
-    Release,
-    Upsert,
     entries,
     expire,
     next_expiry,
     step,
 )
-from workers.domain.types import CommandType, DeliveryType, ListName, Outcome, Reason, Suppression
+from workers.domain.types import (
+    CommandType,
+    DeliveryType,
+    ListChange,
+    ListName,
+    Outcome,
+    Reason,
+    Suppression,
+)
+from workers.settings import Settings
 
 DAY = timedelta(days=1)
 CLIMB = [bounce("b1", 0), bounce("b2", 8), bounce("b3", 23), bounce("b4", 52)]  # after each block
@@ -137,9 +145,9 @@ def test_late_bounce_recomputes_the_block_and_publishes_the_diff() -> None:
     state, _ = run([bounce("b2", 8)])
     _, effects = run([bounce("b1", 0)], state=state)
     [effect] = effects
-    assert isinstance(effect, Upsert)
-    assert effect.entry is not None
-    assert effect.entry.expires_at == at(8) + 14 * DAY
+    assert effect.active
+    assert isinstance(effect.payload, Suppression)
+    assert effect.payload.expires_at == at(8) + 14 * DAY
 
 
 def test_every_phase_and_move_has_a_transition() -> None:
@@ -150,7 +158,7 @@ def test_every_phase_and_move_has_a_transition() -> None:
 def test_config_rejects_an_empty_ladder() -> None:
     """A ladder without steps is a configuration error, caught at construction."""
     with pytest.raises(ValueError, match="steps"):
-        LadderConfig(steps=())
+        LadderConfig(steps=(), quiet_period=DAY)
 
 
 # --- single-event rules -----------------------------------------------------------
@@ -176,7 +184,7 @@ def test_single_events_list_a_permanent_entry(
     """Each event type (and outcome) lists its reason, permanent, with the event's fields."""
     state, effects = run([delivery(kind, "x1", 3, outcome)])
     expected = Suppression(reason, at(3), None, "x1", "d-x1")
-    assert effects == [Upsert(listed, ADDRESS, expected)]
+    assert effects == [ListChange(listed, ADDRESS, expected)]
     assert entries(state) == {listed: expected}
 
 
@@ -213,7 +221,7 @@ def test_a_category_keeps_its_first_entry() -> None:
     assert effects == []
     state, effects = run([delivery(DeliveryType.COMPLAINT, "c1", 1)], state=state)
     assert effects == [
-        Upsert(
+        ListChange(
             ListName.COMPLAINT,
             ADDRESS,
             Suppression(Reason.FEEDBACK_LOOP, at(1), None, "c1", "d-c1"),
@@ -225,7 +233,7 @@ def test_a_permanent_bounce_replaces_a_temporary_one() -> None:
     """A nonexistent bounce during a temporary block turns the entry into reason 1."""
     state, _ = run([bounce("b1", 0)])
     _, effects = run([bounce("n1", 2, Outcome.NONEXISTENT)], state=state)
-    assert [e.entry.reason for e in effects if isinstance(e, Upsert) and e.entry] == [1]
+    assert [e.payload.reason for e in effects if isinstance(e.payload, Suppression)] == [1]
 
 
 def test_a_temporary_bounce_never_replaces_a_permanent_one() -> None:
@@ -253,7 +261,7 @@ def test_manual_block_lists_reason_2_with_notes() -> None:
     """ADDRESS_BLOCK puts the address on the block list with the command's notes."""
     _, effects = run([command(CommandType.ADDRESS_BLOCK, "m1", 2, notes="asked by phone")])
     expected = Suppression(Reason.MANUAL, at(2), None, "m1", None, "asked by phone")
-    assert effects == [Upsert(ListName.BLOCK, ADDRESS, expected)]
+    assert effects == [ListChange(ListName.BLOCK, ADDRESS, expected)]
 
 
 @pytest.mark.parametrize(
@@ -292,7 +300,7 @@ def test_unblock_releases_every_entry_in_list_order() -> None:
     )
     state, effects = run([command(CommandType.ADDRESS_UNBLOCK, "x1", 2)], state=state)
     lists = [ListName.BOUNCE, ListName.BLOCK, ListName.COMPLAINT, ListName.UNSUBSCRIBE]
-    assert effects == [Release(name, ADDRESS) for name in lists]
+    assert effects == [ListChange.release(name, ADDRESS) for name in lists]
     assert entries(state) == {}
 
 
@@ -314,13 +322,13 @@ def test_events_before_an_unblock_never_list_again() -> None:
     state, effects = run(late, state=state)
     assert effects == []
     state, effects = run([delivery(DeliveryType.COMPLAINT, "c2", 11)], state=state)
-    assert [type(e) for e in effects] == [Upsert]
+    assert [e.active for e in effects] == [True]
 
 
 def test_recipient_allowlist_publishes_and_shields() -> None:
     """Allowlisting publishes an entry-less upsert; events meanwhile list nothing but are seen."""
     state, effects = run([command(CommandType.ALLOWLIST_ADD, "a1", 0)])
-    assert effects == [Upsert(ListName.RECIPIENT_ALLOW, ADDRESS, None)]
+    assert effects == [ListChange(ListName.RECIPIENT_ALLOW, ADDRESS, None)]
     noise = [
         bounce("n1", 1, Outcome.NONEXISTENT),
         bounce("b1", 2),
@@ -332,7 +340,7 @@ def test_recipient_allowlist_publishes_and_shields() -> None:
     assert effects == []
     assert {"n1", "b1", "c1", "l1", "m1"} <= set(state.seen)
     state, effects = run([command(CommandType.ALLOWLIST_REMOVE, "a2", 6)], state=state)
-    assert effects == [Release(ListName.RECIPIENT_ALLOW, ADDRESS)]
+    assert effects == [ListChange.release(ListName.RECIPIENT_ALLOW, ADDRESS)]
     _, effects = run(noise, state=state)
     assert effects == []  # what happened while allowlisted stays ignored
 
@@ -349,11 +357,11 @@ def test_address_allow_is_a_list_of_its_own() -> None:
     """ADDRESS_ALLOW and DISALLOW upsert and release the address-allow entry, nothing else."""
     state, _ = run([bounce("n1", 0, Outcome.NONEXISTENT)])
     state, effects = run([command(CommandType.ADDRESS_ALLOW, "a1", 1)], state=state)
-    assert effects == [Upsert(ListName.ADDRESS_ALLOW, ADDRESS, None)]
+    assert effects == [ListChange(ListName.ADDRESS_ALLOW, ADDRESS, None)]
     _, effects = run([command(CommandType.ADDRESS_ALLOW, "a2", 2)], state=state)
     assert effects == []
     state, effects = run([command(CommandType.ADDRESS_DISALLOW, "a3", 3)], state=state)
-    assert effects == [Release(ListName.ADDRESS_ALLOW, ADDRESS)]
+    assert effects == [ListChange.release(ListName.ADDRESS_ALLOW, ADDRESS)]
     assert set(entries(state)) == {ListName.BOUNCE}
 
 
@@ -372,7 +380,7 @@ def test_other_commands_are_refused() -> None:
     """Account-level commands are not the ladder's business: refusing them exposes mis-routing."""
     (cmd, _) = command(CommandType.DOMAIN_RULE_SET, "r1", 0)
     with pytest.raises(ValueError, match="address-level"):
-        step(AddressState.empty(), cmd, LadderConfig())  # type: ignore[arg-type]
+        step(AddressState.empty(), cmd, Settings().ladder())  # type: ignore[arg-type]
 
 
 # --- expiry -----------------------------------------------------------------------
@@ -380,14 +388,14 @@ def test_other_commands_are_refused() -> None:
 
 def test_expire_releases_a_block_once_its_time_has_come() -> None:
     """expire() does nothing before expires_at and releases the entry at expires_at."""
-    config = LadderConfig()
+    config = Settings().ladder()
     state, _ = run([bounce("b1", 0)])
     assert next_expiry(state) == at(7)
     same, effects = expire(state, at(6.9), config)
     assert effects == []
     assert next_expiry(same) == at(7)
     state, effects = expire(same, at(7), config)
-    assert effects == [Release(ListName.BOUNCE, ADDRESS)]
+    assert effects == [ListChange.release(ListName.BOUNCE, ADDRESS)]
     assert next_expiry(state) is None
 
 
@@ -395,14 +403,14 @@ def test_expire_leaves_permanent_entries() -> None:
     """Permanent entries have no expiry and survive any expire() call."""
     state, _ = run([bounce("n1", 0, Outcome.NONEXISTENT)])
     assert next_expiry(state) is None
-    _, effects = expire(state, at(10_000), LadderConfig())
+    _, effects = expire(state, at(10_000), Settings().ladder())
     assert effects == []
 
 
 def test_an_expired_block_is_not_published_again() -> None:
     """After expiry, unrelated events and late echoes do not republish the old block."""
     state, _ = run([bounce("b1", 0)])
-    state, _ = expire(state, at(8), LadderConfig())
+    state, _ = expire(state, at(8), Settings().ladder())
     state, effects = run(
         [delivery(DeliveryType.UNSUBSCRIBE, "u1", 9), bounce("e1", 3)], state=state
     )
@@ -412,14 +420,14 @@ def test_an_expired_block_is_not_published_again() -> None:
 def test_expiry_keeps_the_streak() -> None:
     """An expired block still counts: the next condition bounce climbs to 14 days."""
     state, _ = run([bounce("b1", 0)])
-    state, _ = expire(state, at(7), LadderConfig())
+    state, _ = expire(state, at(7), Settings().ladder())
     _, effects = run([bounce("b2", 10)], state=state)
-    assert effects[0].entry.expires_at == at(10) + 14 * DAY  # type: ignore[union-attr]
+    assert effects[0].payload.expires_at == at(10) + 14 * DAY  # type: ignore[union-attr]
 
 
 def test_a_late_bounce_whose_block_already_expired_is_not_published() -> None:
     """A block computed for a bounce whose window expire() already passed is never upserted."""
-    state, _ = expire(AddressState.empty(ADDRESS), at(100), LadderConfig())
+    state, _ = expire(AddressState.empty(ADDRESS), at(100), Settings().ladder())
     _, effects = run([bounce("b1", 0)], state=state)
     assert effects == []
 
@@ -429,7 +437,7 @@ def test_a_late_bounce_whose_block_already_expired_is_not_published() -> None:
 
 def test_a_bounce_older_than_the_history_horizon_is_ignored() -> None:
     """Past the bounded history, a too-late bounce cannot be placed and changes nothing."""
-    config = LadderConfig(history_limit=2)
+    config = replace(Settings().ladder(), history_limit=2)
     state, _ = run([delivered("d1", 10), delivered("d2", 11), delivered("d3", 12)], config)
     assert len(state.history) == 2
     assert state.base.through is not None

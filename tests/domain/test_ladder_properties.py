@@ -18,8 +18,9 @@ from tests.domain.ladder_helpers import (
     run,
     suppressions,
 )
-from workers.domain.ladder import AddressState, LadderConfig, entries, expire
+from workers.domain.ladder import AddressState, entries, expire
 from workers.domain.ladder_state import Mark
+from workers.domain.state_codec import address_from_dict, address_to_dict
 from workers.domain.types import (
     CommandType,
     DeliveryEvent,
@@ -28,6 +29,7 @@ from workers.domain.types import (
     Outcome,
     Reason,
 )
+from workers.settings import Settings
 
 DELIVERY_KINDS = list(DeliveryType)
 ORDERED_COMMANDS = [  # commands whose result does not depend on arrival order
@@ -111,7 +113,7 @@ def test_any_permutation_gives_the_same_lists(events: list[Input], rnd: random.R
     """The final lists depend only on the set of events, not on their arrival order."""
     shuffled = list(events)
     rnd.shuffle(shuffled)
-    roomy = LadderConfig(candidates_limit=len(events))  # within every bound: exact
+    roomy = replace(Settings().ladder(), candidates_limit=len(events))  # within every bound: exact
     first, _ = run(events, roomy)
     second, _ = run(shuffled, roomy)
     assert entries(second) == entries(first)
@@ -160,7 +162,7 @@ def test_an_allowlisted_address_is_never_suppressed(
 @given(st.lists(st.one_of(delivery_events(), commands()), min_size=150, max_size=300))
 def test_state_stays_bounded(events: list[Input]) -> None:
     """With small limits, history, seen ids and kept entries never exceed them, whatever comes."""
-    config = LadderConfig(history_limit=4, seen_ids_limit=5, candidates_limit=1)
+    config = replace(Settings().ladder(), history_limit=4, seen_ids_limit=5, candidates_limit=1)
     state = AddressState.empty()
     for event, outcome in with_ids(events):
         state, _ = run([(event, outcome)], config, state)
@@ -172,7 +174,7 @@ def test_state_stays_bounded(events: list[Input]) -> None:
 def test_thousands_of_events_keep_the_state_small() -> None:
     """Ten thousand mixed events with default limits still give a state of a few kilobytes."""
     rnd = random.Random(7)
-    config = LadderConfig()
+    config = Settings().ladder()
     kinds = list(DeliveryType)
     stream = []
     for i in range(10_000):
@@ -182,7 +184,7 @@ def test_thousands_of_events_keep_the_state_small() -> None:
     state, _ = run(stream, config)
     assert len(state.history) <= config.history_limit
     assert len(state.seen) <= config.seen_ids_limit
-    assert len(json.dumps(state.to_dict())) < 16_000
+    assert len(json.dumps(address_to_dict(state))) < 16_000
 
 
 @given(inputs(), st.sampled_from([None, 5.0, 50.0, 500.0]))
@@ -190,5 +192,5 @@ def test_to_dict_round_trips(events: list[Input], expired_through: float | None)
     """Any reachable state survives JSON and from_dict unchanged."""
     state, _ = run([command(CommandType.ADDRESS_ALLOW, "allow", 1), *events])
     if expired_through is not None:
-        state, _ = expire(state, at(expired_through), LadderConfig())
-    assert AddressState.from_dict(json.loads(json.dumps(state.to_dict()))) == state
+        state, _ = expire(state, at(expired_through), Settings().ladder())
+    assert address_from_dict(json.loads(json.dumps(address_to_dict(state)))) == state

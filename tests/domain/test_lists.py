@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.list_helpers import DEFAULT_POOL
 from workers.domain.lists import (
-    DEFAULT_POOL,
     AccountLists,
     GateDecision,
     InvalidPool,

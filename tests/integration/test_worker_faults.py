@@ -100,7 +100,7 @@ def test_sigkill_mid_load_loses_nothing_and_contradicts_nothing(
     """A worker killed with SIGKILL while it works, then restarted, publishes exactly the
     lists the pure rules give for the whole input (the ladder is order-independent)."""
     events = [orjson.dumps(e) for e in mixed_deliveries(6000, accounts=3, addresses=400)]
-    expected = _expected(events, LadderConfig())
+    expected = _expected(events, Settings().ladder())
     worker = start_worker("before-kill")
     sender = threading.Thread(
         target=lambda: send(topics, DELIVERY_EVENTS, events), name="load", daemon=True

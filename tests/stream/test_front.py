@@ -9,8 +9,8 @@ import orjson
 import pytest
 from confluent_kafka import KafkaError
 
+from tests.list_helpers import DEFAULT_POOL
 from workers.devkit.loadgen import bounce, command, customer_event
-from workers.domain.lists import DEFAULT_POOL
 from workers.kafka.topics import ACCOUNT_OPS, ADDRESS_OPS
 from workers.settings import Settings
 from workers.stream import handlers

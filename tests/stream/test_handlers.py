@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from workers.devkit.loadgen import bounce
-from workers.domain.ladder_state import LadderConfig
 from workers.domain.types import ListName
+from workers.settings import Settings
 from workers.stream import handlers
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-CONFIG = LadderConfig()
+CONFIG = Settings().ladder()
 
 
 def _bounce(outcome: str, when: datetime) -> bytes:

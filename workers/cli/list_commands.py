@@ -22,7 +22,7 @@ from workers.client.commands import CommandError, CommandWriter
 from workers.client.sender import FeedError, SenderClient
 from workers.domain.errors import InputError
 from workers.domain.files import parse_import_csv, parse_manual
-from workers.domain.types import CommandType, Stream
+from workers.domain.types import REASON_TEXT, CommandType, Stream
 from workers.service import list_tools as lists
 
 __all__ = ["register"]
@@ -140,9 +140,7 @@ def check(
         if as_json:
             typer.echo(orjson.dumps(r.as_dict()).decode())
             continue
-        reason = (
-            "" if r.reason is None else f"  reason {int(r.reason)} ({lists.REASON_TEXT[r.reason]})"
-        )
+        reason = "" if r.reason is None else f"  reason {int(r.reason)} ({REASON_TEXT[r.reason]})"
         typer.echo(f"{r.address}  {'allowed' if r.allowed else 'denied'}  {r.rule}{reason}")
 
 

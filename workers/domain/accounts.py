@@ -33,6 +33,8 @@ from workers.domain.types import (
     Command,
     CommandType,
     DomainRule,
+    ListChange,
+    ListEntry,
     ListName,
     Reason,
 )
@@ -41,8 +43,6 @@ from workers.domain.uri import compile_pattern
 __all__ = [
     "ACCOUNT_COMMANDS",
     "AccountState",
-    "Change",
-    "ListEntry",
     "MissingField",
     "current",
     "step",
@@ -57,25 +57,7 @@ class MissingField(InputError):
     code = "missing_field"
 
 
-@dataclass(frozen=True, slots=True)
-class ListEntry:
-    """An entry of the domain allow list or the URI allowlist."""
-
-    since: datetime
-    notes: str | None = None
-    event_id: str | None = None
-
-
 Payload = DomainRule | ListEntry
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One list change: ``payload`` None is a release of ``subject`` from ``list``."""
-
-    list: ListName
-    subject: str
-    payload: Payload | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,66 +77,6 @@ class AccountState:
             ListName.DOMAIN_ALLOW: dict(self.allow),
             ListName.URI_PATTERN: dict(self.uris),
         }
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form for the worker's table."""
-        return {
-            "account_id": self.account_id,
-            "created_at": _time_out(self.created_at),
-            "rules": [[p, _rule_out(r)] for p, r in self.rules],
-            "allow": [[p, _entry_out(e)] for p, e in self.allow],
-            "uris": [[p, _entry_out(e)] for p, e in self.uris],
-            "seen": list(self.seen),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> AccountState:
-        return cls(
-            account_id=data["account_id"],
-            created_at=_time_in(data["created_at"]),
-            rules=tuple((p, _rule_in(r)) for p, r in data["rules"]),
-            allow=tuple((p, _entry_in(e)) for p, e in data["allow"]),
-            uris=tuple((p, _entry_in(e)) for p, e in data["uris"]),
-            seen=tuple(data["seen"]),
-        )
-
-
-def _time_out(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _time_in(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value is not None else None
-
-
-def _rule_out(rule: DomainRule) -> dict[str, Any]:
-    return {
-        "send_block": rule.send_block,
-        "collection_block": rule.collection_block,
-        "reason": int(rule.reason),
-        "since": _time_out(rule.since),
-        "notes": rule.notes,
-    }
-
-
-def _rule_in(data: Mapping[str, Any]) -> DomainRule:
-    return DomainRule(
-        send_block=data["send_block"],
-        collection_block=data["collection_block"],
-        reason=Reason(data["reason"]),
-        since=_time_in(data["since"]),
-        notes=data["notes"],
-    )
-
-
-def _entry_out(entry: ListEntry) -> dict[str, Any]:
-    return {"since": _time_out(entry.since), "notes": entry.notes, "event_id": entry.event_id}
-
-
-def _entry_in(data: Mapping[str, Any]) -> ListEntry:
-    since = _time_in(data["since"])
-    assert since is not None
-    return ListEntry(since=since, notes=data["notes"], event_id=data["event_id"])
 
 
 def _need(value: str | None, cmd: Command, name: str) -> str:
@@ -246,19 +168,24 @@ ACCOUNT_COMMANDS: Mapping[CommandType, _Transition] = {
 """The account-level commands and their transitions; the rest are address-level."""
 
 
-def _changes(before: AccountState, after: AccountState) -> list[Change]:
+def _change(name: ListName, subject: str, payload: Payload | None) -> ListChange:
+    """Set ``subject`` to ``payload``; no payload means the subject left the list."""
+    return ListChange(name, subject, payload, active=payload is not None)
+
+
+def _changes(before: AccountState, after: AccountState) -> list[ListChange]:
     old, new = before.lists(), after.lists()
-    changes: list[Change] = []
+    changes: list[ListChange] = []
     for name in (ListName.DOMAIN_RULE, ListName.DOMAIN_ALLOW, ListName.URI_PATTERN):
         for subject in sorted(old[name].keys() | new[name].keys()):
             if old[name].get(subject) != new[name].get(subject):
-                changes.append(Change(name, subject, new[name].get(subject)))
+                changes.append(_change(name, subject, new[name].get(subject)))
     return changes
 
 
 def step(
     state: AccountState, cmd: Command, pool: Mapping[str, DomainRule]
-) -> tuple[AccountState, list[Change]]:
+) -> tuple[AccountState, list[ListChange]]:
     """Apply one account-level command; raises ``InputError`` for a command it cannot take."""
     transition = ACCOUNT_COMMANDS.get(cmd.type)
     if transition is None:
@@ -271,11 +198,11 @@ def step(
     return after, _changes(before, after)
 
 
-def current(state: AccountState, cmd: Command) -> list[Change]:
+def current(state: AccountState, cmd: Command) -> list[ListChange]:
     """The present entries a command touches, for republishing after a duplicate."""
     lists = state.lists()
     if cmd.type is CommandType.ACCOUNT_CREATE:
-        return [Change(ListName.DOMAIN_RULE, p, r) for p, r in state.rules]
+        return [ListChange(ListName.DOMAIN_RULE, p, r) for p, r in state.rules]
     name = (
         ListName.URI_PATTERN
         if cmd.type in (CommandType.URI_ADD, CommandType.URI_REMOVE)
@@ -286,4 +213,4 @@ def current(state: AccountState, cmd: Command) -> list[Change]:
     subject = cmd.pattern if name is ListName.URI_PATTERN else cmd.domain
     if subject is None:
         return []
-    return [Change(name, subject, lists[name].get(subject))]
+    return [_change(name, subject, lists[name].get(subject))]

@@ -55,14 +55,11 @@ from typing import Literal
 
 from workers.domain.ladder_state import (
     AddressState,
-    Effect,
     HistoryItem,
     LadderConfig,
     Mark,
-    Release,
     Rung,
     Toggle,
-    Upsert,
     diff,
     entries,
     keep,
@@ -72,6 +69,7 @@ from workers.domain.types import (
     CommandType,
     DeliveryEvent,
     DeliveryType,
+    ListChange,
     ListName,
     Outcome,
     Reason,
@@ -79,20 +77,17 @@ from workers.domain.types import (
 )
 
 __all__ = [
-    "COMMANDS",
+    "ADDRESS_COMMANDS",
     "LADDER",
     "OUTCOME_RULES",
     "RULES",
     "Act",
     "AddressState",
-    "Effect",
     "LadderConfig",
     "LadderInput",
     "Move",
     "Phase",
-    "Release",
     "Rule",
-    "Upsert",
     "entries",
     "expire",
     "next_expiry",
@@ -304,7 +299,9 @@ def _toggler(
     return apply
 
 
-COMMANDS: dict[CommandType, Callable[[AddressState, Command, LadderConfig], AddressState]] = {
+ADDRESS_COMMANDS: dict[
+    CommandType, Callable[[AddressState, Command, LadderConfig], AddressState]
+] = {
     CommandType.ADDRESS_BLOCK: _block,
     CommandType.IMPORT_ROW: _block,
     CommandType.ADDRESS_UNBLOCK: _unblock,
@@ -325,9 +322,9 @@ def _already_seen(state: AddressState, event_id: str) -> bool:
 
 def step(
     state: AddressState, event: LadderInput, config: LadderConfig, outcome: Outcome | None = None
-) -> tuple[AddressState, list[Effect]]:
+) -> tuple[AddressState, list[ListChange]]:
     """Apply one input; ``outcome`` is the classification of a bounce or complaint."""
-    if isinstance(event, Command) and event.type not in COMMANDS:
+    if isinstance(event, Command) and event.type not in ADDRESS_COMMANDS:
         raise ValueError(f"{event.type.value} is not an address-level command")
     if _already_seen(state, event.event_id):
         return state, []
@@ -340,13 +337,13 @@ def step(
     if isinstance(event, DeliveryEvent):
         after = _apply_delivery(after, event, config, outcome)
     else:
-        after = COMMANDS[event.type](after, event, config)
+        after = ADDRESS_COMMANDS[event.type](after, event, config)
     return after, diff(before, after)
 
 
 def expire(
     state: AddressState, now: datetime, config: LadderConfig
-) -> tuple[AddressState, list[Effect]]:
+) -> tuple[AddressState, list[ListChange]]:
     """Release temporary entries whose ``expires_at <= now``; ``now`` is never read here."""
     if state.expired_through is not None and now <= state.expired_through:
         return state, []

@@ -8,24 +8,20 @@ suppression category. ``workers.domain.ladder`` holds the rules that move it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, TypeVar
 
-from workers.domain.types import SUPPRESSION_LISTS, Category, ListName, Reason, Suppression
+from workers.domain.types import SUPPRESSION_LISTS, Category, ListChange, ListName, Suppression
 
 __all__ = [
     "AddressState",
-    "Effect",
     "HistoryItem",
     "LadderConfig",
     "Mark",
-    "Release",
     "Rung",
     "Toggle",
-    "Upsert",
     "diff",
     "entries",
     "first_entry",
@@ -33,21 +29,17 @@ __all__ = [
     "rank",
 ]
 
-_WEEK = timedelta(days=7)
-_T = TypeVar("_T")
-_U = TypeVar("_U")
-
 
 @dataclass(frozen=True, slots=True)
 class LadderConfig:
-    """Ladder durations (seed 003 defaults) and the bounds that keep the state small.
+    """Ladder durations (from the settings: ``Settings.ladder``) and the bounds on the state.
 
     ``steps`` are the temporary durations of the 1st, 2nd, ... consecutive condition
     bounce; the bounce after the last step is permanent (reason 5).
     """
 
-    steps: tuple[timedelta, ...] = (_WEEK, 2 * _WEEK, 4 * _WEEK)
-    quiet_period: timedelta = timedelta(days=90)
+    steps: tuple[timedelta, ...]
+    quiet_period: timedelta
     history_limit: int = 32
     seen_ids_limit: int = 64
     candidates_limit: int = 3  # entries per category kept behind the first (see ``keep``)
@@ -156,59 +148,8 @@ class AddressState:
         """The entry single events give ``category`` (``listed`` is ranked within a category)."""
         return next((s for s in self.listed if s.category is category), None)
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict (ISO 8601 times) for the worker's RocksDB table."""
-        return {
-            "address": self.address,
-            "listed": [_suppression_out(s) for s in self.listed],
-            "base": _rung_out(self.base),
-            "history": [_item_out(i) for i in self.history],
-            "climbed": _opt(_suppression_out, self.climbed),
-            "unblocked_at": _opt(_time_out, self.unblocked_at),
-            "expired_through": _opt(_time_out, self.expired_through),
-            "allowlist": _opt(_toggle_out, self.allowlist),
-            "address_allow": _opt(_toggle_out, self.address_allow),
-            "seen": list(self.seen),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> AddressState:
-        """The inverse of ``to_dict``."""
-        return cls(
-            address=data["address"],
-            listed=tuple(_suppression_in(s) for s in data["listed"]),
-            base=_rung_in(data["base"]),
-            history=tuple(_item_in(i) for i in data["history"]),
-            climbed=_opt(_suppression_in, data["climbed"]),
-            unblocked_at=_opt(_time_in, data["unblocked_at"]),
-            expired_through=_opt(_time_in, data["expired_through"]),
-            allowlist=_opt(_toggle_in, data["allowlist"]),
-            address_allow=_opt(_toggle_in, data["address_allow"]),
-            seen=tuple(data["seen"]),
-        )
-
 
 # --- reading the lists -------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Upsert:
-    """Publish (or republish) the entry of ``subject`` on ``list``; None for the allow lists."""
-
-    list: ListName
-    subject: str
-    entry: Suppression | None
-
-
-@dataclass(frozen=True, slots=True)
-class Release:
-    """Take ``subject`` off ``list`` (the worker publishes ``active: false``, then a tombstone)."""
-
-    list: ListName
-    subject: str
-
-
-Effect = Upsert | Release
 
 
 def rank(entry: Suppression) -> tuple[bool, datetime, str]:
@@ -256,88 +197,13 @@ def _expired(entry: Suppression, through: datetime | None) -> bool:
     return entry.expires_at is not None and through is not None and entry.expires_at <= through
 
 
-def diff(before: AddressState, after: AddressState) -> list[Effect]:
-    """The effects that turn the lists of ``before`` into those of ``after``, in list order."""
+def diff(before: AddressState, after: AddressState) -> list[ListChange]:
+    """The changes that turn the lists of ``before`` into those of ``after``, in list order."""
     old, new = entries(before), entries(after)
-    effects: list[Effect] = []
+    changes: list[ListChange] = []
     for name in ListName:
         if name in new and (name not in old or old[name] != new[name]):
-            effects.append(Upsert(name, after.address, new[name]))
+            changes.append(ListChange(name, after.address, new[name]))
         elif name in old and name not in new:
-            effects.append(Release(name, after.address))
-    return effects
-
-
-def _opt(convert: Callable[[_T], _U], value: _T | None) -> _U | None:
-    return None if value is None else convert(value)
-
-
-def _time_out(value: datetime) -> str:
-    return value.isoformat()
-
-
-def _time_in(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
-def _suppression_out(s: Suppression) -> dict[str, Any]:
-    return {
-        "reason": int(s.reason),
-        "since": _time_out(s.since),
-        "expires_at": _opt(_time_out, s.expires_at),
-        "event_id": s.event_id,
-        "delivery_id": s.delivery_id,
-        "notes": s.notes,
-    }
-
-
-def _suppression_in(d: dict[str, Any]) -> Suppression:
-    return Suppression(
-        reason=Reason(d["reason"]),
-        since=_time_in(d["since"]),
-        expires_at=_opt(_time_in, d["expires_at"]),
-        event_id=d["event_id"],
-        delivery_id=d["delivery_id"],
-        notes=d["notes"],
-    )
-
-
-def _item_out(i: HistoryItem) -> dict[str, Any]:
-    return {
-        "occurred_at": _time_out(i.occurred_at),
-        "mark": i.mark.value,
-        "event_id": i.event_id,
-        "delivery_id": i.delivery_id,
-    }
-
-
-def _item_in(d: dict[str, Any]) -> HistoryItem:
-    return HistoryItem(_time_in(d["occurred_at"]), Mark(d["mark"]), d["event_id"], d["delivery_id"])
-
-
-def _rung_out(r: Rung) -> dict[str, Any]:
-    return {
-        "streak": r.streak,
-        "last_counted": _opt(_time_out, r.last_counted),
-        "temporary": _opt(_suppression_out, r.temporary),
-        "permanent": _opt(_suppression_out, r.permanent),
-        "through": _opt(_item_out, r.through),
-    }
-
-
-def _rung_in(d: dict[str, Any]) -> Rung:
-    return Rung(
-        streak=d["streak"],
-        last_counted=_opt(_time_in, d["last_counted"]),
-        temporary=_opt(_suppression_in, d["temporary"]),
-        permanent=_opt(_suppression_in, d["permanent"]),
-        through=_opt(_item_in, d["through"]),
-    )
-
-
-def _toggle_out(t: Toggle) -> dict[str, Any]:
-    return {"on": t.on, "at": _time_out(t.at), "event_id": t.event_id}
-
-
-def _toggle_in(d: dict[str, Any]) -> Toggle:
-    return Toggle(on=d["on"], at=_time_in(d["at"]), event_id=d["event_id"])
+            changes.append(ListChange.release(name, after.address))
+    return changes

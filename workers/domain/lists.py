@@ -20,15 +20,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
-from types import MappingProxyType
 
 from workers.domain.addresses import domain_candidates, domain_of, normalize_domain_pattern
 from workers.domain.errors import InputError
 from workers.domain.types import CustomerEvent, DomainRule, Source
 
 __all__ = [
-    "DEFAULT_POOL",
-    "DEFAULT_POOL_TEXT",
     "AccountLists",
     "GateDecision",
     "InvalidPool",
@@ -62,9 +59,6 @@ _FLAG_OF: dict[Mechanism, str] = {
 
 # Sources whose events the collection gate may drop; ``import`` is never dropped (seed 000).
 COLLECTION_GATED: frozenset[Source] = frozenset({Source.STOREFRONT, Source.POPUP, Source.API})
-
-DEFAULT_POOL_TEXT = "allegro.pl:send,allegromail.pl:send,allegro.com:send+collection"
-"""The seed's pool for new accounts, in the syntax of ``parse_pool``."""
 
 POOL_NOTE = "default pool"
 
@@ -106,9 +100,6 @@ def parse_pool(text: str) -> dict[str, DomainRule]:
             notes=POOL_NOTE,
         )
     return pool
-
-
-DEFAULT_POOL: Mapping[str, DomainRule] = MappingProxyType(parse_pool(DEFAULT_POOL_TEXT))
 
 
 def pool_rules(pool: Mapping[str, DomainRule], since: datetime) -> dict[str, DomainRule]:

@@ -15,6 +15,7 @@ from enum import IntEnum, StrEnum
 __all__ = [
     "PLATFORM_ACCOUNT",
     "CATEGORY_OF",
+    "REASON_TEXT",
     "Reason",
     "Category",
     "Outcome",
@@ -26,6 +27,8 @@ __all__ = [
     "SUPPRESSION_LISTS",
     "Suppression",
     "DomainRule",
+    "ListEntry",
+    "ListChange",
     "BounceDetails",
     "DeliveryEvent",
     "CustomerEvent",
@@ -51,6 +54,21 @@ class Reason(IntEnum):
     TEMPORARY = 8
     NONEXISTENT_LEGACY = 10
     SHARED = 99
+
+
+REASON_TEXT: dict[Reason, str] = {
+    Reason.NONEXISTENT: "non-existent mailbox",
+    Reason.MANUAL: "manual intervention",
+    Reason.ABUSE: "abuse notification",
+    Reason.UNSUBSCRIBE: "unsubscribe",
+    Reason.BOUNCE_LIMIT: "bounce limit reached",
+    Reason.FEEDBACK_LOOP: "feedback loop (spam complaint)",
+    Reason.LIST_UNSUBSCRIBE: "List-Unsubscribe header",
+    Reason.TEMPORARY: "temporary blacklist",
+    Reason.NONEXISTENT_LEGACY: "non-existent mailbox (legacy code)",
+    Reason.SHARED: "shared (platform-wide) blacklist",
+}
+"""What each reason code means (SPEC §6), for people reading a decision."""
 
 
 class Category(StrEnum):
@@ -186,6 +204,34 @@ class DomainRule:
     reason: Reason = Reason.MANUAL  # SHARED (99) for platform-wide rules
     since: datetime | None = None
     notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListEntry:
+    """An entry of the domain allow list or the URI allowlist."""
+
+    since: datetime
+    notes: str | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListChange:
+    """A list changed: ``subject`` on ``list`` is (re)set to ``payload``, or released.
+
+    The one type the ladder, the account rules and publishing share. ``payload`` is what a
+    record of the list carries (None for the address allow lists, which carry nothing);
+    ``active`` False releases the subject (published as ``active: false``, then a tombstone).
+    """
+
+    list: ListName
+    subject: str
+    payload: Suppression | DomainRule | ListEntry | None = None
+    active: bool = True
+
+    @classmethod
+    def release(cls, list_name: ListName, subject: str) -> ListChange:
+        return cls(list_name, subject, None, active=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,18 +31,9 @@ from workers.domain.uri import (
     compile_pattern,
 )
 
-__all__ = ["ADDRESS_LISTS", "DOMAIN_LISTS", "AddressEntry", "ListView"]
+__all__ = ["DOMAIN_LISTS", "AddressEntry", "ListView"]
 
-ADDRESS_LISTS: frozenset[ListName] = frozenset(
-    {
-        ListName.BOUNCE,
-        ListName.BLOCK,
-        ListName.COMPLAINT,
-        ListName.UNSUBSCRIBE,
-        ListName.ADDRESS_ALLOW,
-        ListName.RECIPIENT_ALLOW,
-    }
-)
+
 DOMAIN_LISTS: frozenset[ListName] = frozenset(
     {ListName.DOMAIN_RULE, ListName.DOMAIN_ALLOW, ListName.URI_PATTERN}
 )

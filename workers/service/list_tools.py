@@ -29,6 +29,7 @@ from workers.domain.files import (
 )
 from workers.domain.types import (
     CATEGORY_OF,
+    REASON_TEXT,
     SUPPRESSION_LISTS,
     CommandType,
     ListName,
@@ -40,7 +41,6 @@ from workers.domain.uri import UriCheck, check_body
 from workers.domain.view import ListView
 
 __all__ = [
-    "REASON_TEXT",
     "CheckResult",
     "FilterResult",
     "HasView",
@@ -59,19 +59,6 @@ __all__ = [
     "uri_patterns",
 ]
 
-REASON_TEXT: dict[Reason, str] = {
-    Reason.NONEXISTENT: "non-existent mailbox",
-    Reason.MANUAL: "manual intervention",
-    Reason.ABUSE: "abuse notification",
-    Reason.UNSUBSCRIBE: "unsubscribe",
-    Reason.BOUNCE_LIMIT: "bounce limit reached",
-    Reason.FEEDBACK_LOOP: "feedback loop (spam complaint)",
-    Reason.LIST_UNSUBSCRIBE: "List-Unsubscribe header",
-    Reason.TEMPORARY: "temporary blacklist",
-    Reason.NONEXISTENT_LEGACY: "non-existent mailbox (legacy code)",
-    Reason.SHARED: "shared (platform-wide) blacklist",
-}
-"""SPEC §6, for people reading a decision."""
 
 _SUPPRESSION_LISTS = frozenset(SUPPRESSION_LISTS.values())
 

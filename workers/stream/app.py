@@ -31,7 +31,6 @@ from faust.types import EventT
 
 from workers import metrics
 from workers.domain.errors import as_input_error
-from workers.domain.ladder_state import LadderConfig
 from workers.domain.lists import parse_pool
 from workers.domain.records import encode_dlq, encode_key, encode_record
 from workers.kafka.faust_store import committed_offset, count_keys
@@ -53,7 +52,7 @@ from workers.settings import Settings
 from workers.stream import counts, expiry, handlers
 from workers.stream.publishing import Outgoing
 
-__all__ = ["SuppressorApp", "build_app"]
+__all__ = ["SuppressorApp"]
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +74,7 @@ class SuppressorApp:
     def __init__(self, settings: Settings) -> None:
         shorten_fetch_wait()
         self.settings = settings
-        self.config = LadderConfig(steps=settings.ladder_steps, quiet_period=settings.quiet_period)
+        self.config = settings.ladder()
         self.pool = parse_pool(settings.default_domain_pool)
         n = settings.partitions
         app = self.faust = faust.App(
@@ -173,8 +172,8 @@ class SuppressorApp:
             self.expiry.move(event.key, result.expiry_before, result.expiry_after)
             counts.add(self.counts, result.counts)
             await self._send_out(encoded)
-            if result.outcome is not None and result.step is not None:
-                metrics.LADDER_TRANSITIONS.labels(result.outcome.value, result.step).inc()
+            if result.outcome is not None and result.ladder_move is not None:
+                metrics.LADDER_TRANSITIONS.labels(result.outcome.value, result.ladder_move).inc()
             if event.value[:1] == handlers.EXPIRE:
                 released = sum(1 for _k, r in result.out if r is not None and not r.active)
                 metrics.EXPIRIES.inc(released)
@@ -232,7 +231,3 @@ class SuppressorApp:
             name = self._topic_label(tp.topic)
             lag[name] = lag.get(name, 0) + max(0, highwater - committed)
         metrics.set_lag(lag)
-
-
-def build_app(settings: Settings) -> SuppressorApp:
-    return SuppressorApp(settings)

@@ -185,7 +185,7 @@ class FrontStage:
                 metrics.DLQ_RECORDS.labels(topic, routed.outcome[4:]).inc()
             elif topic == CUSTOMER_EVENTS:
                 outcome, _, rule = routed.outcome.partition(":")
-                metrics.CUSTOMER_EVENTS.labels(outcome, rule or "none").inc()
+                metrics.GATE_DECISIONS.labels(outcome, rule or "none").inc()
             _kind, ts = msg.timestamp()
             if ts > 0:
                 metrics.PROCESSING_LATENCY.labels(topic).observe(max(0.0, wall - ts / 1000))

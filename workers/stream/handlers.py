@@ -19,24 +19,22 @@ from workers.domain import accounts, ladder
 from workers.domain.classify import classify_delivery
 from workers.domain.events import parse_command, parse_delivery_event, parse_timestamp
 from workers.domain.ladder_state import AddressState, LadderConfig, entries
+from workers.domain.state_codec import (
+    account_from_dict,
+    account_to_dict,
+    address_from_dict,
+    address_to_dict,
+)
 from workers.domain.types import (
     SUPPRESSION_LISTS,
     DeliveryEvent,
     DomainRule,
+    ListChange,
     ListName,
     Outcome,
     Reason,
 )
-from workers.stream.publishing import (
-    Outgoing,
-    Publish,
-    Versions,
-    from_account,
-    from_ladder,
-    publish,
-    republish,
-    slots_of,
-)
+from workers.stream.publishing import Outgoing, Versions, publish, republish, slots_of
 
 __all__ = [
     "DELIVERY",
@@ -79,7 +77,7 @@ class AddressResult:
     expiry_before: datetime | None
     expiry_after: datetime | None
     outcome: Outcome | None  # classification of a bounce or complaint, for metrics
-    step: str | None  # "temporary", "permanent" or "none" for a bounce, else None
+    ladder_move: str | None  # "temporary", "permanent" or "none" for a bounce, else None
     duplicate: bool
     counts: list[tuple[bytes, int]]  # entry counter deltas, see workers.stream.counts
 
@@ -88,17 +86,19 @@ def _load_address(stored: bytes | None, address: str) -> tuple[AddressState, Ver
     if stored is None:
         return AddressState.empty(address), {}
     data: dict[str, Any] = orjson.loads(stored)
-    return AddressState.from_dict(data["state"]), data["versions"]
+    return address_from_dict(data["state"]), data["versions"]
 
 
 def _dump(state_dict: dict[str, Any], versions: Versions) -> bytes:
     return orjson.dumps({"state": state_dict, "versions": versions})
 
 
-def _current_items(state: AddressState, versions: Versions) -> list[Publish]:
+def _current(state: AddressState, versions: Versions) -> list[ListChange]:
+    """Every published (list, subject) of the state as it stands, for republishing."""
     held = entries(state)
     return [
-        Publish(name, subject, held.get(name), name in held) for name, subject in slots_of(versions)
+        ListChange(name, subject, held.get(name), active=name in held)
+        for name, subject in slots_of(versions)
     ]
 
 
@@ -118,7 +118,7 @@ def _count_deltas(before: AddressState, after: AddressState) -> list[tuple[bytes
     return deltas
 
 
-def _bounce_step(event: DeliveryEvent, out: list[Outgoing]) -> str:
+def _ladder_move(out: list[Outgoing]) -> str:
     for key, record in out:
         if key.list is ListName.BOUNCE and record is not None and record.active:
             return "temporary" if record.reason is Reason.TEMPORARY else "permanent"
@@ -134,31 +134,31 @@ def handle_address(
     outcome: Outcome | None = None
     delivery: DeliveryEvent | None = None
     if kind == EXPIRE:
-        new, effects = ladder.expire(state, parse_timestamp(body.decode()), config)
+        new, changes = ladder.expire(state, parse_timestamp(body.decode()), config)
     elif kind == DELIVERY:
         delivery = parse_delivery_event(body)
         classification = classify_delivery(delivery)
         outcome = classification.outcome if classification is not None else None
-        new, effects = ladder.step(state, delivery, config, outcome)
+        new, changes = ladder.step(state, delivery, config, outcome)
     elif kind == COMMAND:
-        new, effects = ladder.step(state, parse_command(body), config)
+        new, changes = ladder.step(state, parse_command(body), config)
     else:
         raise ValueError(f"unknown internal record kind {kind!r}")
     # A repeated event id, or a tick that finds nothing left to release (a replay after a
     # crash may find the state already updated): send the current records again.
     duplicate = new is state
     if duplicate:
-        out = republish(account_id, _current_items(state, versions), versions)
+        out = republish(account_id, _current(state, versions), versions)
     else:
-        versions, out = publish(account_id, from_ladder(effects), versions)
-    step = _bounce_step(delivery, out) if delivery is not None and outcome is not None else None
+        versions, out = publish(account_id, changes, versions)
+    move = _ladder_move(out) if delivery is not None and outcome is not None else None
     return AddressResult(
-        stored=_dump(new.to_dict(), versions),
+        stored=_dump(address_to_dict(new), versions),
         out=out,
         expiry_before=ladder.next_expiry(state),
         expiry_after=ladder.next_expiry(new),
         outcome=outcome,
-        step=step,
+        ladder_move=move,
         duplicate=duplicate,
         counts=[] if duplicate else _count_deltas(state, new),
     )
@@ -182,10 +182,12 @@ def handle_account(
         state, versions = accounts.AccountState(account_id=cmd.account_id), {}
     else:
         data: dict[str, Any] = orjson.loads(stored)
-        state, versions = accounts.AccountState.from_dict(data["state"]), data["versions"]
+        state, versions = account_from_dict(data["state"]), data["versions"]
     new, changes = accounts.step(state, cmd, pool)
     if new is state:
-        out = republish(cmd.account_id, from_account(accounts.current(state, cmd)), versions)
-        return AccountResult(stored=_dump(state.to_dict(), versions), out=out, duplicate=True)
-    versions, out = publish(cmd.account_id, from_account(changes), versions)
-    return AccountResult(stored=_dump(new.to_dict(), versions), out=out, duplicate=False)
+        out = republish(cmd.account_id, accounts.current(state, cmd), versions)
+        return AccountResult(
+            stored=_dump(account_to_dict(state), versions), out=out, duplicate=True
+        )
+    versions, out = publish(cmd.account_id, changes, versions)
+    return AccountResult(stored=_dump(account_to_dict(new), versions), out=out, duplicate=False)

@@ -19,7 +19,7 @@ from workers.client.feed import SuppressionFeed
 from workers.domain.types import ListName
 from workers.kafka.topics import SUPPRESSIONS
 from workers.settings import Settings
-from workers.stream.app import build_app
+from workers.stream.app import SuppressorApp
 from workers.stream.front import FrontStage
 
 __all__ = ["front_main", "serve"]
@@ -72,7 +72,7 @@ def serve(settings: Settings) -> None:
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         start_http_server(settings.metrics_port, addr="0.0.0.0", registry=registry)
-    suppressor = build_app(settings)
+    suppressor = SuppressorApp(settings)
     front = FrontSupervisor(settings)
 
     async def supervise() -> None:

@@ -9,104 +9,73 @@ published as an inactive record with the next version, then a tombstone (``None`
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import fields
 
-from workers.domain.accounts import Change, ListEntry
-from workers.domain.ladder_state import Effect, Release
-from workers.domain.types import DomainRule, ListKey, ListName, ListRecord, Suppression
+from workers.domain.types import ListChange, ListKey, ListName, ListRecord
 
-__all__ = [
-    "Outgoing",
-    "Publish",
-    "Versions",
-    "from_account",
-    "from_ladder",
-    "publish",
-    "republish",
-    "slots_of",
-]
+__all__ = ["Outgoing", "Versions", "publish", "republish", "slot", "slots_of"]
 
 Versions = dict[str, int]
-"""Last published version per ``list/subject`` of one state (an address or an account)."""
+"""Last published version per slot (``list/subject``) of one state (an address or an account)."""
 
 Outgoing = tuple[ListKey, ListRecord | None]
 """One record to send: ``None`` is the tombstone that follows a release."""
 
 
-@dataclass(frozen=True, slots=True)
-class Publish:
-    """A list entry to publish (``active``) or to release."""
-
-    list: ListName
-    subject: str
-    payload: Suppression | DomainRule | ListEntry | None
-    active: bool
-
-
-def from_ladder(effects: Iterable[Effect]) -> list[Publish]:
-    return [
-        Publish(e.list, e.subject, None, False)
-        if isinstance(e, Release)
-        else Publish(e.list, e.subject, e.entry, True)
-        for e in effects
-    ]
-
-
-def from_account(changes: Iterable[Change]) -> list[Publish]:
-    return [Publish(c.list, c.subject, c.payload, c.payload is not None) for c in changes]
-
-
-def _record(key: ListKey, version: int, item: Publish) -> ListRecord:
-    """The record of one item: every field of its payload is a field of ``ListRecord``."""
-    if not item.active:
-        return ListRecord(key=key, version=version, active=False)
-    payload = item.payload
-    values = {} if payload is None else {f.name: getattr(payload, f.name) for f in fields(payload)}
-    return ListRecord(key=key, version=version, active=True, **values)
-
-
-def publish(
-    account_id: str, items: Iterable[Publish], versions: Mapping[str, int]
-) -> tuple[Versions, list[Outgoing]]:
-    """Version each item; returns the new counters and the records in sending order."""
-    counters = dict(versions)
-    out: list[Outgoing] = []
-    for item in items:
-        slot = f"{item.list.value}/{item.subject}"
-        version = counters.get(slot, 0) + 1
-        counters[slot] = version
-        key = ListKey(account_id, item.list, item.subject)
-        out.append((key, _record(key, version, item)))
-        if not item.active:
-            out.append((key, None))
-    return counters, out
-
-
-def republish(
-    account_id: str, items: Iterable[Publish], versions: Mapping[str, int]
-) -> list[Outgoing]:
-    """The current records again, at their current versions, after a duplicate input.
-
-    A replay after a crash may find the state already updated while the records it
-    caused were never sent; sending them again at the same version is harmless to a
-    reader that has them and repairs one that does not. Never-published items are skipped.
-    """
-    out: list[Outgoing] = []
-    for item in items:
-        version = versions.get(f"{item.list.value}/{item.subject}")
-        if version is None:
-            continue
-        key = ListKey(account_id, item.list, item.subject)
-        out.append((key, _record(key, version, item)))
-        if not item.active:
-            out.append((key, None))
-    return out
+def slot(list_name: ListName, subject: str) -> str:
+    """The key of one (list, subject) in ``Versions``; ``slots_of`` reads it back."""
+    return f"{list_name.value}/{subject}"
 
 
 def slots_of(versions: Mapping[str, int]) -> list[tuple[ListName, str]]:
     """The (list, subject) pairs ever published from one state."""
     pairs = []
-    for slot in versions:
-        name, _, subject = slot.partition("/")
+    for key in versions:
+        name, _, subject = key.partition("/")
         pairs.append((ListName(name), subject))
     return pairs
+
+
+def _record(key: ListKey, version: int, change: ListChange) -> ListRecord:
+    """The record of one change: every field of its payload is a field of ``ListRecord``."""
+    if not change.active:
+        return ListRecord(key=key, version=version, active=False)
+    payload = change.payload
+    values = {} if payload is None else {f.name: getattr(payload, f.name) for f in fields(payload)}
+    return ListRecord(key=key, version=version, active=True, **values)
+
+
+def _records(key: ListKey, version: int, change: ListChange) -> list[Outgoing]:
+    """The record, and the tombstone after it when the change is a release."""
+    record: list[Outgoing] = [(key, _record(key, version, change))]
+    return record if change.active else [*record, (key, None)]
+
+
+def publish(
+    account_id: str, changes: Iterable[ListChange], versions: Mapping[str, int]
+) -> tuple[Versions, list[Outgoing]]:
+    """Version each change; returns the new counters and the records in sending order."""
+    counters = dict(versions)
+    out: list[Outgoing] = []
+    for change in changes:
+        key = slot(change.list, change.subject)
+        counters[key] = version = counters.get(key, 0) + 1
+        out += _records(ListKey(account_id, change.list, change.subject), version, change)
+    return counters, out
+
+
+def republish(
+    account_id: str, changes: Iterable[ListChange], versions: Mapping[str, int]
+) -> list[Outgoing]:
+    """The current records again, at their current versions, after a duplicate input.
+
+    A replay after a crash may find the state already updated while the records it
+    caused were never sent; sending them again at the same version is harmless to a
+    reader that has them and repairs one that does not. Never-published subjects are skipped.
+    """
+    out: list[Outgoing] = []
+    for change in changes:
+        version = versions.get(slot(change.list, change.subject))
+        if version is not None:
+            out += _records(ListKey(account_id, change.list, change.subject), version, change)
+    return out
