@@ -1,4 +1,4 @@
-"""Settings: environment parsing, round trips, and the README staying true to them."""
+"""Settings: environment parsing, round trips, and the docs staying true to them."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import pytest
 from workers.settings import FIELDS, Settings, SettingsError, format_duration, parse_duration
 
 ROOT = Path(__file__).resolve().parents[1]
+OPERATIONS = ROOT / "docs" / "operations.md"
+SETTINGS_HEADER = "| variable | default | meaning |"
 
 
 def test_defaults_work_without_any_environment() -> None:
@@ -62,11 +64,38 @@ def test_durations_format_back_to_their_spelling(text: str) -> None:
     assert format_duration(parse_duration(text)) == text
 
 
-def test_readme_documents_every_setting_with_its_default() -> None:
-    """The README's configuration table lists every variable with the real default."""
-    readme = (ROOT / "README.md").read_text()
-    for var, default, _help in FIELDS:
-        assert f"| `{var}` | `{default}` |" in readme, var
+def _table_rows(markdown: str, header: str) -> list[str]:
+    """The rows of the Markdown table that starts with ``header``, up to its first non-row."""
+    lines = markdown.splitlines()
+    assert header in lines, f"no table headed {header!r}"
+    rows = []
+    for line in lines[lines.index(header) + 2 :]:  # after the header and its |---| line
+        if not line.startswith("|"):
+            break
+        rows.append(line)
+    return rows
+
+
+def test_operations_configuration_table_is_fields_row_for_row() -> None:
+    """docs/operations.md's settings table is FIELDS exactly: every row, in order, no other."""
+    expected = [f"| `{var}` | `{default}` | {meaning} |" for var, default, meaning in FIELDS]
+    found = _table_rows(OPERATIONS.read_text(), SETTINGS_HEADER)
+    assert found == expected, "paste this table into docs/operations.md:\n" + "\n".join(
+        [SETTINGS_HEADER, "|---|---|---|", *expected]
+    )
+
+
+def test_no_other_page_repeats_a_setting_row() -> None:
+    """Settings are tabled in docs/operations.md only, so no second copy can go stale."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    copies = [
+        f"{page.relative_to(ROOT)}: {var}"
+        for page in pages
+        if page != OPERATIONS
+        for var, _default, _meaning in FIELDS
+        if f"| `{var}` |" in page.read_text()
+    ]
+    assert not copies, f"setting rows outside docs/operations.md (link to it instead): {copies}"
 
 
 def test_readme_test_command_is_what_ci_runs() -> None:

@@ -8,11 +8,9 @@ complaint, unsubscribe) and may be on the address-allow and recipient-allow list
 the new state with the *diff* of the lists as effects; ``expire`` releases temporary
 entries once a given time has passed. Nothing here reads the clock.
 
-Entries made by one event (``RULES`` below) are kept in ``AddressState.listed``:
-within a category the earliest entry (by ``since``, then event id) wins, so the order
-in which events arrive does not matter; a permanent bounce entry (1, 10, or the
-ladder's 5) outranks a temporary one (8). A few later entries per category are kept
-behind the first, so that an unblock arriving after them still leaves the right one.
+Entries made by one event (``RULES`` below) are kept in ``AddressState.listed``, one
+winner per category; a few later entries per category are kept behind the winner, so
+that an unblock arriving after them still leaves the right one.
 
 The ladder folds the ladder-relevant events (counted condition bounces and deliveries)
 in ``occurred_at`` order, so any permutation of the same events gives the same entry.
@@ -26,22 +24,9 @@ Its phases and moves are explicit values and ``LADDER`` is the transition table:
     any         ECHO           STAY      bounce inside an active temporary block
     PERMANENT   any            STAY      reason 5 stays until a manual unblock
 
-A delivery ends the streak but leaves a running temporary block in place (it expires
-on its own). The history is bounded: its oldest items are folded into ``base``, and a
-bounce or delivery older than that horizon is too late to be placed and is ignored.
+The history is bounded: its oldest items are folded into ``base``.
 
-Decisions where the spec is silent (see also docs/design.md):
-- A bounce with no outcome is treated as ``unknown`` (never lists). The outcome is the
-  classifier's verdict whatever feed carried it, so it is honoured for complaints too.
-- A manual unblock at time U releases every suppression and resets the ladder;
-  anything that occurred at or before U never lists the address again.
-- Recipient allowlist: while the address is allowlisted (when the input is processed),
-  inputs that would suppress it, manual blocks and imports included, are recorded as
-  seen and otherwise ignored, forever: removing the address from the allowlist does not
-  revive them. The allowlist and address-allow flags are last-writer-wins by
-  (occurred_at, event_id), so out-of-order commands converge.
-- ``expire(now)`` remembers ``now``: a temporary entry computed later whose
-  ``expires_at`` is not after it is never published (it would be released at once).
+Where the spec is silent: see docs/design.md, Decisions (entries, ladder, unblock, allowlist).
 """
 
 from __future__ import annotations
@@ -268,7 +253,7 @@ def _apply_delivery(
 def _block(state: AddressState, cmd: Command, config: LadderConfig) -> AddressState:
     reason = Reason.MANUAL
     if cmd.type is CommandType.IMPORT_ROW and cmd.reason not in (None, Reason.TEMPORARY):
-        reason = cmd.reason  # a row carries no expiry, so a reason 8 row is a manual block
+        reason = cmd.reason  # reason 8: see docs/design.md, Decisions (ladder)
     entry = Suppression(reason, cmd.occurred_at, None, cmd.event_id, cmd.delivery_id, cmd.notes)
     return _list(state, entry, config)
 
