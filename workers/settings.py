@@ -2,7 +2,7 @@
 
 Every component (worker, tools, client, tests) takes a ``Settings`` value rather than
 reading the environment itself, so a test can build one with its own topic prefix.
-The README's configuration table is generated from ``FIELDS`` and checked by a test.
+The configuration table in docs/operations.md is generated from ``FIELDS`` and checked by a test.
 """
 
 from __future__ import annotations
@@ -211,4 +211,4 @@ def _show(value: Any) -> str:
 FIELDS: tuple[tuple[str, str, str], ...] = tuple(
     (f.metadata["spec"].env, _show(f.default), f.metadata["spec"].help) for f in fields(Settings)
 )
-"""(variable, default, meaning) rows for the README's configuration table."""
+"""(variable, default, meaning) rows for the configuration table in docs/operations.md."""

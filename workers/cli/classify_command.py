@@ -18,8 +18,8 @@ from typing import TextIO, TypeVar
 import orjson
 
 from workers.domain.classify import Classification, classify, classify_feedback
-from workers.domain.errors import BadJson, InputError, SchemaError, TooLarge
-from workers.domain.events import bounce_details
+from workers.domain.errors import InputError, SchemaError
+from workers.domain.events import bounce_details, json_type, load_object
 
 __all__ = ["MAX_LINE_LENGTH", "run_classify"]
 
@@ -54,14 +54,7 @@ def run_classify(lines: Iterable[str], out: TextIO) -> int:
 
 
 def _parse(line: str) -> dict[str, object]:
-    if len(line) > MAX_LINE_LENGTH:
-        raise TooLarge(f"line is longer than {MAX_LINE_LENGTH} characters")
-    try:
-        record = orjson.loads(line)
-    except orjson.JSONDecodeError as error:
-        raise BadJson(f"not valid JSON: {error}") from error
-    if not isinstance(record, dict):
-        raise SchemaError(f"expected a JSON object, got {_json_type(record)}", path="")
+    record: dict[str, object] = load_object(line, MAX_LINE_LENGTH, root_path="")
     _expect(record, "event_id", str)
     return record
 
@@ -85,19 +78,4 @@ def _expect(fields: Mapping[str, object], name: str, kind: type[_T]) -> _T | Non
     if isinstance(value, kind) and not isinstance(value, bool):
         return value
     expected = "an integer" if kind is int else "a string"
-    raise SchemaError(f"expected {expected} or null, got {_json_type(value)}", path=name)
-
-
-def _json_type(value: object) -> str:
-    """The JSON name of a decoded value's type, for error messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
+    raise SchemaError(f"expected {expected} or null, got {json_type(value)}", path=name)

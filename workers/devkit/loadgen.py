@@ -59,31 +59,28 @@ def _id() -> str:
     return uuid.uuid4().hex
 
 
-def customer_event(
-    account: str, email: str, source: str, *, when: datetime | None = None, kind: str = "subscribe"
-) -> dict[str, Any]:
+def _envelope(account: str, kind: str, when: datetime | None, **fields: Any) -> dict[str, Any]:
+    """The fields every event and command carries, then its own."""
     return {
         "event_id": _id(),
         "account_id": account,
         "occurred_at": _iso(when or datetime.now(UTC)),
         "type": kind,
-        "source": source,
-        "email": email,
+        **fields,
     }
+
+
+def customer_event(
+    account: str, email: str, source: str, *, when: datetime | None = None, kind: str = "subscribe"
+) -> dict[str, Any]:
+    return _envelope(account, kind, when, source=source, email=email)
 
 
 def delivery(
     account: str, email: str, kind: str, *, when: datetime | None = None, **fields: Any
 ) -> dict[str, Any]:
-    event = {
-        "event_id": _id(),
-        "account_id": account,
-        "occurred_at": _iso(when or datetime.now(UTC)),
-        "type": kind,
-        "email": email,
-        "delivery_id": f"dlv-{uuid.uuid4().hex[:12]}",
-        "stream": "marketing",
-    }
+    event = _envelope(account, kind, when, email=email, delivery_id=f"dlv-{uuid.uuid4().hex[:12]}")
+    event["stream"] = "marketing"
     event.update(fields)
     return event
 
@@ -98,13 +95,7 @@ def bounce(
 def command(
     account: str, kind: str, *, when: datetime | None = None, **fields: Any
 ) -> dict[str, Any]:
-    return {
-        "event_id": _id(),
-        "account_id": account,
-        "occurred_at": _iso(when or datetime.now(UTC)),
-        "type": kind,
-        **fields,
-    }
+    return _envelope(account, kind, when, **fields)
 
 
 def mixed_customer_events(n: int, accounts: int = 10, seed: int = 7) -> Iterator[dict[str, Any]]:

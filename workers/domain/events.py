@@ -47,6 +47,8 @@ __all__ = [
     "COMMAND_SUBJECT",
     "MAX_RECORD_BYTES",
     "UnknownType",
+    "json_type",
+    "load_object",
     "bounce_details",
     "parse_command",
     "parse_customer_event",
@@ -158,7 +160,7 @@ _JSON_TYPES = {
 
 def parse_customer_event(raw: bytes | None) -> CustomerEvent:
     """A ``customer-events`` record, or the ``InputError`` that sends it to the DLQ."""
-    obj = _load(raw)
+    obj = load_object(raw)
     event_id, account_id, occurred_at = _envelope(obj, _ACCOUNT_ID)
     return CustomerEvent(
         event_id=event_id,
@@ -179,7 +181,7 @@ def parse_delivery_event(raw: bytes | None) -> DeliveryEvent:
     where they mean something, so a consumer can rely on ``bounce is not None`` exactly
     for bounces.
     """
-    obj = _load(raw)
+    obj = load_object(raw)
     kind = _kind(obj, _DELIVERY_TYPES)
     event_id, account_id, occurred_at = _envelope(obj, _ACCOUNT_ID)
     email = _address(obj)
@@ -206,7 +208,7 @@ def parse_delivery_event(raw: bytes | None) -> DeliveryEvent:
 
 def parse_command(raw: bytes | None) -> Command:
     """A ``suppression-commands`` record with the fields its type needs (``COMMAND_SUBJECT``)."""
-    obj = _load(raw)
+    obj = load_object(raw)
     kind = _kind(obj, _COMMAND_TYPES)
     event_id, account_id, occurred_at = _envelope(obj, _ACCOUNT_OR_PLATFORM)
     if kind is CommandType.ACCOUNT_CREATE and account_id == PLATFORM_ACCOUNT:
@@ -245,7 +247,7 @@ def parse_timestamp(value: object, path: str = "occurred_at") -> datetime:
     times, week dates), hence the pattern first.
     """
     if type(value) is not str:
-        raise SchemaError(f"{path} must be an RFC 3339 string, not {_json_type(value)}", path=path)
+        raise SchemaError(f"{path} must be an RFC 3339 string, not {json_type(value)}", path=path)
     if len(value) > 40 or _TIMESTAMP.fullmatch(value) is None:
         raise SchemaError(
             f"{path} is not an RFC 3339 date-time with a Z or an offset: {_brief(value)}", path=path
@@ -256,17 +258,24 @@ def parse_timestamp(value: object, path: str = "occurred_at") -> datetime:
         raise SchemaError(f"{path} is not a valid date-time: {error}", path=path) from None
 
 
-def _load(raw: bytes | None) -> dict[str, Any]:
+def load_object(
+    raw: bytes | str | None, limit: int = MAX_RECORD_BYTES, root_path: str | None = None
+) -> dict[str, Any]:
+    """One JSON object of at most ``limit`` bytes (characters, for text), or why not.
+
+    ``root_path`` is the path a "not an object" error names (DLQ records name none).
+    """
     if raw is None:
         raise BadJson("the record has no value (null)")
-    if len(raw) > MAX_RECORD_BYTES:
-        raise TooLarge(f"the record has {len(raw)} bytes; the bound is {MAX_RECORD_BYTES}")
+    if len(raw) > limit:
+        unit = "characters" if isinstance(raw, str) else "bytes"
+        raise TooLarge(f"the record has {len(raw)} {unit}; the bound is {limit}")
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         raise BadJson(f"not JSON: {error}") from None
     if type(obj) is not dict:
-        raise SchemaError(f"a record is a JSON object, not {_json_type(obj)}")
+        raise SchemaError(f"a record is a JSON object, not {json_type(obj)}", path=root_path)
     return obj
 
 
@@ -294,7 +303,7 @@ def _required_text(obj: dict[str, Any], key: str, rule: _Text) -> str:
 
 def _checked_text(value: object, rule: _Text, path: str) -> str:
     if type(value) is not str:
-        raise SchemaError(f"{path} must be a string, not {_json_type(value)}", path=path)
+        raise SchemaError(f"{path} must be a string, not {json_type(value)}", path=path)
     if not rule.min_len <= len(value) <= rule.max_len:
         raise SchemaError(
             f"{path} must be {rule.min_len} to {rule.max_len} characters, not {len(value)}",
@@ -356,7 +365,7 @@ def _flag(obj: dict[str, Any], key: str) -> bool:
     if value is None:
         return False
     if type(value) is not bool:
-        raise SchemaError(f"{key} must be a boolean, not {_json_type(value)}", path=key)
+        raise SchemaError(f"{key} must be a boolean, not {json_type(value)}", path=key)
     return value
 
 
@@ -396,16 +405,15 @@ def _smtp_code(value: object) -> int | None:
     if type(value) is float and value.is_integer():
         value = int(value)
     if type(value) is not int:
-        raise SchemaError(
-            f"smtp_code must be an integer, not {_json_type(value)}", path="smtp_code"
-        )
+        raise SchemaError(f"smtp_code must be an integer, not {json_type(value)}", path="smtp_code")
     low, high = _SMTP_CODE_RANGE
     if not low <= value <= high:
         raise SchemaError(f"smtp_code must be {low} to {high}, not {value}", path="smtp_code")
     return value
 
 
-def _json_type(value: object) -> str:
+def json_type(value: object) -> str:
+    """The JSON name of a decoded value's type, for error messages."""
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
