@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-__all__ = ["RocksHandle", "active_dbs", "committed_offset", "count_keys"]
+__all__ = ["BytesTable", "RocksHandle", "active_dbs", "committed_offset", "count_keys"]
 
 _ESTIMATE = "rocksdb.estimate-num-keys"
 
@@ -25,7 +25,18 @@ class RocksHandle(Protocol):
     def property_int_value(self, name: str) -> int | None: ...
 
 
-def active_dbs(table: Any) -> Iterator[RocksHandle]:
+class BytesTable(Protocol):
+    """What the keyed stage uses of a faust table of bytes (writes go to its changelog)."""
+
+    @property
+    def data(self) -> Any: ...  # faust's store; only this module looks inside it
+    def get(self, key: bytes) -> bytes | None: ...
+    def __contains__(self, key: object) -> bool: ...
+    def __setitem__(self, key: bytes, value: bytes) -> None: ...
+    def __delitem__(self, key: bytes) -> None: ...
+
+
+def active_dbs(table: BytesTable) -> Iterator[RocksHandle]:
     """The RocksDB handles of the table's partitions this worker actively owns."""
     dbs = getattr(table.data, "_dbs_for_actives", None)  # faust's RocksDB store
     if dbs is None:
@@ -33,7 +44,7 @@ def active_dbs(table: Any) -> Iterator[RocksHandle]:
     yield from dbs()
 
 
-def count_keys(table: Any) -> int:
+def count_keys(table: BytesTable) -> int:
     """RocksDB's own estimate of the keys on this worker's active partitions (cheap)."""
     return sum(int(db.property_int_value(_ESTIMATE) or 0) for db in active_dbs(table))
 

@@ -8,14 +8,13 @@ the record being handled); the gauge timer sums every active partition. One key 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
-from workers.kafka.faust_store import active_dbs
+from workers.kafka.faust_store import BytesTable, active_dbs
 
 __all__ = ["add", "totals"]
 
 
-def add(table: Any, deltas: Iterable[tuple[bytes, int]]) -> None:
+def add(table: BytesTable, deltas: Iterable[tuple[bytes, int]]) -> None:
     """Apply counter deltas (call inside the agent that handles the record)."""
     for key, delta in deltas:
         value = int(table.get(key) or b"0") + delta
@@ -25,7 +24,7 @@ def add(table: Any, deltas: Iterable[tuple[bytes, int]]) -> None:
             del table[key]
 
 
-def totals(table: Any) -> dict[str, int]:
+def totals(table: BytesTable) -> dict[str, int]:
     """Every counter summed over this worker's active partitions."""
     out: dict[str, int] = {}
     for db in active_dbs(table):

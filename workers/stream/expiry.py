@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Any
 
-from workers.kafka.faust_store import active_dbs
+from workers.kafka.faust_store import BytesTable, active_dbs
 
 __all__ = ["ExpiryIndex", "index_key"]
 
@@ -31,7 +30,7 @@ def index_key(when: datetime, key: bytes) -> bytes:
 class ExpiryIndex:
     """Maintained by the address agent, read by the expiry timer."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: BytesTable) -> None:
         self.table = table
         self._ticked: dict[bytes, tuple[float, bytes]] = {}
 
@@ -44,10 +43,14 @@ class ExpiryIndex:
         """
         ticked = self._ticked.pop(key, None)
         current = index_key(after, key) if after is not None else None
-        stale = {index_key(before, key) if before is not None else None}
+        stale: set[bytes] = set()
+        if before is not None:
+            stale.add(index_key(before, key))
         if ticked is not None:
             stale.add(ticked[1])
-        for old in stale - {None, current}:
+        if current is not None:
+            stale.discard(current)
+        for old in stale:
             if old in self.table:
                 del self.table[old]
         if current is not None:
