@@ -7,9 +7,13 @@ as a dead address deletes a good subscriber for ever. So a nonexistent verdict m
 survive every veto: a 4.x.x code (transient by definition), text about the sender,
 spam / policy text, or text about a full or disabled mailbox.
 
-The function is on the hot path of the worker: phrases are plain substring scans over
-one lower-cased copy of the text, the regular expressions have bounded repetitions, and
-the status table lookup is cached.
+When the bounce carries no code at all (qmail, Lotus Domino, old Sendmail, carriers'
+pages), the text decides alone: an unambiguous "no such user / domain" statement is
+nonexistent, a full or disabled mailbox is condition, anything else unknown.
+
+The function is on the hot path of the worker: every phrase of every language is found
+in one RE2 pass over one lower-cased copy of the text (``classify_text``), the other
+regular expressions have bounded repetitions, and the status table lookup is cached.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from workers.domain import classify_rules as rules
+from workers.domain.classify_text import Findings, scan
 from workers.domain.types import BounceDetails, DeliveryEvent, DeliveryType, Outcome
 
 __all__ = [
@@ -38,6 +43,8 @@ _STATUS_AFTER_CODE = re.compile(
 )
 _STATUS_IN_TEXT = re.compile(r"(?<![\w.])([45])\.(\d{1,3})\.(\d{1,3})(?!\d|\.\d)")
 _CODE_IN_TEXT = re.compile(r"(?:smtp; ?)?([245]\d\d)(?![\d.])")
+# a failure reply code further in ("host mx said: 550 ..."), not an IP, port, phone or id
+_FAILURE_CODE_IN_TEXT = re.compile(r"(?<![\w.#/+=:-])([45][0-5]\d)(?=[ -]|$)")
 _NOT_ALNUM = re.compile(r"[\W_]+")
 
 _Status = tuple[int, int, int]
@@ -60,6 +67,7 @@ class _Signals:
     """What one bounce says, parsed once."""
 
     text: str  # lower-cased, whitespace collapsed
+    findings: Findings  # the kinds of phrase the text holds
     status: _Status | None
     status_key: str | None  # "5.1.1"
     code: int | None
@@ -73,6 +81,7 @@ class _Signals:
 
     @property
     def transient(self) -> bool:
+        """A 4.x.x status or a 4xx reply code: never nonexistent."""
         return (self.status is not None and self.status[0] == 4) or (
             self.code is not None and self.code // 100 == 4
         )
@@ -134,7 +143,7 @@ def _signals(details: BounceDetails) -> _Signals:
     if not isinstance(code, int) or isinstance(code, bool) or not 200 <= code <= 599:
         code = _code_in_text(text)
     status_key = None if status is None else f"{status[0]}.{status[1]}.{status[2]}"
-    return _Signals(text, status, status_key, code)
+    return _Signals(text, scan(text), status, status_key, code)
 
 
 def _parse_status(field: str | None, text: str) -> _Status | None:
@@ -154,71 +163,80 @@ def _status_of(match: re.Match[str]) -> _Status:
 
 
 def _code_in_text(text: str) -> int | None:
-    match = _CODE_IN_TEXT.match(text)
+    """A leading reply code (any class), else the first 4xx/5xx further in."""
+    match = _CODE_IN_TEXT.match(text) or _FAILURE_CODE_IN_TEXT.search(text)
     return None if match is None else int(match[1])
 
 
 def _by_evidence(signals: _Signals, rule: rules.ByEvidence) -> Classification:
     """Status code, text and reply code, without provider fields."""
-    status, code, text = signals.status, signals.code, signals.text
+    status, code, found = signals.status, signals.code, signals.findings
     if not signals.coded_failure:
         if status is not None and status[0] == 2:
             return Classification(Outcome.IGNORED, signals.with_status())
         if code is not None and code // 100 == 2:
             return Classification(Outcome.IGNORED, (f"code:{code}",))
-        phrase = _first(text, rules.AUTO_REPLY_PHRASES) or _first(
-            text, rules.DELIVERY_NOTICE_PHRASES
-        )
+        phrase = found.first_of(rules.IGNORED_KINDS)
         if phrase is not None:
             return Classification(Outcome.IGNORED, (_text_evidence(phrase),))
-    found = _text_rule(text)
-    if found is not None:
-        return Classification(found[0], signals.with_status(found[1]))
     klass = status[0] if status is not None else code // 100 if code is not None else None
+    no_code = klass is None and rule.assumed_class is None
     if klass is None:
         klass = rule.assumed_class
-    if klass == 5 and not signals.transient:
-        gate = rules.STATUS_TEXT_GATES.get(signals.status_key or "")
-        phrase = (
-            _first(text, gate)
-            if gate is not None
-            else _first(text, rules.NONEXISTENT_PHRASES)
-            or _first(text, rules.DOMAIN_MISSING_PHRASES)
-        )
+    if klass != 5:
+        phrase = found.first_of(rules.DELAY_KINDS)
         if phrase is not None:
-            return Classification(Outcome.NONEXISTENT, signals.with_status(_text_evidence(phrase)))
+            return Classification(Outcome.IGNORED, signals.with_status(_text_evidence(phrase)))
+    decided = _text_rule(found)
+    if decided is not None:
+        return Classification(decided[0], signals.with_status(decided[1]))
+    if (klass == 5 and not signals.transient) or no_code:
+        kinds = rules.STATUS_TEXT_GATES.get(signals.status_key or "", rules.MISSING_KINDS)
+        phrase = found.first_of(kinds)
+        if phrase is not None:
+            return _unless_vetoed(signals, Outcome.NONEXISTENT, _text_evidence(phrase))
     if status is not None:
         outcome = _status_rule(status)
         if outcome is not None:
-            return Classification(_downgrade(outcome, signals), signals.with_status())
+            return _unless_vetoed(signals, _downgrade(outcome, signals))
     if code is not None:
         outcome = rules.BASIC_CODE_RULES.get(code) or rules.BASIC_CLASS_DEFAULT.get(
             code // 100, Outcome.UNKNOWN
         )
-        return Classification(
-            _downgrade(outcome, signals), (*signals.with_status(), f"code:{code}")
-        )
+        return _unless_vetoed(signals, _downgrade(outcome, signals), f"code:{code}")
     return Classification(Outcome.UNKNOWN, (*signals.with_status(), "default:unknown"))
 
 
+def _unless_vetoed(signals: _Signals, outcome: Outcome, *evidence: str) -> Classification:
+    """A nonexistent verdict beside temporary text ("try again", "timed out") is unknown."""
+    if outcome is Outcome.NONEXISTENT:
+        veto = signals.findings.first_of(rules.NONEXISTENT_VETO_KINDS)
+        if veto is not None:
+            return Classification(
+                Outcome.UNKNOWN, signals.with_status(*evidence, _text_evidence(veto))
+            )
+    return Classification(outcome, signals.with_status(*evidence))
+
+
 def _nonexistent_veto(signals: _Signals) -> Classification | None:
-    """What overrules a provider's "nonexistent": a 4.x.x code, or sender/policy/condition text."""
-    found = _text_rule(signals.text)
+    """What overrules a provider's "nonexistent": a 4.x.x code, or any text against it."""
+    found = _text_rule(signals.findings)
     if found is not None:
         return Classification(found[0], signals.with_status(found[1]))
+    veto = signals.findings.first_of(rules.NONEXISTENT_VETO_KINDS)
+    if veto is not None:
+        return Classification(Outcome.UNKNOWN, signals.with_status(_text_evidence(veto)))
     if signals.transient:
         code = () if signals.code is None else (f"code:{signals.code}",)
         return Classification(Outcome.UNKNOWN, (*signals.with_status(), *code))
     return None
 
 
-def _text_rule(text: str) -> tuple[Outcome, str] | None:
-    if not text:
-        return None
-    for rule in rules.TEXT_RULES:
-        phrase = _first(text, rule.phrases)
+def _text_rule(found: Findings) -> tuple[Outcome, str] | None:
+    for kind, outcome in rules.TEXT_RULES:
+        phrase = found.get(kind)
         if phrase is not None:
-            return rule.outcome, _text_evidence(phrase)
+            return outcome, _text_evidence(phrase)
     return None
 
 
@@ -238,13 +256,6 @@ def _status_rule(status: _Status) -> Outcome | None:
         or table.get(f"x.{subject}.{detail}")
         or table.get(f"x.{subject}")
     )
-
-
-def _first(text: str, phrases: tuple[str, ...]) -> str | None:
-    for phrase in phrases:
-        if phrase in text:
-            return phrase
-    return None
 
 
 def _text_evidence(phrase: str) -> str:

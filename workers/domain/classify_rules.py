@@ -1,40 +1,37 @@
 """The tables of CLASSIFICATION.md as data; ``classify.py`` is the engine that reads them.
 
-Each row is one line, so adding a provider's classification or a server's phrase is a
-one-line change that a reader can check against the document. Rows marked "beyond
+Each row is one line, so adding a provider's classification or a code is a one-line
+change that a reader can check against the document. Rows marked "beyond
 CLASSIFICATION.md" are decisions taken where the document is silent; each says why.
-Phrases are lower-case substrings of the diagnostic text after its whitespace is
-collapsed to single spaces.
+The diagnostic phrases live in ``classify_phrases_*`` (one module per language group);
+this module says what each kind of phrase decides.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workers.domain.classify_phrases import Kind
 from workers.domain.types import Outcome
 
 __all__ = [
     "ALL_OUTCOMES",
-    "AUTO_REPLY_PHRASES",
     "BASIC_CODE_RULES",
     "BASIC_CLASS_DEFAULT",
     "BY_EVIDENCE",
-    "CONDITION_PHRASES",
-    "DELIVERY_NOTICE_PHRASES",
-    "DOMAIN_MISSING_PHRASES",
+    "DELAY_KINDS",
     "FEEDBACK_RULES",
     "FEEDBACK_DEFAULT",
-    "NONEXISTENT_PHRASES",
-    "POLICY_PHRASES",
+    "IGNORED_KINDS",
+    "MISSING_KINDS",
+    "NONEXISTENT_VETO_KINDS",
     "PROVIDER_ALIASES",
     "PROVIDER_TABLES",
-    "SENDER_PHRASES",
     "STATUS_RULES",
     "STATUS_TEXT_GATES",
     "TEXT_RULES",
     "ByEvidence",
     "ProviderRule",
-    "TextRule",
 ]
 
 N = Outcome.NONEXISTENT
@@ -48,143 +45,38 @@ UNSUBSCRIBE = Outcome.UNSUBSCRIBE
 ALL_OUTCOMES: frozenset[Outcome] = frozenset(Outcome)
 
 # --- Diagnostic text ----------------------------------------------------------------
+# The phrases themselves are in classify_phrases_en / _eu / _asia, one row a line with
+# its source; these rows say what each kind of phrase decides, and in which order.
 
-NONEXISTENT_PHRASES: tuple[str, ...] = (
-    "user unknown",
-    "no such user",
-    "mailbox not found",
-    "does not exist",
-    "unknown recipient",
-    "recipient address rejected: access denied",  # Office 365 sends this as 5.4.1
-    "address rejected",
-    "invalid recipient",
-    "account has been deleted",
-    # beyond CLASSIFICATION.md: unambiguous spellings of the same statement
-    "unknown user",
-    "user not found",
-    "recipient not found",
-    "no such mailbox",
-    "no such recipient",
-    "this user doesn't have a",  # Yahoo: "This user doesn't have a yahoo.com account"
+TEXT_RULES: tuple[tuple[Kind, Outcome], ...] = (
+    (Kind.SENDER, P),  # about the sender: policy whatever the code (a 5.1.x says nothing)
+    (Kind.POLICY, P),  # spam, reputation, authentication, relaying, rate, size
+    (Kind.FULL, C),  # mailbox full / over quota
+    (Kind.DISABLED, C),  # account disabled, locked, frozen, suspended
 )
-"""Nonexistent when the class is 5 (and the code is not gated below)."""
+"""Tried in order, whatever the code: policy first, so mixed evidence never lists an address."""
 
-DOMAIN_MISSING_PHRASES: tuple[str, ...] = (
-    "nxdomain",
-    "host not found",
-    "no mx",
-    "no a record",
-    "domain not found",
-    "domain does not exist",
-    "no such domain",
-    "non-existent domain",
-    "nonexistent domain",
-    "name or service not known",
-)
-"""The text that says the recipient's domain does not exist (5.4.4 needs it)."""
+IGNORED_KINDS: tuple[Kind, ...] = (Kind.AUTO_REPLY, Kind.DELIVERED)
+"""Not bounces (RFC 3834 auto-replies, delivery notices): ignored unless a 4xx/5xx is given."""
 
-SENDER_PHRASES: tuple[str, ...] = (
-    "sender address rejected",
-    "sender verify failed",
-    "from address",
-    "mail from",
-    "domain of sender",
-    # beyond CLASSIFICATION.md
-    "sender domain",
-    "sender rejected",
-)
-"""About the sender: policy whatever the code (a 5.1.x here says nothing of the recipient)."""
+DELAY_KINDS: tuple[Kind, ...] = (Kind.DELAYED,)
+"""Delay warnings: ignored unless the class is 5 (the final DSN decides, not the warning)."""
 
-CONDITION_PHRASES: tuple[str, ...] = (
-    "mailbox full",
-    "over quota",
-    "quota exceeded",
-    "insufficient storage",
-    "account disabled",
-    "account suspended",
-    "inactive",
-    "temporarily deactivated",
-    # beyond CLASSIFICATION.md: Gmail's and Yahoo's spellings of the same states
-    "mailbox is full",
-    "exceeded storage",
-    "account is disabled",
-    "mailbox disabled",
-    "mailbox is disabled",
-    "account has been suspended",
-)
+MISSING_KINDS: tuple[Kind, ...] = (Kind.MAILBOX_MISSING, Kind.DOMAIN_MISSING)
+"""Nonexistent when the class is 5, or when there is no code at all, and nothing vetoes it."""
 
-POLICY_PHRASES: tuple[str, ...] = (
-    "spam",
-    "unsolicited",  # Gmail 550 5.7.1 "likely unsolicited mail": a spam block
-    "blocked",
-    "blacklist",
-    "blocklist",
-    "reputation",
-    "spamhaus",
-    "policy",
-    "dmarc",
-    "spf",
-    "dkim",
-    "rate limit",
-    "too many",
-    # beyond CLASSIFICATION.md
-    "too fast",  # Gmail 4.2.1 "receiving mail too fast": a rate limit, not a mailbox state
-    "at a rate that",  # Gmail 4.2.1 "receiving mail at a rate that prevents ..."
-    "ratelimit",
-    "rate-limit",
-    "dnsbl",
-    "relay access denied",
-    "relaying denied",
-    "relay not permitted",
-    "unauthenticated",
-    "greylist",
-    "graylist",
-    "virus",
-    "phishing",
-)
+NONEXISTENT_VETO_KINDS: tuple[Kind, ...] = (Kind.TRANSIENT,)
+"""Mixed evidence: "host not found, try again" beside a missing-domain phrase is unknown."""
 
-
-@dataclass(frozen=True, slots=True)
-class TextRule:
-    """Phrases that decide the outcome whatever the code, tried in table order."""
-
-    name: str
-    outcome: Outcome
-    phrases: tuple[str, ...]
-
-
-TEXT_RULES: tuple[TextRule, ...] = (
-    TextRule("sender", P, SENDER_PHRASES),
-    TextRule("policy", P, POLICY_PHRASES),
-    TextRule("condition", C, CONDITION_PHRASES),
-)
-"""Policy first: when evidence is mixed the worker must not list the address."""
-
-AUTO_REPLY_PHRASES: tuple[str, ...] = (
-    "out of office",
-    "out of the office",
-    "vacation",
-    "auto-reply",
-    "autoreply",
-    "auto reply",
-    "automatic reply",
-    "automated reply",
-    "autoresponder",
-    "auto-responder",
-    "auto-submitted: auto-replied",
-)
-"""Not a bounce: ignored unless the event also carries a 4xx/5xx code."""
-
-DELIVERY_NOTICE_PHRASES: tuple[str, ...] = (
-    "successfully delivered",
-    "delivered successfully",
-    "delivery succeeded",
-    "recipients succeeded",
-    "has been delivered",
-    "was delivered",
-    "delivery has been relayed",
-)
-"""Successful-delivery notices: not bounces (same condition as auto-replies)."""
+STATUS_TEXT_GATES: dict[str, tuple[Kind, ...]] = {
+    # 5.4.4 "unable to route": nonexistent only when the text says the domain is missing
+    "5.4.4": (Kind.DOMAIN_MISSING,),
+    # Office 365 Directory-Based Edge Blocking sends "Recipient address rejected: Access
+    # denied" as 5.4.1; the same words after Postfix's prefix (554 5.7.1) are an access
+    # table's policy, so they count only with this code (beyond CLASSIFICATION.md)
+    "5.4.1": (Kind.MAILBOX_MISSING, Kind.DOMAIN_MISSING, Kind.DIRECTORY_REJECT),
+}
+"""Codes whose text must be of these kinds (not ``MISSING_KINDS``) to be nonexistent."""
 
 # --- Enhanced status codes (RFC 3463) -------------------------------------------------
 
@@ -222,11 +114,6 @@ STATUS_RULES: dict[str, Outcome] = {
 Codes not listed (x.0.0, x.1.0, x.1.4, x.2.4…) decide nothing: the text decides, else the
 basic reply code, else unknown.
 """
-
-STATUS_TEXT_GATES: dict[str, tuple[str, ...]] = {
-    "5.4.4": DOMAIN_MISSING_PHRASES,
-}
-"""Codes for which only these phrases (not the general list) make a bounce nonexistent."""
 
 # --- Basic reply codes (weakest) ----------------------------------------------------
 
