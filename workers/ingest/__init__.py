@@ -1,0 +1,1 @@
+"""Adapters that turn what the outside world sends (bounce and complaint mail) into events."""
