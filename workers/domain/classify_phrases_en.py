@@ -31,7 +31,7 @@ PHRASES_EN: tuple[Phrase, ...] = (
     Phrase(_S, "sender address rejected", "doc; Postfix smtpd_check.c"),
     Phrase(_S, "sender verify failed", "doc; Exim verify = sender"),
     Phrase(_S, "from address", "doc"),
-    Phrase(_S, r"mail from(?:$|[^:]|:[^ <]|: [^<])", "doc; not the echo 'MAIL From:<…>'", True),
+    Phrase(_S, r"\bmail from(?:$|[^:]|:[^ <]|: [^<])", "doc; not the echo 'MAIL From:<…>'", True),
     Phrase(_S, "after mail from:", "Exim 'SMTP error from remote mail server after MAIL FROM:'"),
     Phrase(_S, "domain of sender", "doc; Sendmail 'Domain of sender address … does not exist'"),
     Phrase(_S, "sender domain", "Exchange 5.1.8, Postfix reject_unknown_sender_domain"),
