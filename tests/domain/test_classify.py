@@ -328,7 +328,7 @@ def test_status_extracted_from_text(text: str, status: str) -> None:
 
 
 def test_bare_address_rejected_decides_nothing() -> None:
-    """"Address rejected" alone (Postfix's prefix without its reason) is not evidence."""
+    """ "Address rejected" alone (Postfix's prefix without its reason) is not evidence."""
     result = classify(BounceDetails(diagnostic="550 #5.1.0 Address rejected."))
     assert result == Classification(U, ("status:5.1.0", "code:550"))
 
