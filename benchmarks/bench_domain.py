@@ -232,6 +232,16 @@ BOUNCES = [
     ),
     BounceDetails(diagnostic="Auto-Reply: I am out of the office until Monday"),
     BounceDetails(),
+    # text-only bounces (no code at all): qmail, a provider's wrapper, other languages
+    BounceDetails(diagnostic="<x@example.com>: Sorry, no mailbox here by that name. (#5.1.1)"),
+    BounceDetails(
+        diagnostic="We're sorry. There's a problem with the e-mail address(es) you're trying "
+        "to send to. Please verify the address(es) and try again. <x@example.com>: The e-mail "
+        "message could not be delivered because the user's mailfolder is full."
+    ),
+    BounceDetails(diagnostic="User x (x@example.com) not listed in Domino Directory"),
+    BounceDetails(diagnostic="550 5.1.1 <x@example.de>: Benutzer nicht bekannt/User unknown"),
+    BounceDetails(diagnostic="<x@example.jp> のユーザーは登録されていません"),
 ]
 
 

@@ -167,7 +167,8 @@ def notification_text(raw: bytes) -> str:
         try:
             content = part.get_content()
         except (LookupError, ValueError, AssertionError):
-            content = (part.get_payload(decode=True) or b"").decode("latin-1")
+            payload = part.get_payload(decode=True)
+            content = payload.decode("latin-1") if isinstance(payload, bytes) else ""
         if isinstance(content, bytes):
             content = content.decode("latin-1")
         if part.get_content_subtype() == "html":

@@ -33,7 +33,7 @@ def _of(*kinds: Kind) -> st.SearchStrategy[str]:
 ANY_PHRASE = st.sampled_from([_text(row) for row in ALL_PHRASES])
 MISSING = _of(Kind.MAILBOX_MISSING, Kind.DOMAIN_MISSING)
 AGAINST_NONEXISTENT = _of(Kind.SENDER, Kind.POLICY, Kind.FULL, Kind.DISABLED, Kind.TRANSIENT)
-NOISE = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20)
+NOISE = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=20)
 TEXT = st.one_of(
     st.none(),
     st.text(max_size=200),
