@@ -7,30 +7,21 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.domain.classify_helpers import example
 from workers.domain import classify_rules as rules
 from workers.domain.classify import classify
-from workers.domain.classify_phrases import Kind, Phrase
+from workers.domain.classify_phrases import Kind
 from workers.domain.classify_text import ALL_PHRASES, phrases_of
 from workers.domain.types import BounceDetails, Outcome
 
 N = Outcome.NONEXISTENT
 
-REGEX_EXAMPLES: dict[str, str] = {
-    r"\bmail from(?:$|[^:]|:[^ <]|: [^<])": "not accepting mail from bulk@example.net",
-    r"wasn't found at [a-z0-9.-]{1,253}": "jane wasn't found at example.com.",
-    r"scanned (?:for|by) [^.;:]{0,80}": "this message has been scanned for viruses and spam.",
-}
-
-
-def _text(row: Phrase) -> str:
-    return REGEX_EXAMPLES[row.text] if row.regex else row.text
-
 
 def _of(*kinds: Kind) -> st.SearchStrategy[str]:
-    return st.sampled_from([_text(row) for kind in kinds for row in phrases_of(kind)])
+    return st.sampled_from([example(row) for kind in kinds for row in phrases_of(kind)])
 
 
-ANY_PHRASE = st.sampled_from([_text(row) for row in ALL_PHRASES])
+ANY_PHRASE = st.sampled_from([example(row) for row in ALL_PHRASES])
 MISSING = _of(Kind.MAILBOX_MISSING, Kind.DOMAIN_MISSING)
 AGAINST_NONEXISTENT = _of(Kind.SENDER, Kind.POLICY, Kind.FULL, Kind.DISABLED, Kind.TRANSIENT)
 NOISE = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=20)

@@ -50,6 +50,7 @@ PHRASES_EU: tuple[Phrase, ...] = (
     Phrase(_P, "richtlinie", "de: 'aufgrund einer Richtlinie abgelehnt'"),
     Phrase(_S, "absender abgelehnt", "de: localised sender rejection"),
     Phrase(_S, "absenderadresse", "de: localised sender rejection"),
+    Phrase(_S, "absenderdomain", "de: 'Absenderdomain existiert nicht'"),
     # --- French (fr) --------------------------------------------------------------------
     Phrase(_M, "utilisateur inconnu", "fr: Orange / Free / hosted mail"),
     Phrase(_M, "destinataire inconnu", "fr: hosted mail"),
@@ -82,6 +83,7 @@ PHRASES_EU: tuple[Phrase, ...] = (
     Phrase(_S, "adresse de l'expéditeur", "fr: localised sender rejection"),
     Phrase(_S, "expéditeur refusé", "fr: localised sender rejection"),
     Phrase(_S, "expéditeur rejeté", "fr: localised sender rejection"),
+    Phrase(_S, "domaine de l'expéditeur", "fr: 'le domaine de l'expéditeur n'existe pas'"),
     # --- Spanish (es) -------------------------------------------------------------------
     Phrase(_M, "usuario desconocido", "es: hosted mail, Telefónica"),
     Phrase(_M, "destinatario desconocido", "es: hosted mail"),
@@ -104,6 +106,7 @@ PHRASES_EU: tuple[Phrase, ...] = (
     Phrase(_P, "correo no deseado", "es: spam"),
     Phrase(_S, "dirección del remitente", "es: localised sender rejection"),
     Phrase(_S, "remitente rechazado", "es: localised sender rejection"),
+    Phrase(_S, "dominio del remitente", "es: 'el dominio del remitente no existe'"),
     # --- Italian (it) -------------------------------------------------------------------
     Phrase(_M, "utente sconosciuto", "it: Libero / Aruba / hosted mail"),
     Phrase(_M, "utente inesistente", "it: hosted mail"),
@@ -126,6 +129,7 @@ PHRASES_EU: tuple[Phrase, ...] = (
     Phrase(_P, "indesiderat", "it: 'posta indesiderata'"),
     Phrase(_S, "indirizzo del mittente", "it: localised sender rejection"),
     Phrase(_S, "mittente rifiutato", "it: localised sender rejection"),
+    Phrase(_S, "dominio del mittente", "it: 'il dominio del mittente non esiste'"),
     # --- Portuguese (pt) ----------------------------------------------------------------
     Phrase(_M, "usuário desconhecido", "pt-BR: UOL / Terra / hosted mail"),
     Phrase(_M, "usuario desconhecido", "pt-BR: same, without accent"),
@@ -148,6 +152,7 @@ PHRASES_EU: tuple[Phrase, ...] = (
     Phrase(_P, "lixo eletrônico", "pt-BR: spam"),
     Phrase(_S, "endereço do remetente", "pt: localised sender rejection"),
     Phrase(_S, "remetente rejeitado", "pt: localised sender rejection"),
+    Phrase(_S, "domínio do remetente", "pt: 'o domínio do remetente não existe'"),
     # --- Dutch (nl) ---------------------------------------------------------------------
     Phrase(_M, "gebruiker onbekend", "nl: KPN / Ziggo / hosted mail"),
     Phrase(_M, "onbekende gebruiker", "nl: hosted mail"),
@@ -186,6 +191,7 @@ PHRASES_EU: tuple[Phrase, ...] = (
     Phrase(_P, "niechcian", "pl: 'niechciana poczta'"),
     Phrase(_S, "adres nadawcy", "pl: localised sender rejection"),
     Phrase(_S, "nadawca odrzucony", "pl: localised sender rejection"),
+    Phrase(_S, "domena nadawcy", "pl: 'domena nadawcy nie istnieje'"),
     # --- Czech (cs) ---------------------------------------------------------------------
     Phrase(_M, "uživatel neexistuje", "cs: Seznam / Centrum / hosted mail"),
     Phrase(_M, "neznámý uživatel", "cs: hosted mail"),
@@ -205,6 +211,7 @@ PHRASES_EU: tuple[Phrase, ...] = (
     Phrase(_P, "nevyžádan", "cs: 'nevyžádaná pošta'"),
     Phrase(_S, "adresa odesílatele", "cs: localised sender rejection"),
     Phrase(_S, "odesílatel odmítnut", "cs: localised sender rejection"),
+    Phrase(_S, "doména odesílatele", "cs: 'doména odesílatele neexistuje'"),
     # --- Russian (ru) -------------------------------------------------------------------
     Phrase(_M, "пользователь не найден", "ru: Mail.Ru / Rambler / hosted mail"),
     Phrase(_M, "нет такого пользователя", "ru: hosted mail"),
@@ -229,4 +236,5 @@ PHRASES_EU: tuple[Phrase, ...] = (
     Phrase(_P, "нежелательн", "ru: 'нежелательная почта'"),
     Phrase(_S, "адрес отправителя", "ru: localised sender rejection"),
     Phrase(_S, "отправитель отклонен", "ru: localised sender rejection"),
+    Phrase(_S, "домен отправителя", "ru: 'домен отправителя не существует'"),
 )
