@@ -341,6 +341,26 @@ def test_code_extracted_from_text() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("host mx.example.com[192.0.2.1] said: 550 sorry (in reply to RCPT TO command)", 550),
+        ("Remote host said: 554 go away", 554),
+        ("220 mx ESMTP ready 250-mx Hello 250 SIZE 40000000 552 rejected", 552),
+        ("smtp;550 Requested action not taken", 550),
+        ("please contact Customer Support at 480-624-2500.", None),
+        ("received from mail.example.com [208.184.79.137]", None),
+        ("Error 01373: go away", None),
+    ],
+)
+def test_failure_code_found_further_in_the_text(text: str, code: int | None) -> None:
+    """A 4xx/5xx reply further in the text counts (over a leading 2xx greeting); phones,
+    IP addresses and error numbers do not."""
+    evidence = classify(BounceDetails(diagnostic=text)).evidence
+    codes = [item for item in evidence if item.startswith("code:")]
+    assert codes == ([] if code is None else [f"code:{code}"])
+
+
+@pytest.mark.parametrize(
     "text",
     ["connection to 10.5.1.1 timed out", "Postfix 2.11.3 said hello", "v5.1.1.2 build"],
 )

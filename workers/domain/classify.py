@@ -163,9 +163,15 @@ def _status_of(match: re.Match[str]) -> _Status:
 
 
 def _code_in_text(text: str) -> int | None:
-    """A leading reply code (any class), else the first 4xx/5xx further in."""
-    match = _CODE_IN_TEXT.match(text) or _FAILURE_CODE_IN_TEXT.search(text)
-    return None if match is None else int(match[1])
+    """A leading reply code, unless a 4xx/5xx follows (a transcript's 220 greeting); else
+    the first 4xx/5xx further in."""
+    leading = _CODE_IN_TEXT.match(text)
+    if leading is not None and leading[1][0] in "45":
+        return int(leading[1])
+    failure = _FAILURE_CODE_IN_TEXT.search(text)
+    if failure is not None:
+        return int(failure[1])
+    return None if leading is None else int(leading[1])
 
 
 def _by_evidence(signals: _Signals, rule: rules.ByEvidence) -> Classification:
