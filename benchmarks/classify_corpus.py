@@ -10,7 +10,7 @@ judged by reading the message against CLASSIFICATION.md, with a short why).
 Two figures: ``pipeline`` scores the product path (parser, then classifier); ``text``
 scores the classifier alone on the server's words: where the parser found no diagnostic
 (or could not read the message), the message's own notification text (its text parts,
-read with the stdlib ``email`` package, up to the returned copy) is classified instead.
+read with the stdlib ``email`` package, whole) is classified instead.
 
 Effects: ``hard`` (listed at once: nonexistent, complaint), ``ladder`` (condition),
 ``none`` (policy / unknown: counted, never listed), ``ignored`` (not a bounce: delay
@@ -51,12 +51,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "classify_corpus.json"
 CACHE = ROOT / ".cache" / "corpus"  # .cache/ is git-ignored
 DATA_DIR = "/tests/data/"
 TEXT_LIMIT = 10_000
-_COPY_MARKER = re.compile(
-    r"^\W*(?:-{2,}|={2,}|\*{2,}).{0,40}(?:original|copy of|returned|unsent|header of)", re.I
-)
 _TAG = re.compile(r"<[^>]{0,500}>")
-# the original's headers echoed in a frame ("Subject: Virus in my mail"): not the server's words
-_ECHOED_HEADER = re.compile(r"^\s*(?:subject|to|cc|from|sent|date|message-id)\s*:", re.I)
 EFFECTS = ("hard", "ladder", "none", "ignored")
 
 EFFECT_OF: dict[Outcome, str] = {
@@ -160,7 +155,8 @@ def outcome_of(report: MailReport) -> tuple[str, Classification | None]:
 
 
 def notification_text(raw: bytes) -> str:
-    """The human-readable parts of a bounce, up to the returned copy of the original."""
+    """The human-readable parts of a bounce, as a producer would pass them on: whole (the
+    classifier itself cuts off the returned copy and the providers' frames)."""
     message = email.message_from_bytes(raw, policy=policy.default)
     chunks: list[str] = []
     for part in _parts(message):
@@ -174,13 +170,7 @@ def notification_text(raw: bytes) -> str:
         if part.get_content_subtype() == "html":
             content = _TAG.sub(" ", content)
         chunks.append(str(content))
-    lines: list[str] = []
-    for line in "\n".join(chunks).splitlines():
-        if _COPY_MARKER.match(line):
-            break
-        if not _ECHOED_HEADER.match(line):
-            lines.append(line)
-    return "\n".join(lines)[:TEXT_LIMIT]
+    return "\n".join(chunks)[:TEXT_LIMIT]
 
 
 def _parts(message: EmailMessage) -> list[EmailMessage]:

@@ -11,6 +11,7 @@ REGEX_EXAMPLES: dict[str, str] = {
     r"wasn't found at [a-z0-9.-]{1,253}": "jane wasn't found at example.com.",
     r"scanned (?:for|by) [^.;:]{0,80}": "this message has been scanned for viruses and spam.",
     r"the domain [a-z0-9.-]{1,253} couldn't be found": "the domain example.com couldn't be found",
+    r"subject: .{0,300}? (?:sent:|was not delivered to)": "subject: virus alert sent:",
     r"recipient addresses rejected ?: access denied": (
         "all recipient addresses rejected : access denied"
     ),

@@ -149,6 +149,20 @@ def test_wrappers_are_not_evidence(row: Phrase) -> None:
     assert outcome_of(frame) is U
 
 
+@pytest.mark.parametrize("row", rows(Kind.ORIGINAL), ids=row_id)
+def test_the_returned_copy_is_not_evidence(row: Phrase) -> None:
+    """Nothing after the start of the returned copy counts: not its headers, not its codes."""
+    copy = "x-spam-status: yes, spf=pass dkim=pass; 554 5.7.1 rejected as spam"
+    assert outcome_of(f"550 5.1.1 <jane@example.com>: user unknown {example(row)} {copy}") is N
+    assert outcome_of(f"the user's mailbox is full. {example(row)} {copy} user unknown") is C
+    assert outcome_of(f"no reason given. {example(row)} 550 5.1.1 user unknown") is U
+
+
+def test_a_returned_copy_marker_at_the_very_start_cuts_nothing() -> None:
+    """A header block passed whole (the text starts with it) is read, not dropped."""
+    assert outcome_of("Received: from mx.example.com; 550 5.1.1 user unknown") is N
+
+
 def test_wrapper_words_do_not_leak_into_the_reason() -> None:
     """cPanel's "may be blacklisted" frame around "No Such User Here" is still nonexistent."""
     text = (

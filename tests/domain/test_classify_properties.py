@@ -21,6 +21,12 @@ def _of(*kinds: Kind) -> st.SearchStrategy[str]:
     return st.sampled_from([example(row) for kind in kinds for row in phrases_of(kind)])
 
 
+def _has_marker(text: str) -> bool:
+    """Whether the text holds the start of a returned copy (which a frame would move)."""
+    collapsed = " ".join(text.split()).lower()
+    return any(row.text in collapsed for row in phrases_of(Kind.ORIGINAL))
+
+
 ANY_PHRASE = st.sampled_from([example(row) for row in ALL_PHRASES])
 MISSING = _of(Kind.MAILBOX_MISSING, Kind.DOMAIN_MISSING)
 AGAINST_NONEXISTENT = _of(Kind.SENDER, Kind.POLICY, Kind.FULL, Kind.DISABLED, Kind.TRANSIENT)
@@ -137,13 +143,30 @@ def test_no_code_missing_text_alone_is_nonexistent(phrase: str, lead: str) -> No
 
 
 @settings(max_examples=500)
-@given(_of(Kind.WRAPPER), TEXT.filter(lambda text: text is not None))
+@given(_of(Kind.WRAPPER), TEXT.filter(lambda text: text is not None and not _has_marker(text)))
 def test_wrappers_never_change_the_outcome(frame: str, reason: str | None) -> None:
     """Putting a provider's friendly frame around a reason changes nothing."""
     assert reason is not None
     plain = classify(BounceDetails(diagnostic=reason)).outcome
     framed = classify(BounceDetails(diagnostic=f"{frame} {reason}")).outcome
     assert framed is plain
+
+
+@settings(max_examples=500)
+@given(
+    _of(Kind.ORIGINAL),
+    st.sampled_from(
+        [example(row) for row in ALL_PHRASES if row.kind not in (Kind.ORIGINAL, Kind.WRAPPER)]
+    ),
+    TEXT,
+)
+def test_the_returned_copy_never_changes_the_outcome(
+    marker: str, reason: str, copy: str | None
+) -> None:
+    """Whatever the returned copy holds after its marker, the reason before it decides."""
+    plain = classify(BounceDetails(diagnostic=f"550 {reason}")).outcome
+    with_copy = classify(BounceDetails(diagnostic=f"550 {reason} {marker} {copy or ''}"))
+    assert with_copy.outcome is plain
 
 
 @settings(max_examples=500)

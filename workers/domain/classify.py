@@ -138,12 +138,14 @@ def _signals(details: BounceDetails) -> _Signals:
         if isinstance(diagnostic, str)
         else ""
     )
-    status = _parse_status(details.smtp_status, text)
+    findings = scan(text)
+    reason = findings.text  # the server's words: no wrapper, no returned copy
+    status = _parse_status(details.smtp_status, reason)
     code = details.smtp_code
     if not isinstance(code, int) or isinstance(code, bool) or not 200 <= code <= 599:
-        code = _code_in_text(text)
+        code = _code_in_text(reason)
     status_key = None if status is None else f"{status[0]}.{status[1]}.{status[2]}"
-    return _Signals(text, scan(text), status, status_key, code)
+    return _Signals(reason, findings, status, status_key, code)
 
 
 def _parse_status(field: str | None, text: str) -> _Status | None:

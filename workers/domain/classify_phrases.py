@@ -29,6 +29,7 @@ class Kind(StrEnum):
     DELIVERED = "delivered"  # a successful-delivery notice: not a bounce
     DELAYED = "delayed"  # a delay warning ("will be retried"): not a failure yet
     WRAPPER = "wrapper"  # a provider's friendly frame around the reason: removed before reading
+    ORIGINAL = "original"  # the returned copy of the message starts: nothing after it counts
 
 
 @dataclass(frozen=True, slots=True)

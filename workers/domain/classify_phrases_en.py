@@ -25,6 +25,7 @@ _A = Kind.AUTO_REPLY
 _OK = Kind.DELIVERED
 _L = Kind.DELAYED
 _W = Kind.WRAPPER
+_O = Kind.ORIGINAL
 
 PHRASES_EN: tuple[Phrase, ...] = (
     # --- about the sender or the session, never the recipient ---------------------------
@@ -299,4 +300,22 @@ PHRASES_EN: tuple[Phrase, ...] = (
     Phrase(_W, "e-mail viruswall", "Trend Micro InterScan frame"),
     Phrase(_W, "antivirus", "gateway product names (Symantec AntiVirus for SMTP Gateways)"),
     Phrase(_W, r"scanned (?:for|by) [^.;:]{0,80}", "scanner footers", True),
+    Phrase(
+        _W,
+        r"subject: .{0,300}? (?:sent:|was not delivered to)",
+        "Exchange 5.5 / Domino frames echo the subject",
+        True,
+    ),
+    # --- the returned copy starts: its headers ("spf=pass", "X-Spam-Status") are not evidence
+    Phrase(_O, "original message headers", "Exchange 2010+ / Office 365 NDR"),
+    Phrase(_O, "----- original message -----", "Gmail, Exchange"),
+    Phrase(_O, "original message follows", "Sendmail, SMTP32 'Original message follows.'"),
+    Phrase(_O, "below this line is a copy of the message", "qmail-send"),
+    Phrase(_O, "this is a copy of the message, including all the headers", "Exim"),
+    Phrase(_O, "this is a copy of your message, including all the headers", "Exim (Mail.Ru)"),
+    Phrase(_O, "header of the original message is following", "Exim (1&1 kundenserver)"),
+    Phrase(_O, "returned mail follows", "USA.NET / hosted mail"),
+    Phrase(_O, "message header follows", "Gmail / Sendmail '----- Message header follows -----'"),
+    Phrase(_O, "received: from ", "a returned header block"),
+    Phrase(_O, "return-path: <", "a returned header block"),
 )

@@ -2,8 +2,10 @@
 
 Every phrase row of every language is compiled once into a single RE2 set, so a
 diagnostic is scanned once whatever the number of rows (linear time, no backtracking;
-the text is untrusted). Wrapper rows (a provider's friendly frame around the reason)
-are cut out and the rest is scanned again: the frame is not evidence, the reason is.
+the text is untrusted). Two kinds of row change the text itself, and the rest is scanned
+again: a wrapper (a provider's friendly frame around the reason) is cut out, and the
+returned copy of the original message (its headers say "spf=pass", its body anything)
+is cut off where its marker starts. Neither is evidence; the server's reason is.
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ _SEPARATOR = " | "  # what a cut-out wrapper leaves, so its neighbours do not jo
 
 @dataclass(frozen=True, slots=True)
 class Findings:
-    """The first phrase found of each kind (the evidence), table order deciding ties."""
+    """The first phrase found of each kind (the evidence), table order deciding ties, and
+    the text they were found in: wrappers cut out, the returned copy cut off."""
 
     first: Mapping[Kind, str]
+    text: str
 
     def get(self, kind: Kind) -> str | None:
         """The phrase of this kind that was found, if any."""
@@ -47,7 +51,7 @@ class Findings:
         return None
 
 
-EMPTY = Findings(MappingProxyType({}))
+EMPTY = Findings(MappingProxyType({}), "")
 
 
 def phrases_of(kind: Kind) -> tuple[Phrase, ...]:
@@ -61,16 +65,20 @@ def scan(text: str) -> Findings:
         return EMPTY
     hits = _SET.Match(text)
     if not hits:
-        return EMPTY
-    if any(ALL_PHRASES[index].kind is Kind.WRAPPER for index in hits):
-        text = _unwrap(text, hits)
+        return Findings(EMPTY.first, text)
+    kinds = {ALL_PHRASES[index].kind for index in hits}
+    if Kind.ORIGINAL in kinds or Kind.WRAPPER in kinds:
+        text = _unwrap(_cut_original(text, hits), hits).strip(_SEPARATOR)
         hits = _SET.Match(text) or []
     first: dict[Kind, str] = {}
     for index in sorted(hits):
         row = ALL_PHRASES[index]
-        if row.kind is not Kind.WRAPPER and row.kind not in first:
+        if row.kind not in _TEXT_EDITS and row.kind not in first:
             first[row.kind] = _matched_text(index, text)
-    return Findings(MappingProxyType(first))
+    return Findings(MappingProxyType(first), text)
+
+
+_TEXT_EDITS = frozenset({Kind.WRAPPER, Kind.ORIGINAL})
 
 
 def _pattern(row: Phrase) -> str:
@@ -91,6 +99,25 @@ _SET = _compile_set(ALL_PHRASES)
 @cache
 def _regex(index: int) -> re2._Regexp:
     return re2.compile(_pattern(ALL_PHRASES[index]))
+
+
+def _cut_original(text: str, hits: list[int]) -> str:
+    """The text before the first marker of a returned copy (a marker at the very start
+    is a header block the producer passed whole, so it is skipped)."""
+    starts = [
+        position
+        for index in hits
+        if ALL_PHRASES[index].kind is Kind.ORIGINAL and (position := _position(index, text)) > 0
+    ]
+    return text[: min(starts)] if starts else text
+
+
+def _position(index: int, text: str) -> int:
+    row = ALL_PHRASES[index]
+    if not row.regex:
+        return text.find(row.text)
+    match = _regex(index).search(text)
+    return -1 if match is None else int(match.start())
 
 
 def _unwrap(text: str, hits: list[int]) -> str:
