@@ -39,6 +39,8 @@ PHRASES_EN: tuple[Phrase, ...] = (
     Phrase(_S, "null sender", "NetEase 163 '553 … NULL sender is not allowed'"),
     Phrase(_S, "email address is not verified", "Amazon SES: the sender's identity"),
     Phrase(_S, "sender domain", "Exchange 5.1.8, Postfix reject_unknown_sender_domain"),
+    Phrase(_S, "sender address", "Sendmail / Exchange 'sender address … does not exist'"),
+    Phrase(_S, "sender's address", "hosted mail 'the sender's address domain does not exist'"),
     Phrase(_S, "sender rejected", "Sendmail/Exim"),
     Phrase(_S, "bad sender", "RFC 3463 5.1.7 / 5.1.8 texts"),
     Phrase(_S, "sender's mailbox", "RFC 3463 5.1.7 'bad sender's mailbox address syntax'"),
