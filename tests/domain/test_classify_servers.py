@@ -234,6 +234,10 @@ FAMILIES = [
         N,
     ),
     ("550 User not found: 12345@163.com", N),
+    ("5.1.1 szn; User hasn't got the service mapped", N),
+    ("552 5.1.1 5.2.2 sorry, final recipient mailbox is full (chkuser)", C),
+    ("550 5.1.1 <list@example.org> sender is blacklisted", P),
+    ("552 5.2.0 0biL1i00V1cmcpM01biL4w spam detected", P),
     ("552 Requested mail action aborted: exceeded mailsize limit", P),
     # delay warnings and non-bounces
     (

@@ -199,6 +199,11 @@ PHRASES_EN: tuple[Phrase, ...] = (
     Phrase(_M, "does not have an account", "Coremail list 'recipient does not have an account'"),
     Phrase(_M, "this user doesn't have a", "Yahoo 'This user doesn't have a yahoo.com account'"),
     Phrase(_M, "not our customer", "Comcast '551 5.1.1 … Not our Customer'"),
+    Phrase(
+        _M,
+        "hasn't got the service mapped",
+        "Seznam '5.1.1 szn; User hasn't got the service mapped'",
+    ),
     Phrase(_M, "non-existent user", "hosted mail"),
     Phrase(_M, "nonexistent user", "hosted mail"),
     Phrase(_M, "no mailbox here by that name", "qmail / vpopmail '(#5.1.1)'"),
