@@ -241,6 +241,8 @@ def _nonexistent_veto(signals: _Signals) -> Classification | None:
 
 
 def _text_rule(found: Findings) -> tuple[Outcome, str] | None:
+    if not found.first:
+        return None
     for kind, outcome in rules.TEXT_RULES:
         phrase = found.get(kind)
         if phrase is not None:
