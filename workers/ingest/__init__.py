@@ -1,1 +1,2 @@
-"""Adapters that turn what the outside world sends (bounce and complaint mail) into events."""
+"""Adapters that turn what the outside world sends (bounce and complaint mail, provider
+webhooks) into events."""

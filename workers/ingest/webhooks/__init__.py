@@ -1,0 +1,1 @@
+"""Provider webhooks: pure payload mapping per provider, signature checks, one-click tokens."""
