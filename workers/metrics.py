@@ -27,6 +27,10 @@ __all__ = [
     "WORKER_READY",
     "FRONT_READY",
     "TOP_DOMAINS",
+    "UNSUBSCRIBE_CALLS",
+    "WEBHOOK_CALLS",
+    "WEBHOOK_EVENTS",
+    "WEBHOOK_SECONDS",
     "set_entries",
     "set_lag",
 ]
@@ -107,6 +111,28 @@ WORKER_READY = Gauge(
     "suppressor_worker_ready",
     "1 once the worker recovered its tables and processes records, else 0.",
     multiprocess_mode="livemax",
+)
+WEBHOOK_CALLS = Counter(
+    "suppressor_webhook_calls_total",
+    "Provider webhook calls answered, by provider and outcome (accepted, ignored, bad_payload, "
+    "unauthorized, forbidden, broker_unavailable, too_large, confirmed...).",
+    ["provider", "outcome"],
+)
+WEBHOOK_EVENTS = Counter(
+    "suppressor_webhook_events_total",
+    "Delivery events from provider webhooks, acknowledged by Kafka, by provider and type.",
+    ["provider", "type"],
+)
+WEBHOOK_SECONDS = Histogram(
+    "suppressor_webhook_seconds",
+    "Time to answer a provider webhook call, Kafka acknowledgements included, by provider.",
+    ["provider"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+UNSUBSCRIBE_CALLS = Counter(
+    "suppressor_unsubscribe_calls_total",
+    "One-click unsubscribe requests, by method (GET page, POST one-click) and outcome.",
+    ["method", "outcome"],
 )
 
 

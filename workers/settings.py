@@ -63,8 +63,11 @@ class _Field:
     help: str
 
 
-def _setting(env: str, default: Any, parse: Callable[[str], Any], help: str) -> Any:
-    return field(default=default, metadata={"spec": _Field(env, parse, help)})
+def _setting(
+    env: str, default: Any, parse: Callable[[str], Any], help: str, *, secret: bool = False
+) -> Any:
+    """A field bound to ``env``; a ``secret`` one is left out of the value's ``repr``."""
+    return field(default=default, repr=not secret, metadata={"spec": _Field(env, parse, help)})
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,101 @@ class Settings:
         "",
         str,
         "Per-account API keys as account:sha256-hex pairs, comma-separated",
+    )
+    webhook_ses_topics: str = _setting(
+        "SUPPRESSOR_WEBHOOK_SES_TOPICS",
+        "",
+        str,
+        "SES webhooks: account=SNS-topic-ARN pairs (ARNs space-separated); '*' for any account",
+    )
+    webhook_sendgrid_keys: str = _setting(
+        "SUPPRESSOR_WEBHOOK_SENDGRID_KEYS",
+        "",
+        str,
+        "SendGrid webhooks: account=verification-key (base64) pairs; '*' for any account",
+        secret=True,
+    )
+    webhook_mailgun_keys: str = _setting(
+        "SUPPRESSOR_WEBHOOK_MAILGUN_KEYS",
+        "",
+        str,
+        "Mailgun webhooks: account=webhook-signing-key pairs; '*' for any account",
+        secret=True,
+    )
+    webhook_postmark_credentials: str = _setting(
+        "SUPPRESSOR_WEBHOOK_POSTMARK_CREDENTIALS",
+        "",
+        str,
+        "Postmark webhooks: account=user:password (Basic auth) pairs; '*' for any account",
+        secret=True,
+    )
+    webhook_sparkpost_credentials: str = _setting(
+        "SUPPRESSOR_WEBHOOK_SPARKPOST_CREDENTIALS",
+        "",
+        str,
+        "SparkPost webhooks: account=user:password (Basic) or account=auth-token pairs",
+        secret=True,
+    )
+    webhook_account_field: str = _setting(
+        "SUPPRESSOR_WEBHOOK_ACCOUNT_FIELD",
+        "account_id",
+        str,
+        "Metadata field (SES tag, custom arg, user variable...) naming the account",
+    )
+    webhook_delivery_field: str = _setting(
+        "SUPPRESSOR_WEBHOOK_DELIVERY_FIELD",
+        "delivery_id",
+        str,
+        "Metadata field naming the platform's delivery id (else the provider's message id)",
+    )
+    webhook_stream_field: str = _setting(
+        "SUPPRESSOR_WEBHOOK_STREAM_FIELD",
+        "stream",
+        str,
+        "Metadata field naming the stream (marketing or transactional; default marketing)",
+    )
+    webhook_max_age: timedelta = _setting(
+        "SUPPRESSOR_WEBHOOK_MAX_AGE",
+        timedelta(minutes=5),
+        parse_duration,
+        "Signed webhook timestamps (SendGrid, Mailgun) older than this are refused",
+    )
+    webhook_max_body_bytes: int = _setting(
+        "SUPPRESSOR_WEBHOOK_MAX_BODY_BYTES",
+        2 * 1024 * 1024,
+        _positive_int,
+        "Larger webhook bodies are refused (413)",
+    )
+    webhook_ack_timeout: timedelta = _setting(
+        "SUPPRESSOR_WEBHOOK_ACK_TIMEOUT",
+        timedelta(seconds=10),
+        parse_duration,
+        "How long a webhook call waits for Kafka to acknowledge its events before a 503",
+    )
+    unsubscribe_keys: str = _setting(
+        "SUPPRESSOR_UNSUBSCRIBE_KEYS",
+        "",
+        str,
+        "One-click unsubscribe token keys as id=secret pairs; the first signs new links",
+        secret=True,
+    )
+    unsubscribe_base_url: str = _setting(
+        "SUPPRESSOR_UNSUBSCRIBE_BASE_URL",
+        "http://127.0.0.1:8080",
+        str,
+        "Public base URL of the API for unsubscribe links (https in production)",
+    )
+    unsubscribe_mailto: str = _setting(
+        "SUPPRESSOR_UNSUBSCRIBE_MAILTO",
+        "",
+        str,
+        "Optional mailto address added to List-Unsubscribe",
+    )
+    unsubscribe_max_age: timedelta = _setting(
+        "SUPPRESSOR_UNSUBSCRIBE_MAX_AGE",
+        timedelta(days=400),
+        parse_duration,
+        "How long an unsubscribe link keeps working after it was issued",
     )
     local_kafka_version: str = _setting(
         "SUPPRESSOR_KAFKA_VERSION", "3.9.1", str, "Apache Kafka version of the local broker"

@@ -16,12 +16,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from workers.api import routes_read, routes_write
+from workers.api import routes_read, routes_unsubscribe, routes_webhooks, routes_write
 from workers.api.auth import KeyRing
 from workers.api.errors import error_response, install_error_handlers
 from workers.api.guard import Guard
 from workers.api.models import HealthResponse
 from workers.api.protocols import Reader, Writer
+from workers.api.webhook_service import WebhookService
 from workers.client.commands import CommandError
 from workers.settings import Settings
 
@@ -48,9 +49,12 @@ def _broker_unavailable(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(
-    settings: Settings, client: Reader | None = None, writer: Writer | None = None
+    settings: Settings,
+    client: Reader | None = None,
+    writer: Writer | None = None,
+    webhooks: WebhookService | None = None,
 ) -> FastAPI:
-    """The API over ``client`` (reads) and ``writer`` (commands); built from settings if None."""
+    """The API over ``client`` (reads), ``writer`` (commands), ``webhooks``; None: from settings."""
     keys = KeyRing.parse(settings.api_keys)
 
     @asynccontextmanager
@@ -70,6 +74,8 @@ def create_app(
         try:
             yield
         finally:
+            if app.state.own_webhooks:
+                app.state.webhooks.sink.close()
             if own_writer is not None:
                 own_writer.close()
             if own is not None:
@@ -83,10 +89,15 @@ def create_app(
     )
     app.state.reader = client
     app.state.writer = writer
+    app.state.settings = settings
+    app.state.webhooks = webhooks
+    app.state.own_webhooks = False
     install_error_handlers(app)
     app.add_exception_handler(CommandError, _broker_unavailable)
     app.include_router(routes_read.router)
     app.include_router(routes_write.router)
+    app.include_router(routes_webhooks.router)
+    app.include_router(routes_unsubscribe.router)
 
     @app.get("/healthz", tags=["health"], response_model=HealthResponse)
     def healthz(request: Request) -> Any:
@@ -118,6 +129,7 @@ def serve(settings: Settings) -> None:
     from workers.client.sender import SenderClient
 
     KeyRing.parse(settings.api_keys)
+    WebhookService.check(settings)
     client = SenderClient(settings).start()
     writer = CommandWriter(settings, client)
     try:

@@ -14,7 +14,6 @@ address already blocked (the earliest block stays), or one on the recipient allo
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -23,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import Producer
 
 from workers.client.sender import SenderClient
 from workers.domain.events import parse_command
@@ -40,6 +39,7 @@ from workers.domain.types import (
 )
 from workers.domain.uri import compile_pattern
 from workers.domain.view import ListView
+from workers.kafka.producing import ProduceFailed, produce_acknowledged
 from workers.kafka.topics import COMMANDS
 from workers.settings import Settings
 
@@ -196,8 +196,6 @@ class CommandWriter:
                 "log_level": 0,
             }
         )
-        self._errors: list[str] = []
-        self._lock = threading.Lock()
 
     def submit(self, command: Mapping[str, Any], *, wait: float | None = 10.0) -> WriteResult:
         """Write one command; with ``wait``, return once its effect is visible (or time out).
@@ -229,25 +227,12 @@ class CommandWriter:
         return self._wait_visible(parsed, started, started + wait, progress)
 
     def _produce(self, records: list[tuple[bytes, bytes]]) -> None:
-        def delivered(err: KafkaError | None, _msg: Message) -> None:
-            if err is not None:
-                with self._lock:
-                    self._errors.append(str(err))
-
-        for key, value in records:
-            while True:
-                try:
-                    self._producer.produce(self.topic, value, key, on_delivery=delivered)
-                    break
-                except BufferError:
-                    self._producer.poll(0.1)
-            self._producer.poll(0)
-        remaining = self._producer.flush(30.0)
-        with self._lock:
-            errors, self._errors = self._errors, []
-        if remaining or errors:
-            detail = errors[0] if errors else f"{remaining} not acknowledged"
-            raise CommandError(f"could not write to {self.topic} at {self._bootstrap}: {detail}")
+        try:
+            produce_acknowledged(self._producer, self.topic, records, timeout=30.0)
+        except ProduceFailed as error:
+            raise CommandError(
+                f"could not write to {self.topic} at {self._bootstrap}: {error}"
+            ) from None
 
     def _wait_visible(
         self,

@@ -1,13 +1,19 @@
-"""Producing with confluent-kafka when the local queue may be full."""
+"""Producing with confluent-kafka when the local queue may be full, and waiting for acks."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from confluent_kafka import KafkaError, Producer
 
-__all__ = ["produce_retrying"]
+__all__ = ["ProduceFailed", "produce_acknowledged", "produce_retrying"]
+
+
+class ProduceFailed(RuntimeError):
+    """The broker did not acknowledge every record in time; the message says why."""
 
 
 def produce_retrying(
@@ -24,3 +30,50 @@ def produce_retrying(
             return
         except BufferError:
             producer.poll(0.05)
+
+
+def produce_acknowledged(
+    producer: Producer,
+    topic: str,
+    records: Iterable[tuple[bytes | None, bytes]],
+    timeout: float,
+) -> int:
+    """Produce (key, value) records and return once the broker acknowledged all of them.
+
+    Only this call's records are waited for (a shared producer's other traffic does not
+    hold it up), so callers in several threads may share one producer. Raises
+    ``ProduceFailed`` with the first error, or when ``timeout`` seconds pass first.
+    """
+    lock = threading.Lock()
+    done = threading.Event()
+    errors: list[str] = []
+    pending = 0
+    produced = False
+
+    def delivered(err: KafkaError | None, _msg: Any) -> None:
+        nonlocal pending
+        with lock:
+            if err is not None:
+                errors.append(str(err))
+            pending -= 1
+            if pending == 0 and produced:
+                done.set()
+
+    count = 0
+    for key, value in records:
+        with lock:
+            pending += 1
+        produce_retrying(producer, topic, value, key, delivered)
+        count += 1
+    with lock:
+        produced = True
+        if pending == 0:
+            done.set()
+    deadline = time.monotonic() + timeout
+    while not done.is_set():
+        if time.monotonic() > deadline:
+            raise ProduceFailed(f"{pending} of {count} records not acknowledged after {timeout}s")
+        producer.poll(0.005)
+    if errors:
+        raise ProduceFailed(errors[0])
+    return count

@@ -22,6 +22,7 @@ __all__ = [
     "ACCEPTED",
     "REJECTED",
     "SUPPRESSIONS",
+    "WEBHOOKS_DLQ",
     "INPUTS",
     "ADDRESS_OPS",
     "ACCOUNT_OPS",
@@ -45,6 +46,8 @@ COMMANDS = "suppression-commands"
 ACCEPTED = "customer-events.accepted"
 REJECTED = "customer-events.rejected"
 SUPPRESSIONS = "suppressions"
+WEBHOOKS_DLQ = "webhooks.dlq"
+"""Provider webhook bodies the API could not understand, with the reason (not an input's DLQ)."""
 INPUTS = (CUSTOMER_EVENTS, DELIVERY_EVENTS, COMMANDS)
 
 # The keyed stage's internal topics: the front stage re-keys delivery events and commands
@@ -110,6 +113,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.topic(dlq_of(name)), n, r, {"retention.ms": str(30 * _DAY_MS)})
         for name in INPUTS
     )
+    specs.append(TopicSpec(settings.topic(WEBHOOKS_DLQ), n, r, {"retention.ms": str(30 * _DAY_MS)}))
     return specs
 
 

@@ -122,7 +122,7 @@ def _ses(
         return Verdict(400, "bad_payload", error=error)
     sns.verify(message, intake.certificates)
     allowed = intake.secret("ses", routing.account)
-    if message.topic_arn not in {t.strip() for t in allowed.split("|")}:
+    if message.topic_arn not in allowed.split():
         raise SignatureRefused("this SNS topic is not configured for this URL")
     if message.type == "SubscriptionConfirmation":
         url = message.subscribe_url

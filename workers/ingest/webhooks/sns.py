@@ -121,7 +121,7 @@ def string_to_sign(message: SnsMessage) -> bytes:
 
 
 def trusted_cert_url(url: str, *, pem: bool = True) -> bool:
-    """Whether ``url`` is https on an SNS host (no user info, no port but 443), a .pem if ``pem``."""
+    """Whether ``url`` is https on an SNS host (no user info, port 443), a .pem if ``pem``."""
     try:
         parts = urlsplit(url)
         port = parts.port

@@ -1,0 +1,66 @@
+"""Where webhook and one-click events go: ``delivery-events``, acknowledged before we answer.
+
+A provider retries a call we do not answer 2xx, so the route answers 2xx only once Kafka
+acknowledged every event of the call (``produce_acknowledged``), and 503 otherwise; the
+event ids come from the provider's own ids, so the retry changes nothing. One idempotent
+producer (``acks=all``) is shared by every request thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import orjson
+from confluent_kafka import Producer
+
+from workers.kafka.producing import produce_acknowledged
+from workers.settings import Settings
+from workers.kafka.topics import DELIVERY_EVENTS, WEBHOOKS_DLQ
+
+__all__ = ["EventSink", "KafkaSink", "event_key"]
+
+
+class EventSink(Protocol):
+    """What the webhook routes need: publish events, keep a dead letter (both acknowledged)."""
+
+    def publish(self, events: Sequence[Mapping[str, Any]]) -> None: ...
+
+    def dead_letter(self, record: bytes, key: bytes | None) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def event_key(event: Mapping[str, Any]) -> bytes:
+    """Keyed by account and address, as SPEC §2 asks producers to where they can."""
+    return orjson.dumps([event["account_id"], str(event["email"]).strip().lower()])
+
+
+class KafkaSink:
+    """``EventSink`` on the broker; ``ProduceFailed`` when an ack does not come in time."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._timeout = settings.webhook_ack_timeout.total_seconds()
+        self.events_topic = settings.topic(DELIVERY_EVENTS)
+        self.dlq_topic = settings.topic(WEBHOOKS_DLQ)
+        self._producer = Producer(
+            {
+                "bootstrap.servers": settings.bootstrap_servers,
+                "acks": "all",
+                "enable.idempotence": True,
+                "linger.ms": 2,
+                "message.timeout.ms": max(1000, int(self._timeout * 1000)),
+                "queue.buffering.max.messages": 200_000,
+                "log_level": 0,
+            }
+        )
+
+    def publish(self, events: Sequence[Mapping[str, Any]]) -> None:
+        records = [(event_key(e), orjson.dumps(e)) for e in events]
+        produce_acknowledged(self._producer, self.events_topic, records, self._timeout + 1.0)
+
+    def dead_letter(self, record: bytes, key: bytes | None) -> None:
+        produce_acknowledged(self._producer, self.dlq_topic, [(key, record)], self._timeout + 1.0)
+
+    def close(self) -> None:
+        self._producer.flush(5.0)
