@@ -24,8 +24,8 @@ from tests.api.webhook_support import (
 from tests.ingest.webhooks.signing import FIXTURES, TOPIC_ARN, fixture_bytes
 from tests.kafka_helpers import Record, read_topic
 from workers.ingest.webhooks.unsubscribe import Claims, UnsubscribeKeys, issue_token
+from workers.kafka.topics import DELIVERY_EVENTS, WEBHOOKS_DLQ, ensure_topics
 from workers.settings import Settings
-from workers.tools.topics import DELIVERY_EVENTS, WEBHOOKS_DLQ, ensure_topics
 
 pytestmark = pytest.mark.broker
 

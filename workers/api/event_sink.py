@@ -15,8 +15,8 @@ import orjson
 from confluent_kafka import Producer
 
 from workers.kafka.producing import produce_acknowledged
-from workers.settings import Settings
 from workers.kafka.topics import DELIVERY_EVENTS, WEBHOOKS_DLQ
+from workers.settings import Settings
 
 __all__ = ["EventSink", "KafkaSink", "event_key"]
 
