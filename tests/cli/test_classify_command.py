@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from io import StringIO
 
 import orjson
 import pytest
 
+from tests.ingest.webhooks.signing import fixture_bytes
 from workers.cli.classify_command import MAX_LINE_LENGTH, run_classify
 
 
@@ -76,11 +78,13 @@ def test_bounce_without_details_is_unknown() -> None:
 
 
 def test_nested_bounce_object_is_ignored() -> None:
-    """A nested bounce object is no longer the format: it is an unknown field, ignored."""
+    """A nested bounce object is no longer the format: it is ignored, and alone not understood."""
     line = '{"bounce": {"smtp_status": "5.1.1"}, "smtp_status": "5.7.1"}'
     status, rows = run([line, '{"bounce": "5.1.1"}'])
-    assert status == 0
-    assert [row["outcome"] for row in rows] == ["policy", "unknown"]
+    assert status == 1
+    assert rows[0]["outcome"] == "policy"
+    error = rows[1]["error"]
+    assert isinstance(error, dict) and error["code"] == "not_understood"
 
 
 def test_details_are_read_as_the_worker_reads_them() -> None:
@@ -94,7 +98,7 @@ def test_details_are_read_as_the_worker_reads_them() -> None:
 
 def test_blank_lines_are_skipped_but_counted() -> None:
     """Blank lines write nothing, and line numbers still count them."""
-    status, rows = run(["\n", '{"smtp_status": "5.7.1"}\n', "   \n", "{}\n"])
+    status, rows = run(["\n", '{"smtp_status": "5.7.1"}\n', "   \n", '{"type": "bounce"}\n'])
     assert status == 0
     assert [row["line"] for row in rows] == [2, 4]
     assert rows[0]["outcome"] == "policy"
@@ -105,6 +109,13 @@ def test_blank_lines_are_skipped_but_counted() -> None:
     [
         ("{not json", "bad_json", None),
         ("[1, 2]", "schema", ""),
+        ("{}", "not_understood", None),
+        ('{"notificationType": "Bounce", "mail": {}}', "webhook_payload", "bounce"),
+        (
+            '[{"msys": {"message_event": {"type": "bounce"}}}]',
+            "webhook_payload",
+            "[0].msys.message_event.event_id",
+        ),
         ('"bounce"', "schema", ""),
         ('{"smtp_code": "550"}', "schema", "smtp_code"),
         ('{"smtp_code": true}', "schema", "smtp_code"),
@@ -155,3 +166,31 @@ def test_lone_surrogate_is_bad_json() -> None:
 def test_empty_input() -> None:
     """No input lines: no output and success."""
     assert run([]) == (0, [])
+
+
+def test_raw_provider_payloads_give_one_row_per_event() -> None:
+    """Pasted SES (in its SNS envelope), SendGrid, Mailgun, Postmark and SparkPost bodies
+    are mapped as the routes map them, each event on its own row with its provider."""
+    ses = json.loads(fixture_bytes("ses/bounce-notification.json"))
+    envelope = {"Type": "Notification", "MessageId": "m-1", "Message": json.dumps(ses)}
+    lines = [
+        json.dumps(envelope),
+        fixture_bytes("sendgrid/batch.json").decode().replace("\n", ""),
+        fixture_bytes("mailgun/failed-temporary.json").decode().strip(),
+        fixture_bytes("postmark/bounce-hard.json").decode().strip(),
+        fixture_bytes("sparkpost/batch.json").decode().replace("\n", ""),
+    ]
+    status, rows = run(lines)
+    assert status == 0
+    by_email = {(row["provider"], row.get("email")): row["outcome"] for row in rows}
+    assert by_email[("ses", "ses-gone@example.com")] == "nonexistent"
+    assert by_email[("sendgrid", "sg-gone@example.com")] == "nonexistent"
+    assert by_email[("sendgrid", "sg-blocked@example.com")] == "policy"
+    assert by_email[("sendgrid", "sg-unsub@example.com")] == "unsubscribe"
+    assert by_email[("sendgrid", "sg-delivered@example.com")] == "ignored"
+    assert by_email[("sendgrid", None)] == "ignored"  # the open event, skipped
+    assert by_email[("mailgun", "mg-full@example.com")] == "condition"
+    assert by_email[("postmark", "pm-gone@example.com")] == "nonexistent"
+    assert by_email[("sparkpost", "sp-oneclick@example.com")] == "unsubscribe"
+    assert by_email[("sparkpost", "sp-spam@example.com")] == "complaint"
+    assert {row["line"] for row in rows} == {1, 2, 3, 4, 5}
