@@ -35,6 +35,7 @@ __all__ = [
     "one_click_headers",
     "read_token",
     "token_event_id",
+    "unsubscribe_headers",
 ]
 
 _VERSION = "v1"
@@ -161,3 +162,13 @@ def one_click_headers(base_url: str, token: str, mailto: str | None = None) -> d
         "List-Unsubscribe": ", ".join(targets),
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
+
+
+def unsubscribe_headers(
+    keys: UnsubscribeKeys, base_url: str, claims: Claims, mailto: str | None = None
+) -> dict[str, str]:
+    """The two headers a sender puts on one message: a fresh token for ``claims``.
+
+    Raises ``ValueError`` without a key, ``InvalidAddress`` for a bad address.
+    """
+    return one_click_headers(base_url, issue_token(keys, claims), mailto)
