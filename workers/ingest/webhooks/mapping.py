@@ -111,8 +111,13 @@ class Mapped:
     events: tuple[dict[str, Any], ...] = ()
     skipped: tuple[str, ...] = field(default=())  # provider event kinds not mapped (open, click)
 
-    def __add__(self, other: Mapped) -> Mapped:
-        return Mapped(self.events + other.events, self.skipped + other.skipped)
+    @staticmethod
+    def join(parts: list[Mapped]) -> Mapped:
+        """Many parts as one (linear: a SendGrid batch may hold thousands of events)."""
+        return Mapped(
+            tuple(e for part in parts for e in part.events),
+            tuple(k for part in parts for k in part.skipped),
+        )
 
 
 def event_id(provider: str, *parts: str) -> str:

@@ -83,7 +83,4 @@ def map_sendgrid(body: object, routing: Routing) -> Mapped:
     items = [body] if isinstance(body, dict) else body
     if not isinstance(items, list):
         raise NotUnderstood("a SendGrid batch is a JSON array of events")
-    out = Mapped()
-    for index, item in enumerate(items):
-        out = out + _one(item, index, routing)
-    return out
+    return Mapped.join([_one(item, index, routing) for index, item in enumerate(items)])

@@ -83,7 +83,7 @@ def map_sparkpost(body: object, routing: Routing) -> Mapped:
     """A SparkPost batch as delivery events; an empty ``msys`` (the test call) maps to nothing."""
     if not isinstance(body, list):
         raise NotUnderstood("a SparkPost batch is a JSON array of {msys: ...} objects")
-    out = Mapped()
+    parts: list[Mapped] = []
     for index, item in enumerate(body):
         msys = item.get("msys") if isinstance(item, dict) else None
         if not isinstance(msys, dict):
@@ -92,5 +92,5 @@ def map_sparkpost(body: object, routing: Routing) -> Mapped:
             path = f"[{index}].msys.{name}"
             if not isinstance(event, dict):
                 raise NotUnderstood(f"{path} must be an object", path=path)
-            out = out + _one(event, path, routing)
-    return out
+            parts.append(_one(event, path, routing))
+    return Mapped.join(parts)
