@@ -28,6 +28,7 @@ TOPIC_SCHEMAS = {
     "suppression-record",
     "rejected-event",
     "dlq-record",
+    "webhook-dlq-record",
 }
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -11,10 +13,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.domain.schema_support import validator
 from tests.ingest.webhooks.signing import FIXTURES, fixture
 from workers.domain.classify import classify, classify_feedback
 from workers.domain.events import bounce_details, parse_delivery_event
 from workers.domain.types import Outcome
+from workers.ingest.webhooks.dead_letter import encode_webhook_dlq
 from workers.ingest.webhooks.mailgun import map_mailgun
 from workers.ingest.webhooks.mapping import AccountMismatch, Mapped, NotUnderstood, Routing
 from workers.ingest.webhooks.postmark import map_postmark
@@ -196,3 +200,19 @@ def test_no_json_value_crashes_a_mapper(body: object) -> None:
             mapper(body, ACME)
     with contextlib.suppress(NotUnderstood, AccountMismatch):
         map_ses(body, "x", ACME)
+
+
+def test_a_dead_letter_record_matches_its_schema() -> None:
+    """What the route keeps on webhooks.dlq is valid against webhook-dlq-record.schema.json."""
+    error = NotUnderstood("unknown Postmark RecordType 'Teleport'", path="RecordType")
+    raw = encode_webhook_dlq(
+        provider="postmark",
+        account=None,
+        error=error,
+        body=b'{"RecordType": "Teleport"}',
+        content_type="application/json",
+        failed_at=datetime(2026, 1, 27, 12, tzinfo=UTC),
+    )
+    record = orjson.loads(raw)
+    assert list(validator("webhook-dlq-record").iter_errors(record)) == []
+    assert base64.b64decode(record["original"]) == b'{"RecordType": "Teleport"}'
