@@ -199,6 +199,8 @@ def measure(
     """The three phases against a running API and worker; the figures as a dict."""
     warm = Poster(base, signer, 2)
     warm.run([batch_body(tag + "w", n) for n in range(5)])
+    warmed = record_times(settings, set(warm.sent_at), timeout=300)  # a fresh broker is slow
+    print(f"warm-up: {len(warmed)} of {warm.accepted} addresses listed")
     poster = Poster(base, signer, args.threads)
     bodies = [batch_body(tag, n) for n in range(args.batches)]
     api_cpu = psutil.Process(api_pid)

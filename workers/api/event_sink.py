@@ -3,11 +3,13 @@
 A provider retries a call we do not answer 2xx, so the route answers 2xx only once Kafka
 acknowledged every event of the call (``produce_acknowledged``), and 503 otherwise; the
 event ids come from the provider's own ids, so the retry changes nothing. One idempotent
-producer (``acks=all``) is shared by every request thread.
+producer (``acks=all``) is shared by every request thread; one thread of the sink serves
+its delivery callbacks, so request threads waiting for their acks just sleep.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -54,13 +56,30 @@ class KafkaSink:
                 "log_level": 0,
             }
         )
+        self._running = True
+        self._poller = threading.Thread(target=self._poll, name="webhook-acks", daemon=True)
+        self._poller.start()
+
+    def _poll(self) -> None:
+        while self._running:
+            self._producer.poll(0.05)
 
     def publish(self, events: Sequence[Mapping[str, Any]]) -> None:
         records = [(event_key(e), orjson.dumps(e)) for e in events]
-        produce_acknowledged(self._producer, self.events_topic, records, self._timeout + 1.0)
+        produce_acknowledged(
+            self._producer, self.events_topic, records, self._timeout + 1.0, polled_elsewhere=True
+        )
 
     def dead_letter(self, record: bytes, key: bytes | None) -> None:
-        produce_acknowledged(self._producer, self.dlq_topic, [(key, record)], self._timeout + 1.0)
+        produce_acknowledged(
+            self._producer,
+            self.dlq_topic,
+            [(key, record)],
+            self._timeout + 1.0,
+            polled_elsewhere=True,
+        )
 
     def close(self) -> None:
+        self._running = False
+        self._poller.join(1.0)
         self._producer.flush(5.0)

@@ -37,12 +37,16 @@ def produce_acknowledged(
     topic: str,
     records: Iterable[tuple[bytes | None, bytes]],
     timeout: float,
+    *,
+    polled_elsewhere: bool = False,
 ) -> int:
     """Produce (key, value) records and return once the broker acknowledged all of them.
 
     Only this call's records are waited for (a shared producer's other traffic does not
-    hold it up), so callers in several threads may share one producer. Raises
-    ``ProduceFailed`` with the first error, or when ``timeout`` seconds pass first.
+    hold it up), so callers in several threads may share one producer. With
+    ``polled_elsewhere`` a thread of the owner serves the delivery callbacks and this
+    call only sleeps until its own are in (many waiting callers then cost no CPU).
+    Raises ``ProduceFailed`` with the first error, or when ``timeout`` seconds pass first.
     """
     lock = threading.Lock()
     done = threading.Event()
@@ -73,7 +77,10 @@ def produce_acknowledged(
     while not done.is_set():
         if time.monotonic() > deadline:
             raise ProduceFailed(f"{pending} of {count} records not acknowledged after {timeout}s")
-        producer.poll(0.005)
+        if polled_elsewhere:
+            done.wait(max(0.0, min(0.1, deadline - time.monotonic())))
+        else:
+            producer.poll(0.005)
     if errors:
         raise ProduceFailed(errors[0])
     return count
