@@ -26,11 +26,14 @@ __all__ = ["EventSink", "KafkaSink", "event_key"]
 class EventSink(Protocol):
     """What the webhook routes need: publish events, keep a dead letter (both acknowledged)."""
 
-    def publish(self, events: Sequence[Mapping[str, Any]]) -> None: ...
+    def publish(self, events: Sequence[Mapping[str, Any]]) -> None:
+        """Return once every event is acknowledged; raise ``ProduceFailed`` otherwise."""
 
-    def dead_letter(self, record: bytes, key: bytes | None) -> None: ...
+    def dead_letter(self, record: bytes, key: bytes | None) -> None:
+        """Return once the record is acknowledged on ``webhooks.dlq``."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Deliver what is queued and stop."""
 
 
 def event_key(event: Mapping[str, Any]) -> bytes:
@@ -65,12 +68,14 @@ class KafkaSink:
             self._producer.poll(0.05)
 
     def publish(self, events: Sequence[Mapping[str, Any]]) -> None:
+        """Every event on ``delivery-events``, keyed by account and address, acknowledged."""
         records = [(event_key(e), orjson.dumps(e)) for e in events]
         produce_acknowledged(
             self._producer, self.events_topic, records, self._timeout + 1.0, polled_elsewhere=True
         )
 
     def dead_letter(self, record: bytes, key: bytes | None) -> None:
+        """One record on ``webhooks.dlq``, acknowledged."""
         produce_acknowledged(
             self._producer,
             self.dlq_topic,
@@ -80,6 +85,7 @@ class KafkaSink:
         )
 
     def close(self) -> None:
+        """Stop serving callbacks and deliver what is still queued (at most 5 s)."""
         self._running = False
         self._poller.join(1.0)
         self._producer.flush(5.0)

@@ -93,6 +93,7 @@ class WebhookService:
         confirm: HttpGet = https_confirm,
         clock: Callable[[], datetime] | None = None,
     ) -> WebhookService:
+        """The service the settings describe; tests replace the network-facing parts."""
         intake = Intake(
             secrets=secrets_of(settings),
             routing=Routing(

@@ -47,4 +47,5 @@ def unsubscribe_link(
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``unsubscribe-link`` to the ``suppressor`` command."""
     app.command("unsubscribe-link")(unsubscribe_link)

@@ -100,6 +100,7 @@ class Routing:
         return native if isinstance(native, str) and native else None
 
     def stream_of(self, metadata: Mapping[str, Any]) -> str:
+        """The metadata's stream when it names one, else ``marketing`` (SPEC §2's default)."""
         named = metadata.get(self.stream_field)
         return named if isinstance(named, str) and named in _STREAMS else "marketing"
 

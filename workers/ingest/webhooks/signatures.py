@@ -71,9 +71,6 @@ class WebhookSecrets:
             return own[account]
         return own.get(PLATFORM_ACCOUNT)
 
-    def accounts(self) -> frozenset[str]:
-        return frozenset(a for a, _ in self.by_account)
-
 
 def check_timestamp(sent: str | None, now: datetime, max_age: timedelta, what: str) -> None:
     """Refuse a signed timestamp older than ``max_age`` or further than it in the future."""
@@ -135,11 +132,13 @@ class ReplayGuard:
         self._lock = threading.Lock()
 
     def seen(self, token: str, now: datetime) -> bool:
+        """Whether ``token`` was accepted within the window before ``now``."""
         with self._lock:
             self._expire(now.timestamp())
             return token in self._seen
 
     def remember(self, token: str, now: datetime) -> None:
+        """Record ``token`` as used by a call that succeeded at ``now``."""
         with self._lock:
             self._seen[token] = now.timestamp()
             self._seen.move_to_end(token)

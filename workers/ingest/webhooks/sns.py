@@ -90,6 +90,7 @@ class SnsMessage:
 
     @property
     def subscribe_url(self) -> str | None:
+        """The URL that confirms a (un)subscription; Notifications have none."""
         return self.fields.get("SubscribeURL")
 
 

@@ -76,6 +76,7 @@ def local_store(certificates: Mapping[str, bytes]) -> CertificateSource:
     """A source over certificates already at hand (tests, air-gapped set-ups)."""
 
     def get(url: str) -> bytes:
+        """The stored certificate of ``url``; an unknown URL is refused."""
         found = certificates.get(url)
         if found is None:
             raise SignatureRefused("no such signing certificate in the local store")

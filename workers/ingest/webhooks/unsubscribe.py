@@ -72,11 +72,13 @@ class UnsubscribeKeys:
         return cls(tuple(pairs))
 
     def signing(self) -> tuple[str, bytes]:
+        """The (id, secret) new tokens are signed with; ``ValueError`` when none is set."""
         if not self.keys:
             raise ValueError("no unsubscribe key configured (SUPPRESSOR_UNSUBSCRIBE_KEYS)")
         return self.keys[0]
 
     def secret(self, kid: str) -> bytes | None:
+        """The secret of key ``kid``, or None for a key no longer (or never) configured."""
         return next((secret for k, secret in self.keys if k == kid), None)
 
 
