@@ -98,7 +98,31 @@ async def _one_click(request: Request, body: bytes) -> bool:
     return fields.get("List-Unsubscribe") == ["One-Click"]
 
 
-@router.post("/unsubscribe/{token}", response_class=HTMLResponse, summary="One-click unsubscribe")
+_ONE_CLICK_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "RFC 8058: the single field List-Unsubscribe=One-Click",
+        "content": {
+            media: {
+                "schema": {
+                    "type": "object",
+                    "properties": {"List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}},
+                    "required": ["List-Unsubscribe"],
+                }
+            }
+            for media in ("application/x-www-form-urlencoded", "multipart/form-data")
+        },
+    }
+}
+
+
+@router.post(
+    "/unsubscribe/{token}",
+    response_class=HTMLResponse,
+    summary="One-click unsubscribe",
+    openapi_extra=_ONE_CLICK_BODY,
+    responses={400: {"description": "not a valid link, or not a one-click request"}},
+)
 async def unsubscribe_one_click(request: Request, token: Token) -> HTMLResponse:
     """RFC 8058: ``List-Unsubscribe=One-Click`` -> a list_unsubscribe event (reason 7), 200."""
     service = webhook_service(request)

@@ -80,6 +80,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "no credentials or signature"},
     403: {"model": ErrorBody, "description": "bad signature or credentials, or another account"},
     413: {"model": ErrorBody, "description": "the body is over SUPPRESSOR_WEBHOOK_MAX_BODY_BYTES"},
+    502: {"model": ErrorBody, "description": "SNS did not take our subscription confirmation"},
     503: {"model": ErrorBody, "description": "Kafka did not acknowledge: the provider retries"},
 }
 _BODY = {

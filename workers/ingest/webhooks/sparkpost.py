@@ -48,8 +48,8 @@ def _one(event: dict[str, Any], path: str, routing: Routing) -> Mapped:
     ours = KINDS.get(kind)
     if ours is None:
         return Mapped(skipped=(kind,))
-    meta = event.get("rcpt_meta") if isinstance(event.get("rcpt_meta"), dict) else {}
-    assert isinstance(meta, dict)
+    found = event.get("rcpt_meta")
+    meta: dict[str, Any] = found if isinstance(found, dict) else {}
     details: dict[str, Any] = {}
     if ours == "bounce":
         reason = event.get("raw_reason") or event.get("reason")
