@@ -225,6 +225,17 @@ def test_sns_subscription_is_confirmed_only_for_a_configured_topic(
     assert api.post("/webhooks/ses/acme", content=json.dumps(bye)).status_code == 200
 
 
+def test_a_confirmation_sns_does_not_take_is_502_so_sns_sends_it_again(
+    api: TestClient, calls: Calls
+) -> None:
+    """When GETting the SubscribeURL fails, the call answers 502 (SNS retries it)."""
+    url = "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&unreachable=1"
+    envelope = calls.sns.envelope("x", kind="SubscriptionConfirmation", subscribe_url=url)
+    answer = api.post("/webhooks/ses/acme", content=json.dumps(envelope))
+    assert answer.status_code == 502
+    assert answer.json()["error"]["code"] == "confirm_failed"
+
+
 def test_a_body_over_the_bound_is_413(api: TestClient, calls: Calls) -> None:
     """A body over SUPPRESSOR_WEBHOOK_MAX_BODY_BYTES is refused before it is read whole."""
     path, _, headers = calls.call("sparkpost/batch.json")

@@ -95,6 +95,9 @@ def webhook_app(
     seen = confirmed if confirmed is not None else []
 
     def confirm(url: str) -> int:
+        """Record the URL; one naming ``unreachable`` fails as a network error would."""
+        if "unreachable" in url:
+            raise OSError("SNS is unreachable")
         seen.append(url)
         return 200
 

@@ -127,9 +127,7 @@ async def _handle(request: Request, provider: str, account: str | None) -> JSONR
         body = await read_bounded(request, service.settings.webhook_max_body_bytes)
     except TooLarge:
         limit = service.settings.webhook_max_body_bytes
-        return _answer(
-            provider, "too_large", started, error_response(413, "too_large", f"over {limit} bytes")
-        )
+        return _error(provider, started, 413, "too_large", f"the body is over {limit} bytes")
     now = service.clock()
     headers = {k.lower(): v for k, v in request.headers.items()}
     verdict = service.intake.handle(provider, account, body, headers, now)
@@ -147,28 +145,22 @@ async def _handle(request: Request, provider: str, account: str | None) -> JSONR
         if verdict.status != 200:
             return _refusal(provider, verdict, started)
         if verdict.confirm_url is not None:
-            status = await run_in_threadpool(service.confirm, verdict.confirm_url)
+            try:
+                status = await run_in_threadpool(service.confirm, verdict.confirm_url)
+            except OSError as error:  # SNS unreachable: it re-sends the confirmation
+                status = 0
+                log.warning("SNS subscription confirmation failed: %s", error)
             log.info("SNS subscription confirmation for %s answered %s", provider, status)
             if status != 200:
-                message = f"the SNS SubscribeURL answered {status}"
-                return _answer(
-                    provider,
-                    "confirm_failed",
-                    started,
-                    error_response(502, "confirm_failed", message),
-                )
+                message = f"the SNS SubscribeURL answered {status or 'nothing'}"
+                return _error(provider, started, 502, "confirm_failed", message)
         if verdict.outcome == "unsubscribed_topic":
             log.info("SNS unsubscribe confirmation received (account %s)", account or "*")
         if verdict.events:
             await run_in_threadpool(service.sink.publish, verdict.events)
-    except (ProduceFailed, OSError) as error:
+    except ProduceFailed as error:
         message = f"the events were not stored ({error}); retry"
-        return _answer(
-            provider,
-            "broker_unavailable",
-            started,
-            error_response(503, "broker_unavailable", message),
-        )
+        return _error(provider, started, 503, "broker_unavailable", message)
     if verdict.replay_token is not None:
         service.intake.replays.remember(verdict.replay_token, now)
     for event in verdict.events:
