@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 
 from tests.api.webhook_support import (
     UNSUBSCRIBE_KEYS,
@@ -77,6 +78,12 @@ def _read(settings: Settings, topic: str, wanted: set[str], key: str = "event_id
         return wanted <= seen
 
     return read_topic(settings.bootstrap_servers, settings.topic(topic), until=done, timeout=30)
+
+
+def _calls(provider: str, outcome: str) -> float:
+    """The webhook call counter of one provider and outcome."""
+    labels = {"provider": provider, "outcome": outcome}
+    return REGISTRY.get_sample_value("suppressor_webhook_calls_total", labels) or 0.0
 
 
 def _marker(api: TestClient, calls: Calls) -> str:
@@ -173,11 +180,13 @@ def test_a_payload_it_cannot_understand_is_400_and_kept_on_the_dlq(
     api: TestClient, calls: Calls, hook_settings: Settings
 ) -> None:
     """A proven sender's unknown payload answers 400 and lands on webhooks.dlq with its bytes."""
+    before = _calls("postmark", "bad_payload")
     path, _, headers = calls.call("postmark/delivery.json")
     body = json.dumps({"RecordType": "Teleport", "Nonce": uuid.uuid4().hex}).encode()
     answer = api.post(path, content=body, headers=headers)
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "webhook_payload"
+    assert _calls("postmark", "bad_payload") == before + 1  # counted per provider and outcome
     records = _read(hook_settings, WEBHOOKS_DLQ, {"postmark"}, key="provider")
     kept = [orjson.loads(r.value) for r in records if r.value]
     mine = [k for k in kept if base64.b64decode(k["original"]) == body]
