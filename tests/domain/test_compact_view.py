@@ -1,0 +1,150 @@
+"""CompactView: ListView's answers, exact keys despite hash collisions, its state round trip."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.list_helpers import T0
+from workers.domain.compact_view import LIST_CODES, CompactView
+from workers.domain.decision import decide
+from workers.domain.errors import InputError
+from workers.domain.records import encode_key, encode_record
+from workers.domain.types import DomainRule, ListKey, ListName, ListRecord, Reason
+from workers.domain.view import ListView
+
+ACCOUNTS = ("acme", "*", "beta")
+ADDRESSES = ("jane@example.com", "john@example.com", "zoë@example.com", "a@b.example")
+REASONS = {
+    ListName.BOUNCE: Reason.TEMPORARY,
+    ListName.BLOCK: Reason.MANUAL,
+    ListName.COMPLAINT: Reason.FEEDBACK_LOOP,
+    ListName.UNSUBSCRIBE: Reason.UNSUBSCRIBE,
+}
+
+
+@st.composite
+def operations(draw: st.DrawFn) -> list[tuple[ListKey, ListRecord | None]]:
+    """Records and tombstones on a few keys, versions in any order."""
+    out: list[tuple[ListKey, ListRecord | None]] = []
+    for _ in range(draw(st.integers(0, 40))):
+        key = ListKey(
+            draw(st.sampled_from(ACCOUNTS)),
+            draw(st.sampled_from(LIST_CODES)),
+            draw(st.sampled_from(ADDRESSES)),
+        )
+        if draw(st.integers(0, 5)) == 0:
+            out.append((key, None))
+            continue
+        expires = draw(st.none() | st.integers(0, 10).map(lambda d: T0 + timedelta(days=d)))
+        out.append(
+            (
+                key,
+                ListRecord(
+                    key,
+                    draw(st.integers(1, 8)),
+                    draw(st.booleans()),
+                    reason=REASONS.get(key.list),
+                    since=T0,
+                    expires_at=expires,
+                ),
+            )
+        )
+    return out
+
+
+@settings(max_examples=200)
+@given(operations(), st.booleans())
+def test_compact_view_answers_as_list_view(
+    ops: list[tuple[ListKey, ListRecord | None]], encoded: bool
+) -> None:
+    """After any sequence of records, entries, counts and decisions equal ListView's."""
+    plain, compact = ListView(keep_details=False), CompactView()
+    for key, record in ops:
+        changed = plain.apply(key, record)
+        if encoded:
+            value = None if record is None else encode_record(record)
+            assert compact.apply_encoded(encode_key(key), value) == changed
+        else:
+            assert compact.apply(key, record) == changed
+    restored = CompactView.from_state(*compact.state())
+    now = T0 + timedelta(days=5)
+    for view in (compact, restored):
+        assert view.stats() == plain.stats()
+        assert view.accounts() == plain.accounts()
+        for account in ACCOUNTS:
+            assert sorted(view.entries_of(account)) == sorted(plain.entries_of(account))
+            for address in ADDRESSES:
+                assert set(view.address_entries(account, address)) == set(
+                    plain.address_entries(account, address)
+                )
+                assert decide(view, account, address, "marketing", now) == decide(
+                    plain, account, address, "marketing", now
+                )
+
+
+def test_crc_collisions_never_deny_another_address() -> None:
+    """Two keys with one CRC-32 share a bucket, yet each answers only for itself."""
+    view = CompactView()
+    # "plumless" and "buckeroo" are a known CRC-32 collision; the account prefix is the same.
+    a, b = "plumless@x.example", "buckeroo@x.example"
+    block = ListRecord(ListKey("acme", ListName.BLOCK, a), 1, True, reason=Reason.MANUAL, since=T0)
+    view.apply(block.key, block)
+    assert decide(view, "acme", a).rule == "suppressed"
+    assert decide(view, "acme", b).rule == "default"
+    assert view.address_entries("acme", b) == ()
+
+
+def test_growth_keeps_every_entry() -> None:
+    """Past its first size the table grows and still finds each of 20,000 addresses."""
+    view = CompactView()
+    for i in range(20_000):
+        key = ListKey(f"acct-{i % 7}", ListName.UNSUBSCRIBE, f"user{i}@example.com")
+        view.apply(key, ListRecord(key, 1, True, reason=Reason.UNSUBSCRIBE, since=T0))
+    assert view.stats()["unsubscribe"] == 20_000
+    assert all(view.address_entries(f"acct-{i % 7}", f"user{i}@example.com") for i in range(20_000))
+    assert view.address_entries("acct-1", "user0@example.com") == ()
+
+
+def test_domain_lists_are_kept_beside() -> None:
+    """Domain rules travel through apply_encoded and the state like address entries."""
+    key = ListKey("acme", ListName.DOMAIN_RULE, "example.com")
+    rule = ListRecord(key, 1, True, reason=Reason.MANUAL, since=T0, send_block=True)
+    view = CompactView()
+    view.apply_encoded(encode_key(key), encode_record(rule))
+    restored = CompactView.from_state(*view.state())
+    for v in (view, restored):
+        lists = v.account_lists("acme")
+        assert lists is not None
+        assert lists.domain_rules["example.com"] == DomainRule(True, False, Reason.MANUAL, T0)
+        assert decide(v, "acme", "jane@example.com").rule == "domain_block"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        (b"not json", b"{}"),
+        (b'["acme","bounce"]', b"{}"),
+        (b'["acme","bounce","a@b.example"]', b'{"version":0,"active":true}'),
+        (b'["acme","bounce","a@b.example"]', b'{"version":1,"active":true,"reason":42}'),
+        (b'["acme","bounce","a@b.example"]', b'{"version":1,"active":true,"subject":"x@y.z"}'),
+        (b'["acme","bounce","a@b.example"]', b'{"version":1,"active":true,"since":"yesterday"}'),
+    ],
+)
+def test_undecodable_records_raise_input_errors(key: bytes, value: bytes) -> None:
+    """A record decode_record would refuse is refused here too, and changes nothing."""
+    view = CompactView()
+    with pytest.raises(InputError):
+        view.apply_encoded(key, value)
+    assert view.accounts() == []
+
+
+def test_state_from_another_byte_order_is_refused() -> None:
+    """A state written on a machine of the other byte order does not load."""
+    meta, sections = CompactView().state()
+    meta["byteorder"] = "big" if meta["byteorder"] == "little" else "little"
+    with pytest.raises(ValueError, match="byte order"):
+        CompactView.from_state(meta, sections)

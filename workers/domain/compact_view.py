@@ -1,0 +1,438 @@
+"""CompactView: a decide-only ``ListView`` holding ten million address entries in < 100 bytes each.
+
+A ``ListView`` keeps each address entry as Python objects (a dict slot, a str, a tuple),
+about 290 bytes an entry. A sender that only decides needs far less: which list, active,
+reason, version, ``since`` and ``expires_at``. So this view keeps address entries in flat
+typed arrays instead:
+
+- an *arena* (one ``bytearray``) holds every key's exact bytes: a 3-byte account number
+  followed by the normalised address, UTF-8; ``offsets[e]:offsets[e + 1]`` is entry e's;
+- per entry, one byte each for the list (and the active bit) and the reason, and one
+  8-byte integer each for version, ``since`` and ``expires_at`` (microseconds since the
+  epoch; ``_NO_TIME`` for none);
+- an open-addressing table (linear probing) of 8-byte slots, each the key's CRC-32 in
+  the high half and the entry number + 1 in the low half; grown at 70 % load.
+
+A lookup hashes the key, walks the slots, and compares the arena's bytes with the key
+before it answers: the hash only finds candidates, so a collision never denies an
+address that is not listed (exact decisions). An address on several lists at once (rare:
+an unsubscribe and a bounce) keeps its ``AddressEntry`` tuple in a small side dict.
+Domain-level lists (few and small) stay in the ``ListView`` it extends, so ``decide``,
+the commands' visibility checks and the list tools read it unchanged.
+
+``apply_encoded`` applies a record as read from the topic without building a
+``ListRecord`` first (the cold-start hot path); ``state``/``from_state`` give the arrays
+as bytes for a snapshot (``workers/client/snapshot.py``).
+"""
+
+from __future__ import annotations
+
+import sys
+from array import array
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zlib import crc32
+
+import orjson
+
+from workers.domain.errors import BadJson, SchemaError
+from workers.domain.events import parse_timestamp
+from workers.domain.records import decode_record, encode_key, encode_record
+from workers.domain.types import ListKey, ListName, ListRecord, Reason
+from workers.domain.view import AddressEntry, ListView
+
+__all__ = ["LIST_CODES", "CompactView"]
+
+LIST_CODES: tuple[ListName, ...] = (
+    ListName.BOUNCE,
+    ListName.BLOCK,
+    ListName.COMPLAINT,
+    ListName.UNSUBSCRIBE,
+    ListName.ADDRESS_ALLOW,
+    ListName.RECIPIENT_ALLOW,
+)
+"""The address lists, by the code a flags byte stores (the order is the snapshot format)."""
+
+_CODE_OF = {name: code for code, name in enumerate(LIST_CODES)}
+_LISTS_BY_TEXT = {name.value: name for name in LIST_CODES}
+_REASON_OF: dict[int, Reason] = {int(r): r for r in Reason}
+_ACTIVE = 0x10  # flags: low nibble the list code, this bit the active flag
+_MULTI = 0xFF  # flags: the entries are in the side dict
+_DEAD = 0xFE  # flags: the entry was removed (its arena bytes are garbage)
+_DELETED = (1 << 64) - 1  # a slot whose entry was removed (probing goes on past it)
+_NO_TIME = -(1 << 63)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+_MAX_LOAD = 0.7
+_ARRAYS = ("offsets", "flags", "reasons", "versions", "since", "expires")
+_TYPECODES = {"slots": "Q", "offsets": "Q", "flags": "B", "reasons": "B",
+              "versions": "q", "since": "q", "expires": "q"}  # fmt: skip
+
+
+def _micros(moment: datetime | None) -> int:
+    return _NO_TIME if moment is None else (moment - _EPOCH) // _US
+
+
+def _moment(micros: int) -> datetime | None:
+    # a float keeps every microsecond until the year 2255; fromtimestamp rounds to the nearest
+    return None if micros == _NO_TIME else datetime.fromtimestamp(micros / 1e6, UTC)
+
+
+class CompactView(ListView):
+    """A ``ListView`` without details whose address entries live in packed arrays."""
+
+    __slots__ = ("_arena", "_expires", "_extra", "_flags", "_garbage", "_mask", "_numbers",
+                 "_offsets", "_per_account", "_reasons", "_since", "_slots", "_used",
+                 "_versions")  # fmt: skip
+
+    def __init__(self, capacity: int = 1024) -> None:
+        super().__init__(keep_details=False)
+        self._slots = array("Q", bytes(8 * _size_for(capacity)))
+        self._mask = len(self._slots) - 1
+        self._used = 0  # slots holding an entry or a deletion mark
+        self._garbage = 0
+        self._arena = bytearray()
+        self._offsets = array("Q", [0])
+        self._flags = array("B")
+        self._reasons = array("B")
+        self._versions = array("q")
+        self._since = array("q")
+        self._expires = array("q")
+        self._extra: dict[int, tuple[AddressEntry, ...]] = {}
+        self._numbers: dict[str, bytes] = {}  # account id -> its 3-byte number
+        self._per_account: Counter[str] = Counter()  # live keys per account
+
+    def reserve(self, entries: int) -> None:
+        """Grow the table once for ``entries`` keys (the feed knows the topic's size)."""
+        if entries > (self._mask + 1) * _MAX_LOAD:
+            self._rehash(_size_for(entries))
+
+    # --- the table ---------------------------------------------------------------------
+
+    def _key(self, account_id: str, subject: str, create: bool) -> bytes | None:
+        number = self._numbers.get(account_id)
+        if number is None:
+            if not create:
+                return None
+            number = len(self._numbers).to_bytes(3, "big")
+            self._numbers[sys.intern(account_id)] = number
+        return number + subject.encode("utf-8", "surrogatepass")
+
+    def _find(self, key: bytes) -> tuple[int, int]:
+        """(slot, entry) of a key, or (first free slot, -1) when it is not held."""
+        h = crc32(key)
+        slots, mask, offsets, arena = self._slots, self._mask, self._offsets, self._arena
+        i = h & mask
+        free = -1
+        while True:
+            v = slots[i]
+            if v == 0:
+                return (i if free < 0 else free), -1
+            if v == _DELETED:
+                if free < 0:
+                    free = i
+            elif v >> 32 == h:
+                e = (v & 0xFFFFFFFF) - 1
+                if arena[offsets[e] : offsets[e + 1]] == key:
+                    return i, e
+            i = (i + 1) & mask
+
+    def _rehash(self, size: int) -> None:
+        slots = array("Q", bytes(8 * size))
+        mask = size - 1
+        used = 0
+        for v in self._slots:
+            if v and v != _DELETED:
+                i = (v >> 32) & mask
+                while slots[i]:
+                    i = (i + 1) & mask
+                slots[i] = v
+                used += 1
+        self._slots, self._mask, self._used = slots, mask, used
+
+    def _append(self, slot: int, key: bytes, fields: tuple[int, int, int, int, int]) -> None:
+        """A new entry for ``key`` at ``slot``: flags, reason, version, since, expires."""
+        flags, reason, version, since, expires = fields
+        e = len(self._flags)
+        self._arena += key
+        self._offsets.append(len(self._arena))
+        self._flags.append(flags)
+        self._reasons.append(reason)
+        self._versions.append(version)
+        self._since.append(since)
+        self._expires.append(expires)
+        if self._slots[slot] == 0:
+            self._used += 1
+        self._slots[slot] = (crc32(key) << 32) | (e + 1)
+        if self._used > (self._mask + 1) * _MAX_LOAD:
+            self._rehash((self._mask + 1) * 2)
+
+    def _write(self, e: int, entry: AddressEntry) -> None:
+        self._flags[e] = _CODE_OF[entry.list] | (_ACTIVE if entry.active else 0)
+        self._reasons[e] = 0 if entry.reason is None else int(entry.reason)
+        self._versions[e] = entry.version
+        self._since[e] = _micros(entry.since)
+        self._expires[e] = _micros(entry.expires_at)
+
+    def _read(self, e: int) -> tuple[AddressEntry, ...]:
+        flags = self._flags[e]
+        if flags == _MULTI:
+            return self._extra[e]
+        reason = self._reasons[e]
+        expires = self._expires[e]
+        return (
+            AddressEntry(
+                LIST_CODES[flags & 0x0F],
+                self._versions[e],
+                bool(flags & _ACTIVE),
+                _REASON_OF[reason] if reason else None,
+                _moment(self._since[e]),
+                None if expires == _NO_TIME else _moment(expires),
+                None,
+            ),
+        )
+
+    # --- reading ---------------------------------------------------------------------
+
+    def address_entries(self, account_id: str, address: str) -> tuple[AddressEntry, ...]:
+        """The entries (active or released) held for a normalised address (``_find`` inlined:
+        this is the decision's hot path)."""
+        number = self._numbers.get(account_id)
+        if number is None:
+            return ()
+        key = number + address.encode("utf-8", "surrogatepass")
+        h = crc32(key)
+        slots, mask = self._slots, self._mask
+        i = h & mask
+        while True:
+            v = slots[i]
+            if v == 0:
+                return ()
+            if v >> 32 == h and v != _DELETED:
+                e = (v & 0xFFFFFFFF) - 1
+                offsets = self._offsets
+                if self._arena[offsets[e] : offsets[e + 1]] == key:
+                    return self._read(e)
+            i = (i + 1) & mask
+
+    # --- writing ---------------------------------------------------------------------
+
+    def _apply_address(self, key: ListKey, record: ListRecord | None) -> bool:
+        entry = None
+        if record is not None:
+            entry = AddressEntry(key.list, record.version, record.active, record.reason,
+                                 record.since, record.expires_at, None)  # fmt: skip
+        return self._store(key.account_id, key.subject, key.list, entry)
+
+    def _store(self, account: str, subject: str, name: ListName, new: AddressEntry | None) -> bool:
+        """Put ``new`` (None: the tombstone) in place of the key's ``name`` entry."""
+        raw = self._key(account, subject, new is not None)
+        if raw is None:
+            return False
+        slot, e = self._find(raw)
+        held = () if e < 0 else self._read(e)
+        old = next((x for x in held if x.list is name), None)
+        if new is None:
+            if old is None:
+                return False
+        elif old is not None and new.version <= old.version:
+            return False
+        self._count(name, old is not None and old.active, new is not None and new.active)
+        rest = tuple(x for x in held if x.list is not name) + ((new,) if new is not None else ())
+        if not rest:
+            self._slots[slot] = _DELETED
+            self._flags[e] = _DEAD
+            self._extra.pop(e, None)
+            self._garbage += 1
+            self._per_account[account] -= 1
+        elif e < 0:
+            self._append(slot, raw, (0, 0, 0, _NO_TIME, _NO_TIME))
+            self._per_account[account] += 1
+            self._write(len(self._flags) - 1, rest[0])
+        elif len(rest) == 1:
+            self._extra.pop(e, None)
+            self._write(e, rest[0])
+        else:
+            self._flags[e] = _MULTI
+            self._extra[e] = rest
+        return True
+
+    def apply_encoded(self, key: bytes, value: bytes | None) -> bool:
+        """Apply a record as read from the topic; ``InputError`` for one that does not decode.
+
+        Address records skip ``ListRecord`` (the cold-start hot path), and a key not held
+        yet is appended straight away; each is checked as ``decode_record`` checks it.
+        Everything else takes ``decode_record`` and ``apply``.
+        """
+        parts = _loads(key)
+        if type(parts) is not list or len(parts) != 3 or any(type(p) is not str for p in parts):
+            raise SchemaError("a suppressions key is a JSON array of three strings", path="key")
+        account, list_text, subject = parts
+        name = _LISTS_BY_TEXT.get(list_text)
+        if name is None:
+            return self.apply(*decode_record(key, value))
+        if value is None:
+            return self._store(account, subject, name, None)
+        obj = _loads(value)
+        if type(obj) is not dict:
+            raise SchemaError("a suppressions value is a JSON object")
+        if (obj.get("account_id", account) != account or obj.get("list", list_text) != list_text
+                or obj.get("subject", subject) != subject):  # fmt: skip
+            raise SchemaError("the value disagrees with the record's key")
+        version, active, reason = obj.get("version"), obj.get("active"), obj.get("reason")
+        if type(version) is not int or version < 1 or type(active) is not bool:
+            raise SchemaError("version must be an integer >= 1 and active a boolean")
+        if reason is not None and (type(reason) is not int or reason not in _REASON_OF):
+            raise SchemaError(f"unknown reason code {str(reason)[:20]}", path="reason")
+        since, expires = (
+            _time(obj.get("since"), "since"),
+            _time(obj.get("expires_at"), "expires_at"),
+        )
+        raw = self._key(account, subject, True)
+        assert raw is not None
+        slot, e = self._find(raw)
+        if e < 0:  # the common case on a cold start: a key seen for the first time
+            self._count(name, False, active)
+            self._per_account[account] += 1
+            flags = _CODE_OF[name] | (_ACTIVE if active else 0)
+            self._append(slot, raw, (flags, reason or 0, version, _micros(since), _micros(expires)))
+            return True
+        entry = AddressEntry(name, version, active, None if reason is None else _REASON_OF[reason],
+                             since, expires, None)  # fmt: skip
+        return self._store(account, subject, name, entry)
+
+    # --- export, metrics and snapshots -------------------------------------------------
+
+    def stats(self) -> dict[str, int]:
+        """Active entries per list, and how many accounts hold anything."""
+        out = {name.value: self._counts[name] for name in ListName}
+        live = {a for a, n in self._per_account.items() if n > 0}
+        out["accounts"] = len(live | self._domain_records.keys())
+        return out
+
+    def accounts(self) -> list[str]:
+        """Every account that holds any entry (the platform account included)."""
+        live = {a for a, n in self._per_account.items() if n > 0}
+        return sorted(live | self._domain_records.keys())
+
+    def entries_of(self, account_id: str) -> Iterator[tuple[ListName, str, ListRecord]]:
+        """Every active entry of an account, as records without details (a full scan)."""
+        number = self._numbers.get(account_id)
+        if number is not None:
+            offsets, arena, flags = self._offsets, self._arena, self._flags
+            for e in range(len(flags)):
+                start = offsets[e]
+                if flags[e] == _DEAD or arena[start : start + 3] != number:
+                    continue
+                subject = arena[start + 3 : offsets[e + 1]].decode("utf-8", "surrogatepass")
+                for x in self._read(e):
+                    if x.active:
+                        key = ListKey(account_id, x.list, subject)
+                        yield x.list, subject, ListRecord(key, x.version, x.active, x.reason,
+                                                          x.since, x.expires_at)  # fmt: skip
+        for (name, subject), record in self._domain_records.get(account_id, {}).items():
+            if record.active:
+                yield name, subject, record
+
+    def state(self) -> tuple[dict[str, Any], dict[str, bytes]]:
+        """Everything this view holds: a JSON-able header and the arrays as bytes."""
+        extra = [[e, [_entry_json(x) for x in entries]] for e, entries in self._extra.items()]
+        domain = [
+            [encode_key(r.key).decode(), encode_record(r).decode()]
+            for records in self._domain_records.values()
+            for r in records.values()
+        ]
+        meta = {
+            "byteorder": sys.byteorder,
+            "mask": self._mask,
+            "used": self._used,
+            "garbage": self._garbage,
+            "accounts": sorted(self._numbers, key=self._numbers.__getitem__),
+            "per_account": dict(self._per_account),
+            "counts": {name.value: n for name, n in self._counts.items()},
+            "extra": extra,
+            "domain": domain,
+        }
+        sections = {"slots": self._slots.tobytes(), "arena": bytes(self._arena)}
+        sections.update({name: getattr(self, f"_{name}").tobytes() for name in _ARRAYS})
+        return meta, sections
+
+    @classmethod
+    def from_state(cls, meta: dict[str, Any], sections: dict[str, bytes]) -> CompactView:
+        """The view ``state`` described; ``ValueError`` when the parts do not fit together."""
+        if meta.get("byteorder") != sys.byteorder:
+            raise ValueError("the snapshot was written on a machine of another byte order")
+        view = cls()
+        for name in ("slots", *_ARRAYS):
+            held = array(_TYPECODES[name])
+            held.frombytes(sections[name])
+            setattr(view, f"_{name}", held)
+        view._arena = bytearray(sections["arena"])
+        view._mask, view._used, view._garbage = meta["mask"], meta["used"], meta["garbage"]
+        count = len(view._flags)
+        if (len(view._slots) != view._mask + 1 or len(view._offsets) != count + 1
+                or any(len(getattr(view, f"_{n}")) != count for n in _ARRAYS[1:])
+                or view._offsets[-1] != len(view._arena)):  # fmt: skip
+            raise ValueError("the snapshot's arrays do not fit together")
+        view._numbers = {a: i.to_bytes(3, "big") for i, a in enumerate(meta["accounts"])}
+        view._per_account = Counter(meta["per_account"])
+        view._counts = Counter({ListName(k): v for k, v in meta["counts"].items()})
+        view._extra = {e: tuple(map(_entry_of, xs)) for e, xs in meta["extra"]}
+        for key, value in meta["domain"]:
+            ListView.apply(view, *decode_record(key.encode(), value.encode()))
+        view._counts = Counter({ListName(k): v for k, v in meta["counts"].items()})
+        return view
+
+
+def _size_for(entries: int) -> int:
+    size = 1024
+    while size * _MAX_LOAD < entries:
+        size *= 2
+    return size
+
+
+def _canonical(text: object) -> bool:
+    """What ``format_timestamp`` writes: ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``."""
+    return (
+        type(text) is str
+        and len(text) in (20, 27)
+        and text[4] == text[7] == "-"
+        and text[10] == "T"
+        and text[13] == text[16] == ":"
+        and text[-1] == "Z"
+        and (len(text) == 20 or text[19] == ".")
+    )
+
+
+def _time(value: object, path: str) -> datetime | None:
+    """A record's time; the canonical spelling skips the RFC 3339 pattern (it is one)."""
+    if value is None:
+        return None
+    if _canonical(value):
+        try:
+            return datetime.fromisoformat(value)  # type: ignore[arg-type]
+        except ValueError:
+            pass
+    return parse_timestamp(value, path)
+
+
+def _loads(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise BadJson(f"not JSON: {error}") from None
+
+
+def _entry_json(entry: AddressEntry) -> list[Any]:
+    reason = None if entry.reason is None else int(entry.reason)
+    return [_CODE_OF[entry.list], entry.version, entry.active, reason,
+            _micros(entry.since), _micros(entry.expires_at)]  # fmt: skip
+
+
+def _entry_of(row: list[Any]) -> AddressEntry:
+    code, version, active, reason, since, expires = row
+    return AddressEntry(LIST_CODES[code], version, active,
+                        None if reason is None else _REASON_OF[reason],
+                        _moment(since), _moment(expires), None)  # fmt: skip
