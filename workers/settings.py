@@ -56,6 +56,19 @@ def _guarantee(text: str) -> str:
     return text
 
 
+def _policy_action(text: str) -> str:
+    action = text.strip().upper()
+    if action not in {"REJECT", "DEFER", "HOLD"}:
+        raise ValueError("must be REJECT, DEFER or HOLD")
+    return action
+
+
+def _policy_account(text: str) -> str:
+    if text not in {"sasl_username", "sender", "sender_domain", "map"}:
+        raise ValueError("must be sasl_username, sender, sender_domain or map")
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class _Field:
     env: str
@@ -253,6 +266,63 @@ class Settings:
         "Git-ignored cache: Kafka jars and the local broker's data and logs",
     )
     log_level: str = _setting("SUPPRESSOR_LOG_LEVEL", "info", str, "Log level of the worker")
+    snapshot_path: str = _setting(
+        "SUPPRESSOR_SNAPSHOT_PATH",
+        "",
+        str,
+        "File where a decide-only sender keeps its view between restarts (empty: none)",
+    )
+    snapshot_interval: timedelta = _setting(
+        "SUPPRESSOR_SNAPSHOT_INTERVAL",
+        timedelta(minutes=5),
+        parse_duration,
+        "How often a sender with a snapshot file writes it again",
+    )
+    snapshot_max_age: timedelta = _setting(
+        "SUPPRESSOR_SNAPSHOT_MAX_AGE",
+        timedelta(hours=12),
+        parse_duration,
+        "An older snapshot is not used (below the topic's 1d delete.retention.ms)",
+    )
+    policy_host: str = _setting(
+        "SUPPRESSOR_POLICY_HOST", "127.0.0.1", str, "Listen address of suppressor policy"
+    )
+    policy_port: int = _setting(
+        "SUPPRESSOR_POLICY_PORT", 10040, int, "Port of the Postfix policy delegation service"
+    )
+    policy_http_port: int = _setting(
+        "SUPPRESSOR_POLICY_HTTP_PORT", 10041, int, "Port of the policy's local HTTP decide (0: off)"
+    )
+    policy_action: str = _setting(
+        "SUPPRESSOR_POLICY_ACTION",
+        "REJECT",
+        _policy_action,
+        "What the policy answers for a suppressed recipient: REJECT, DEFER or HOLD",
+    )
+    policy_account: str = _setting(
+        "SUPPRESSOR_POLICY_ACCOUNT",
+        "sasl_username",
+        _policy_account,
+        "Where the policy reads the account: sasl_username, sender, sender_domain or map",
+    )
+    policy_account_map: str = _setting(
+        "SUPPRESSOR_POLICY_ACCOUNT_MAP",
+        "",
+        str,
+        "With policy account map: sender domains or logins to accounts, key=account,...",
+    )
+    policy_stream: str = _setting(
+        "SUPPRESSOR_POLICY_STREAM",
+        "marketing",
+        str,
+        "Stream the policy decides for (marketing, transactional)",
+    )
+    policy_max_connections: int = _setting(
+        "SUPPRESSOR_POLICY_MAX_CONNECTIONS",
+        200,
+        _positive_int,
+        "Connections the policy serves at once; more wait for a free one",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from confluent_kafka import (
@@ -23,6 +23,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from workers.domain.compact_view import CompactView
 from workers.domain.records import decode_key, decode_record
 from workers.domain.types import ListKey, ListName
 from workers.domain.view import ListView
@@ -53,6 +54,13 @@ def _list_of(key: bytes) -> str:
     if len(parts) == 3 and parts[0].startswith(b'["'):
         return parts[1].decode("utf-8", "replace")
     return decode_key(key).list.value
+
+
+def _fits(offsets: Mapping[int, int], marks: Mapping[int, tuple[int, int]]) -> bool:
+    """Whether a snapshot's offsets name every partition, each within what the topic holds."""
+    return offsets.keys() == marks.keys() and all(
+        low <= offsets[p] <= high for p, (low, high) in marks.items()
+    )
 
 
 class FeedError(RuntimeError):
@@ -110,20 +118,46 @@ class SuppressionFeed:
 
     # --- life cycle -------------------------------------------------------------------
 
-    def start(self, timeout: float = 30.0) -> SuppressionFeed:
-        """Assign every partition from the beginning and start reading in the background."""
+    def cluster_id(self, timeout: float = 30.0) -> str:
+        """The id of the cluster the topic is read from (a snapshot names it)."""
+        return str(self._consumer.list_topics(self.topic, timeout=timeout).cluster_id or "")
+
+    def start(
+        self, timeout: float = 30.0, offsets: Mapping[int, int] | None = None
+    ) -> SuppressionFeed:
+        """Assign every partition and start reading in the background.
+
+        Without ``offsets`` every partition is read from the beginning. With them (a
+        snapshot's: the next offset per partition) the view already holds what comes
+        before; when they do not fit the topic (a partition added, an offset the topic
+        no longer holds or never held), they are reported and dropped, and an empty view
+        of the same kind is read from the beginning instead.
+        """
         metadata = self._consumer.list_topics(self.topic, timeout=timeout)
         topic = metadata.topics.get(self.topic)
         if topic is None or topic.error is not None or not topic.partitions:
             raise FeedError(f"topic {self.topic} does not exist (run: suppressor topics)")
         partitions = sorted(topic.partitions)
         deadline = time.monotonic() + timeout
-        for p in partitions:
-            low, high = self._watermarks(p, deadline)
+        marks = {p: self._watermarks(p, deadline) for p in partitions}
+        if offsets is not None and not _fits(offsets, marks):
+            self._report(
+                f"snapshot offsets {dict(offsets)} do not fit {self.topic}: reading it all"
+            )
+            self.view = CompactView() if isinstance(self.view, CompactView) else ListView()
+            offsets = None
+        if offsets is None and isinstance(self.view, CompactView):
+            self.view.reserve(sum(high - low for low, high in marks.values()))
+        for p, (low, high) in marks.items():
             self._targets[p] = high
             self._high[p] = high
-            self._positions[p] = low
-        self._consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in partitions])
+            self._positions[p] = low if offsets is None else offsets[p]
+        self._consumer.assign(
+            [
+                TopicPartition(self.topic, p, OFFSET_BEGINNING if offsets is None else offsets[p])
+                for p in partitions
+            ]
+        )
         self._check_ready()
         self._thread = threading.Thread(target=self._run, name=f"feed-{self.topic}", daemon=True)
         self._thread.start()
@@ -212,12 +246,14 @@ class SuppressionFeed:
             if self._lists is not None and _list_of(key) not in self._lists:
                 self.skipped += 1
                 return
-            list_key, record = decode_record(key, value)
+            if self._compact:
+                self.view.apply_encoded(key, value)  # type: ignore[attr-defined]
+            else:
+                self.view.apply(*decode_record(key, value))
         except ValueError as exc:
             self.undecodable += 1
             self._report(f"undecodable record skipped: {exc}")
             return
-        self.view.apply(list_key, record)
         self.records += 1
 
     def _check_ready(self) -> None:
@@ -239,6 +275,14 @@ class SuppressionFeed:
         self._on_error(message)
 
     # --- what callers ask -------------------------------------------------------------
+
+    @property
+    def _compact(self) -> bool:
+        return isinstance(self.view, CompactView)
+
+    def positions(self) -> dict[int, int]:
+        """The next offset to read per partition (hold ``lock`` to pair it with the view)."""
+        return dict(self._positions)
 
     @property
     def ready(self) -> bool:

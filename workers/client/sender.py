@@ -7,6 +7,12 @@ start and then live (``SuppressionFeed``). A restarted sender simply reads the t
 again; the feed reads in large batches and a client that only decides can skip the
 lists it does not need, so a million entries load in seconds (``benchmarks/``).
 
+A decide-only sender (``compact=True``) keeps a ``CompactView`` (under 100 bytes an
+entry) and, with ``snapshot_path`` (setting ``SUPPRESSOR_SNAPSHOT_PATH``), writes it to
+its own disk with the offsets it reflects (``snapshot.py``): every
+``snapshot_interval`` and at ``stop``. A restart loads that file and reads only the
+tail of the topic; a torn, stale or foreign file is reported and the topic read whole.
+
 ``ready`` says the view has caught up with what the topic held at start;
 ``staleness()`` says how far behind it is now; ``wait_for`` and ``wait_until`` let a
 writer see its own change before it reports success. This module never imports faust.
@@ -18,9 +24,12 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from types import TracebackType
 
 from workers.client.feed import FeedError, SuppressionFeed
+from workers.client.snapshot import SnapshotError, SnapshotMismatch, read_snapshot, write_snapshot
+from workers.domain.compact_view import CompactView
 from workers.domain.decision import Decision, decide, decide_many
 from workers.domain.types import ListKey, ListName, Stream
 from workers.domain.view import ListView
@@ -46,7 +55,9 @@ class SenderClient:
     """The sender library: a ListView kept from the suppressions topic; answers decide() locally.
 
     ``keep_details=False`` drops event ids, delivery ids and notes (a sender that only
-    decides does not need them; an export does); ``lists`` limits the lists kept.
+    decides does not need them; an export does); ``lists`` limits the lists kept;
+    ``compact=True`` keeps a ``CompactView`` (no details) that ``snapshot_path`` (default:
+    the setting, when compact) persists between restarts.
     """
 
     def __init__(
@@ -56,17 +67,34 @@ class SenderClient:
         keep_details: bool = True,
         lists: Iterable[ListName] | None = None,
         on_error: Callable[[str], None] | None = None,
+        compact: bool = False,
+        snapshot_path: Path | None = None,
     ) -> None:
         self.settings = settings
-        self.view = ListView(keep_details=keep_details)
+        if snapshot_path is None and compact and settings.snapshot_path:
+            snapshot_path = Path(settings.snapshot_path)
+        if snapshot_path is not None and not compact:
+            raise ValueError("a snapshot holds a compact view: pass compact=True")
+        self._snapshot_path = snapshot_path
+        self._on_error = on_error or (lambda _msg: None)
         self._feed = SuppressionFeed(
             settings.bootstrap_servers,
             settings.topic(SUPPRESSIONS),
-            self.view,
+            CompactView() if compact else ListView(keep_details=keep_details),
             lists=lists,
             on_error=on_error,
         )
         self._started = False
+        self._cluster_id = ""
+        self._saver: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self.snapshot_status = "none"
+        """How the start went: none, loaded, missing, corrupt or refused (another topic)."""
+
+    @property
+    def view(self) -> ListView:
+        """The view decisions read (the feed may replace it once, at start)."""
+        return self._feed.view
 
     # --- life cycle -------------------------------------------------------------------
 
@@ -76,14 +104,73 @@ class SenderClient:
         Raises ``FeedError`` when the topic does not exist, ``KafkaException`` when no
         broker answers within ``timeout``.
         """
-        self._feed.start(timeout)
+        offsets = self._load_snapshot(timeout) if self._snapshot_path is not None else None
+        self._feed.start(timeout, offsets)
         self._started = True
+        if self._snapshot_path is not None:
+            self._saver = threading.Thread(target=self._save_often, name="snapshot", daemon=True)
+            self._saver.start()
         return self
 
     def stop(self) -> None:
+        """Stop reading; with a snapshot file, write it one last time (once ready)."""
         if self._started:
             self._started = False
+            self._stopping.set()
+            if self._saver is not None:
+                self._saver.join(timeout=60)
+            if self._snapshot_path is not None and self.ready:
+                self.save_snapshot()
             self._feed.stop()
+
+    # --- the snapshot -------------------------------------------------------------------
+
+    def _load_snapshot(self, timeout: float) -> dict[int, int] | None:
+        assert self._snapshot_path is not None
+        self._cluster_id = self._feed.cluster_id(timeout)
+        try:
+            snapshot = read_snapshot(
+                self._snapshot_path,
+                topic=self._feed.topic,
+                cluster_id=self._cluster_id,
+                now=datetime.now(UTC),
+                max_age=self.settings.snapshot_max_age,
+            )
+        except FileNotFoundError:
+            self.snapshot_status = "missing"
+            return None
+        except SnapshotError as exc:
+            self.snapshot_status = "refused" if isinstance(exc, SnapshotMismatch) else "corrupt"
+            self._on_error(f"{exc}; reading {self._feed.topic} from the start")
+            return None
+        self.snapshot_status = "loaded"
+        self._feed.view = snapshot.view
+        return dict(snapshot.offsets)
+
+    def save_snapshot(self) -> int:
+        """Write the view and its offsets to the snapshot file now; the bytes written."""
+        if self._snapshot_path is None or not isinstance(self.view, CompactView):
+            raise ValueError("this client has no snapshot file")
+        with self._feed.lock:  # the arrays are copied out under the lock, written outside it
+            offsets = self._feed.positions()
+            state = self.view.state()
+        return write_snapshot(
+            self._snapshot_path,
+            state,
+            topic=self._feed.topic,
+            cluster_id=self._cluster_id,
+            offsets=offsets,
+            now=datetime.now(UTC),
+        )
+
+    def _save_often(self) -> None:
+        interval = self.settings.snapshot_interval.total_seconds()
+        while not self._stopping.wait(interval):
+            if self.ready:
+                try:
+                    self.save_snapshot()
+                except OSError as exc:  # a full disk must not stop the sender deciding
+                    self._on_error(f"snapshot not written: {exc}")
 
     def __enter__(self) -> SenderClient:
         return self.start()

@@ -30,7 +30,7 @@ from __future__ import annotations
 import sys
 from array import array
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zlib import crc32
@@ -360,7 +360,9 @@ class CompactView(ListView):
         return meta, sections
 
     @classmethod
-    def from_state(cls, meta: dict[str, Any], sections: dict[str, bytes]) -> CompactView:
+    def from_state(
+        cls, meta: dict[str, Any], sections: Mapping[str, bytes | memoryview]
+    ) -> CompactView:
         """The view ``state`` described; ``ValueError`` when the parts do not fit together."""
         if meta.get("byteorder") != sys.byteorder:
             raise ValueError("the snapshot was written on a machine of another byte order")

@@ -1,0 +1,107 @@
+"""The snapshot file: a round trip, and torn, altered, stale or foreign files refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from workers.client.snapshot import (
+    SnapshotCorrupt,
+    SnapshotMismatch,
+    read_snapshot,
+    write_snapshot,
+)
+from workers.domain.compact_view import CompactView
+from workers.domain.decision import decide
+from workers.domain.types import ListKey, ListName, ListRecord, Reason
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def _view() -> CompactView:
+    view = CompactView()
+    for i in range(3000):
+        key = ListKey("acme", ListName.BLOCK, f"user{i}@example.com")
+        view.apply(key, ListRecord(key, 1, True, reason=Reason.MANUAL, since=NOW))
+    rule = ListKey("*", ListName.DOMAIN_RULE, "spam.example")
+    view.apply(rule, ListRecord(rule, 1, True, reason=Reason.SHARED, send_block=True))
+    return view
+
+
+def _write(path: Path, **overrides: object) -> None:
+    args: dict[str, object] = {"topic": "suppressions", "cluster_id": "c1",
+                               "offsets": {0: 10, 1: 3}, "now": NOW}  # fmt: skip
+    args.update(overrides)
+    write_snapshot(path, _view().state(), **args)  # type: ignore[arg-type]
+
+
+def _read(path: Path, **overrides: object) -> object:
+    args: dict[str, object] = {"topic": "suppressions", "cluster_id": "c1", "now": NOW,
+                               "max_age": DAY}  # fmt: skip
+    args.update(overrides)
+    return read_snapshot(path, **args)  # type: ignore[arg-type]
+
+
+def test_round_trip_keeps_view_and_offsets(tmp_path: Path) -> None:
+    """What was written reads back with the same decisions and the same offsets."""
+    path = tmp_path / "view.snap"
+    _write(path)
+    snapshot = read_snapshot(path, topic="suppressions", cluster_id="c1", now=NOW, max_age=DAY)
+    assert snapshot.offsets == {0: 10, 1: 3}
+    assert snapshot.written_at == NOW
+    assert decide(snapshot.view, "acme", "user7@example.com").rule == "suppressed"
+    assert decide(snapshot.view, "acme", "x@spam.example").rule == "platform_domain_block"
+    assert decide(snapshot.view, "acme", "user7@example.org").allowed
+    assert snapshot.view.stats() == _view().stats()
+    assert [p.name for p in tmp_path.iterdir()] == ["view.snap"]  # no temporary file left
+
+
+@pytest.mark.parametrize("cut", [0, 20, 1000, -1])
+def test_a_torn_file_is_corrupt(tmp_path: Path, cut: int) -> None:
+    """A file cut short anywhere (a write torn by a crash) is found before use."""
+    path = tmp_path / "view.snap"
+    _write(path)
+    data = path.read_bytes()
+    path.write_bytes(data[:cut])
+    with pytest.raises(SnapshotCorrupt):
+        _read(path)
+
+
+def test_a_flipped_byte_is_corrupt(tmp_path: Path) -> None:
+    """One byte changed in the arrays fails the checksum."""
+    path = tmp_path / "view.snap"
+    _write(path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(SnapshotCorrupt, match="checksum"):
+        _read(path)
+
+
+@pytest.mark.parametrize(("field", "value"), [("topic", "other-topic"), ("cluster_id", "c2")])
+def test_another_topic_or_cluster_is_refused(tmp_path: Path, field: str, value: str) -> None:
+    """A snapshot taken from another topic or cluster is never loaded."""
+    path = tmp_path / "view.snap"
+    _write(path, **{field: value})
+    with pytest.raises(SnapshotMismatch, match="not used"):
+        _read(path)
+
+
+def test_an_old_snapshot_is_stale(tmp_path: Path) -> None:
+    """A snapshot older than max_age (a tombstone may have been compacted away) is not used."""
+    path = tmp_path / "view.snap"
+    _write(path, now=NOW - 2 * DAY)
+    with pytest.raises(SnapshotCorrupt, match="older"):
+        _read(path)
+
+
+def test_a_rewrite_replaces_the_file_whole(tmp_path: Path) -> None:
+    """Writing again over a snapshot leaves only the new one, readable."""
+    path = tmp_path / "view.snap"
+    _write(path, offsets={0: 1})
+    _write(path, offsets={0: 2})
+    assert read_snapshot(path, topic="suppressions", cluster_id="c1", now=NOW,
+                         max_age=DAY).offsets == {0: 2}  # fmt: skip
