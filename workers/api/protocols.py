@@ -31,7 +31,8 @@ class StalenessLike(Protocol):
 class Reader(Protocol):
     """The sender client: a view kept from the topic, and decisions from it."""
 
-    view: ListView
+    @property
+    def view(self) -> ListView: ...
 
     @property
     def ready(self) -> bool: ...
