@@ -24,6 +24,7 @@ LAYERS: tuple[str, ...] = (
     "service",
     "ingest",
     "api",
+    "policy",
     "devkit",
     "cli",
     "entry",

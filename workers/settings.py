@@ -321,7 +321,7 @@ class Settings:
         "SUPPRESSOR_POLICY_MAX_CONNECTIONS",
         200,
         _positive_int,
-        "Connections the policy serves at once; more wait for a free one",
+        "Connections the policy serves at once; one more is closed (Postfix then defers)",
     )
 
     @classmethod

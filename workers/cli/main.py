@@ -71,6 +71,18 @@ def api() -> None:
 
 
 @app.command()
+def policy() -> None:
+    """Serve the send decision to MTAs: Postfix policy delegation and a local HTTP decide."""
+    from workers.client.feed import FeedError
+    from workers.policy.run import run_policy
+
+    try:
+        run_policy(load_settings(), typer.echo)
+    except (ValueError, FeedError) as exc:  # a bad account map, no topic
+        raise fail(str(exc), 2) from exc
+
+
+@app.command()
 def openapi() -> None:
     """Write docs/openapi.json from the app, so the published contract matches the code."""
     from workers.api.app import create_app

@@ -1,0 +1,115 @@
+"""The policy server over a real socket: Postfix's request/response loop, bounds, HTTP decide."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import httpx
+
+from workers.domain.decision import Decision, decide
+from workers.domain.types import ListKey, ListName, ListRecord, Reason
+from workers.domain.view import ListView
+from workers.policy.protocol import MAX_REQUEST, PolicyConfig
+from workers.policy.server import Decide, PolicyServer, http_app
+
+BLOCKED = "jane@example.com"
+
+
+def _view() -> ListView:
+    view = ListView()
+    key = ListKey("acme", ListName.BLOCK, BLOCKED)
+    view.apply(key, ListRecord(key, 1, True, reason=Reason.MANUAL))
+    return view
+
+
+def _decider(view: ListView) -> Callable[[], Decide | None]:
+    def current(account: str, address: str, stream: str) -> Decision:
+        return decide(view, account, address, stream)
+
+    return lambda: current
+
+
+def _request(recipient: str, login: str = "acme") -> bytes:
+    return (
+        "request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n"
+        f"sender=news@shop.example\nrecipient={recipient}\nsasl_username={login}\n"
+        "client_address=192.0.2.1\nqueue_id=8045F2AB23\n\n"
+    ).encode()
+
+
+async def _exchange(port: int, *requests: bytes) -> list[bytes]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    out = []
+    for request in requests:
+        writer.write(request)
+        await writer.drain()
+        out.append(await reader.readuntil(b"\n\n"))
+    writer.close()
+    return out
+
+
+def test_one_connection_serves_many_requests() -> None:
+    """Postfix keeps the connection: each request gets its answer, in order, on one socket."""
+
+    async def run() -> list[bytes]:
+        server = PolicyServer(_decider(_view()), PolicyConfig())
+        port = await server.start("127.0.0.1", 0)
+        try:
+            requests = [_request(BLOCKED), _request("ann@example.com")]
+            requests += [_request("JANE@example.com"), _request(BLOCKED, "beta")]
+            return await _exchange(port, *requests)
+        finally:
+            await server.close()
+
+    answers = asyncio.run(run())
+    assert answers[0] == (
+        b"action=REJECT 5.7.1 recipient suppressed: suppressed, reason 2 "
+        b"(manual intervention) (suppressor policy)\n\n"
+    )
+    assert answers[1] == b"action=DUNNO\n\n"
+    assert answers[2] == answers[0]  # the recipient is normalised before the lookup
+    assert answers[3] == b"action=DUNNO\n\n"  # another account's list does not apply
+
+
+def test_bounds_close_oversized_requests_and_extra_connections() -> None:
+    """A request past MAX_REQUEST closes its connection; one past max_connections is refused."""
+
+    async def run() -> tuple[bytes, bytes, int, int]:
+        server = PolicyServer(_decider(_view()), PolicyConfig(), max_connections=1)
+        port = await server.start("127.0.0.1", 0)
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"a=" + b"x" * (MAX_REQUEST + 10))
+            await writer.drain()
+            oversized = await reader.read()  # closed without an answer
+            first_r, first_w = await asyncio.open_connection("127.0.0.1", port)
+            first_w.write(_request("ann@example.com"))
+            await first_r.readuntil(b"\n\n")  # the one slot is taken now
+            second_r, _second_w = await asyncio.open_connection("127.0.0.1", port)
+            refused = await second_r.read()
+            first_w.close()
+            return oversized, refused, server.counts.protocol_errors, server.counts.refused
+        finally:
+            await server.close()
+
+    oversized, refused, errors, refusals = asyncio.run(run())
+    assert (oversized, refused, errors, refusals) == (b"", b"", 1, 1)
+
+
+def test_http_decide_answers_json() -> None:
+    """GET /decide names the decision; a missing address is 400, a loading view 503."""
+
+    async def run() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=http_app(_decider(_view()), "marketing"))
+        loading = httpx.ASGITransport(app=http_app(lambda: None, "marketing"))
+        async with httpx.AsyncClient(transport=transport, base_url="http://policy") as client:
+            ok = await client.get("/decide", params={"account": "acme", "address": BLOCKED})
+            bad = await client.get("/decide", params={"account": "acme"})
+        async with httpx.AsyncClient(transport=loading, base_url="http://policy") as client:
+            busy = await client.get("/decide", params={"account": "acme", "address": BLOCKED})
+        return [ok, bad, busy]
+
+    ok, bad, busy = asyncio.run(run())
+    assert ok.json() == {"allowed": False, "rule": "suppressed", "reason": 2}
+    assert (bad.status_code, busy.status_code) == (400, 503)

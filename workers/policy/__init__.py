@@ -1,0 +1,1 @@
+"""The policy service: the sender decision for MTAs, over the Postfix protocol and local HTTP."""
