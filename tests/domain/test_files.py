@@ -24,7 +24,7 @@ from workers.domain.files import (
     parse_import_csv,
     parse_manual,
 )
-from workers.domain.types import ListKey, ListName, ListRecord, Reason
+from workers.domain.types import Category, ListKey, ListName, ListRecord, Reason
 
 WHEN = datetime(2024, 5, 1, 10, 15, tzinfo=UTC)
 
@@ -192,6 +192,31 @@ def test_report_marks_existing_and_repeated_addresses() -> None:
     summary = report.as_dict()
     assert (summary["added"], summary["already_present"], summary["invalid"]) == (2, 2, 1)
     assert summary["invalid_rows"][0]["line"] == 4
+    assert summary["already_present_rows"] == [
+        {"line": 2, "email": "old@x.com"},
+        {"line": 3, "email": "a@x.com"},
+    ]
+
+
+def test_an_export_imports_again_without_change() -> None:
+    """An export's own file reads back as import rows: same addresses, reasons and notes."""
+    rows = [
+        ExportRow("ann@x.example", "x.example", None, Reason.MANUAL, Category.BLOCK, None, None,
+                  "vip; keep"),
+        ExportRow("zed@x.example", "x.example", None, Reason.NONEXISTENT_LEGACY, Category.BOUNCE,
+                  None, "d1", None),
+        ExportRow("all@x.example", "x.example", None, Reason.SHARED, Category.BLOCK, None, None,
+                  None),
+        ExportRow("uns@x.example", "x.example", None, Reason.UNSUBSCRIBE, Category.UNSUBSCRIBE,
+                  None, None, None),
+    ]  # fmt: skip
+    parsed, invalid = parse_import_csv("".join(export_csv(rows)))
+    assert [(r.line, r.email, r.notes, r.reason) for r in parsed] == [
+        (2, "ann@x.example", "vip; keep", Reason.MANUAL),
+        (3, "zed@x.example", None, Reason.NONEXISTENT_LEGACY),
+        (4, "all@x.example", None, Reason.MANUAL),  # on account '*' a block is 99 again
+    ]
+    assert [(r.line, r.code) for r in invalid] == [(5, "not_importable")]
 
 
 def _record(**fields: object) -> ListRecord:

@@ -31,6 +31,8 @@ from workers.domain.ladder import (
     step,
 )
 from workers.domain.types import (
+    PLATFORM_ACCOUNT,
+    Command,
     CommandType,
     DeliveryType,
     ListChange,
@@ -262,6 +264,15 @@ def test_manual_block_lists_reason_2_with_notes() -> None:
     _, effects = run([command(CommandType.ADDRESS_BLOCK, "m1", 2, notes="asked by phone")])
     expected = Suppression(Reason.MANUAL, at(2), None, "m1", None, "asked by phone")
     assert effects == [ListChange(ListName.BLOCK, ADDRESS, expected)]
+
+
+@pytest.mark.parametrize("kind", [CommandType.ADDRESS_BLOCK, CommandType.IMPORT_ROW])
+def test_a_platform_block_is_the_shared_blacklist(kind: CommandType) -> None:
+    """A manual block or a default import row on account '*' carries reason 99, not 2."""
+    cmd, _ = command(kind, "p1", 2)
+    assert isinstance(cmd, Command)
+    state, _ = run([(replace(cmd, account_id=PLATFORM_ACCOUNT), None)])
+    assert entries(state) == {ListName.BLOCK: Suppression(Reason.SHARED, at(2), None, "p1")}
 
 
 @pytest.mark.parametrize(

@@ -57,9 +57,12 @@ def test_block_import_export_filter_through_a_worker(
     assert "2 added, 1 already present, 2 invalid" in out
     assert "line 3: invalid_address" in out
     assert "line 6: invalid_reason" in out
+    assert "line 4: already present: jane@example.com" in out
 
     exported = tmp_path / "out.csv"
     ok(run("export", "-a", "acme", "-o", str(exported)))
+    again = ok(run("import", str(exported), "-a", "acme")).stdout  # the round trip
+    assert "0 added, 3 already present, 0 invalid" in again
     lines = exported.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "email;domain;date;reason;category;expires_at;delivery_id;notes"
     by_address = {line.split(";")[0]: line.split(";") for line in lines[1:]}
@@ -90,6 +93,12 @@ def test_domain_uri_allowlist_account_through_a_worker(
     """Domain rules, URI patterns, the allowlist and account creation, each seen by check."""
     start_worker()
     ok(run("account", "create", "shop"))
+    second = ok(run("account", "create", "shop")).stdout
+    assert "shop: already exists (3 domain rules, 0 allowed domains); nothing written" in second
+    platform = ok(run("address", "block", "spam@trap.example", "-a", "*")).stdout
+    assert "blocked platform-wide (reason 99)" in platform
+    shared = ok(run("check", "spam@trap.example", "-a", "shop")).stdout
+    assert "denied  suppressed  reason 99" in shared
     listed = ok(run("domain", "list", "-a", "shop")).stdout
     assert "rule   allegro.com  send+collection" in listed
     assert "denied  domain_block  reason 2" in ok(run("check", "a@allegro.pl", "-a", "shop")).stdout

@@ -22,7 +22,7 @@ from workers.client.commands import CommandError, CommandWriter
 from workers.client.sender import FeedError, SenderClient
 from workers.domain.errors import InputError
 from workers.domain.files import parse_import_csv, parse_manual
-from workers.domain.types import REASON_TEXT, CommandType, Stream
+from workers.domain.types import PLATFORM_ACCOUNT, REASON_TEXT, CommandType, Stream
 from workers.service import list_tools as lists
 
 __all__ = ["register"]
@@ -249,6 +249,8 @@ def import_(
     )
     for bad in report.invalid:
         typer.echo(f"  line {bad.line}: {bad.code}: {bad.message}: {bad.raw[:80]}")
+    for row in report.already_present:
+        typer.echo(f"  line {row.line}: already present: {row.email}")
     if outcome.not_visible:
         raise fail(
             f"timed out after {timeout:.0f}s: {len(outcome.not_visible)} rows written but not "
@@ -293,7 +295,10 @@ def _simple(kind: CommandType, field: str, done: str) -> Callable[..., None]:
         notes: str | None = _NOTES,
         timeout: float = _TIMEOUT,
     ) -> None:
-        _write(lists.make_command(kind, account, **{field: subject}, notes=notes), timeout, done)
+        said = done
+        if kind is CommandType.ADDRESS_BLOCK and account == PLATFORM_ACCOUNT:
+            said = "blocked platform-wide (reason 99)"
+        _write(lists.make_command(kind, account, **{field: subject}, notes=notes), timeout, said)
 
     command.__doc__ = f"{done.capitalize()}: {kind.value} for one {field}."
     return command
@@ -345,7 +350,19 @@ def account_create(
     account: str = typer.Argument(..., help="The new account's id."),
     timeout: float = _TIMEOUT,
 ) -> None:
-    """Create an account: it starts with the default domain pool."""
+    """Create an account: it starts with the default domain pool.
+
+    An account that already holds lists exists: that is said at once and nothing is
+    written (the worker would take the create as a no-op).
+    """
+    with _client(timeout, keep_details=False) as client:
+        held = client.view.account_lists(account)
+    if held is not None and not held.is_empty():
+        typer.echo(
+            f"{account}: already exists ({len(held.domain_rules)} domain rules, "
+            f"{len(held.domain_allow)} allowed domains); nothing written"
+        )
+        return
     _write(lists.make_command(CommandType.ACCOUNT_CREATE, account), timeout, "created")
 
 

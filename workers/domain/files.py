@@ -110,6 +110,9 @@ class ImportReport:
                 {"line": r.line, "raw": r.raw, "code": r.code, "message": r.message}
                 for r in self.invalid
             ],
+            "already_present_rows": [
+                {"line": r.line, "email": r.email} for r in self.already_present
+            ],
         }
 
 
@@ -172,17 +175,24 @@ def parse_import_csv(
     Raises ``TooLarge`` above ``max_bytes`` or ``max_rows`` (no partial import) and
     ``BadEncoding`` if the bytes are not UTF-8; every other problem is an ``InvalidRow``.
     A first row whose first cell is ``email`` or ``address`` is a header and skipped.
+    A file that starts with the export's header (``EXPORT_HEADER``) is an export: its
+    email, notes and reason columns are read by name, reason 99 (an export of ``*``)
+    imports as a block there again, and entries of other reasons (bounces, complaints,
+    unsubscribes: events made them, not imports) are reported ``not_importable``. So an
+    export imported again changes nothing.
     """
     rows: list[ImportRow] = []
     invalid: list[InvalidRow] = []
+    export = False
     for position, (line_no, raw, parsed) in enumerate(_records(_lines(data, max_bytes))):
         if position == 0 and isinstance(parsed, list) and _is_header(parsed):
+            export = tuple(cell.strip().lower() for cell in parsed) == EXPORT_HEADER
             continue
         _count(rows, invalid, max_rows)
         try:
             if isinstance(parsed, _RowError):
                 raise parsed
-            rows.append(_import_row(line_no, parsed))
+            rows.append(_import_row(line_no, _from_export(parsed) if export else parsed))
         except _RowError as error:
             invalid.append(InvalidRow(line_no, _clip(raw), error.code, error.message))
     return rows, invalid
@@ -349,6 +359,24 @@ def _quoted(row: str, start: int) -> tuple[str | None, int]:
             start = quote + 2
             continue
         return "".join(parts), quote + 1
+
+
+_EXPORT_COLUMNS = tuple(EXPORT_HEADER.index(name) for name in ("email", "notes", "reason"))
+_EXPORTED_REASONS = {"2": "2", "10": "10", "99": "2"}  # 99 is a block of account '*'
+
+
+def _from_export(fields: list[str]) -> list[str]:
+    """An export row's cells as an import row's: address, notes, reason."""
+    if len(fields) != len(EXPORT_HEADER):
+        raise _RowError("bad_export_row", f"an export row has {len(EXPORT_HEADER)} columns")
+    address, notes, reason = (fields[i] for i in _EXPORT_COLUMNS)
+    code = _EXPORTED_REASONS.get(reason.strip())
+    if code is None:
+        raise _RowError(
+            "not_importable",
+            f"reason {reason.strip()[:20]!r} entries come from events, not from imports; skipped",
+        )
+    return [address, notes, code]
 
 
 def _import_row(line_no: int, fields: list[str]) -> ImportRow:

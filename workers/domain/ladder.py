@@ -50,6 +50,7 @@ from workers.domain.ladder_state import (
     keep,
 )
 from workers.domain.types import (
+    PLATFORM_ACCOUNT,
     Command,
     CommandType,
     DeliveryEvent,
@@ -251,9 +252,13 @@ def _apply_delivery(
 
 
 def _block(state: AddressState, cmd: Command, config: LadderConfig) -> AddressState:
+    """A manual block (reason 2) or an import row (its reason); on the platform account
+    (``*``) a manual block is the shared blacklist, reason 99 (SPEC §5, §6)."""
     reason = Reason.MANUAL
     if cmd.type is CommandType.IMPORT_ROW and cmd.reason not in (None, Reason.TEMPORARY):
         reason = cmd.reason  # reason 8: see docs/design.md, Decisions (ladder)
+    if reason is Reason.MANUAL and cmd.account_id == PLATFORM_ACCOUNT:
+        reason = Reason.SHARED
     entry = Suppression(reason, cmd.occurred_at, None, cmd.event_id, cmd.delivery_id, cmd.notes)
     return _list(state, entry, config)
 
