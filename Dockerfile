@@ -7,8 +7,11 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY clients/python ./clients/python
 COPY workers ./workers
-RUN pip wheel --no-cache-dir --disable-pip-version-check --wheel-dir /wheels .
+# the sender library first: the worker depends on it (suppressor-client, clients/python)
+RUN pip wheel --no-cache-dir --disable-pip-version-check --wheel-dir /wheels ./clients/python \
+ && pip wheel --no-cache-dir --disable-pip-version-check --wheel-dir /wheels --find-links /wheels .
 
 FROM python:3.11-slim-bookworm
 ENV PYTHONUNBUFFERED=1 \

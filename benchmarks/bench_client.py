@@ -3,7 +3,7 @@
 1. ready time and resident memory of a sender view (``SenderClient``, ``keep_details=False``)
    reading a ``suppressions`` topic of N entries from the start: what a restarted sender
    pays. Records are produced straight to a benchmark topic with confluent-kafka (not via
-   the worker), each encoded by ``workers.domain.records`` as the worker encodes them;
+   the worker), each encoded by ``suppressor_client.records`` as the worker encodes them;
 2. decisions/s from that view: ``decide`` one by one, and ``decide_many`` in a batch;
 3. time to filter a target group of 1,000,000 addresses (``lists.filter_addresses``);
 4. propagation from producing an ``address.block`` command to the sender view showing
@@ -39,12 +39,13 @@ from confluent_kafka import Producer
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from suppressor_client.records import encode_key, encode_record  # noqa: E402
+from suppressor_client.types import ListKey, ListName, ListRecord, Reason  # noqa: E402
+
 from workers.client import SenderClient  # noqa: E402
 from workers.client.commands import _prepare, effect_visible  # noqa: E402
 from workers.devkit.net_ports import free_port  # noqa: E402
 from workers.devkit.worker_process import WorkerProcess  # noqa: E402
-from workers.domain.records import encode_key, encode_record  # noqa: E402
-from workers.domain.types import ListKey, ListName, ListRecord, Reason  # noqa: E402
 from workers.kafka.topics import COMMANDS, SUPPRESSIONS, ensure_topics  # noqa: E402
 from workers.service import list_tools as lists  # noqa: E402
 from workers.settings import Settings  # noqa: E402

@@ -26,8 +26,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from workers.domain.decision import decide
-from workers.domain.types import (
+from suppressor_client.decision import decide
+from suppressor_client.types import (
     CATEGORY_OF,
     SUPPRESSION_LISTS,
     BounceDetails,
@@ -39,7 +39,8 @@ from workers.domain.types import (
     Reason,
     Stream,
 )
-from workers.domain.view import ListView
+from suppressor_client.view import ListView
+
 from workers.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results" / "domain.json"
@@ -265,7 +266,7 @@ def bench_classify(count: int) -> dict[str, Any]:
 
 def bench_ladder(addresses: int) -> dict[str, Any]:
     ladder = importlib.import_module("workers.domain.ladder")
-    outcome_type = importlib.import_module("workers.domain.types").Outcome
+    outcome_type = importlib.import_module("suppressor_client.types").Outcome
     config = Settings().ladder()
     script = [
         (DeliveryType.BOUNCE, outcome_type.CONDITION, 0),

@@ -50,11 +50,12 @@ from confluent_kafka.admin import (
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from suppressor_client.records import decode_key  # noqa: E402
+
 from workers.devkit import loadgen  # noqa: E402
 from workers.devkit.local_broker import LocalBroker, broker_answers  # noqa: E402
 from workers.devkit.net_ports import free_port, free_port_pair  # noqa: E402
 from workers.devkit.worker_process import WorkerProcess  # noqa: E402
-from workers.domain.records import decode_key  # noqa: E402
 from workers.kafka.producing import produce_retrying  # noqa: E402
 from workers.kafka.topics import (  # noqa: E402  # noqa: E402
     ADDRESS_OPS,

@@ -38,8 +38,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from suppressor_client.types import BounceDetails, Outcome
+
 from workers.domain.classify import Classification, classify, classify_feedback
-from workers.domain.types import BounceDetails, Outcome
 from workers.ingest.mail.parse import parse_message
 from workers.ingest.mail.reports import IGNORED_KINDS, Kind, MailReport
 

@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from suppressor_client.records import decode_record
+from suppressor_client.types import ListKey, ListName, ListRecord
 
 from workers.devkit.local_broker import broker_answers
-from workers.domain.records import decode_record
-from workers.domain.types import ListKey, ListName, ListRecord
 
 __all__ = [
     "BrokerGone",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from workers.domain.lists import parse_pool
-from workers.domain.types import (
+from suppressor_client.lists import parse_pool
+from suppressor_client.types import (
     CATEGORY_OF,
     SUPPRESSION_LISTS,
     ListKey,
@@ -14,7 +14,8 @@ from workers.domain.types import (
     ListRecord,
     Reason,
 )
-from workers.domain.view import ListView
+from suppressor_client.view import ListView
+
 from workers.settings import Settings
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)

@@ -15,6 +15,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from suppressor_client.config import DEFAULT_SNAPSHOT_INTERVAL, DEFAULT_SNAPSHOT_MAX_AGE
+
 from workers.domain.ladder_state import LadderConfig
 
 __all__ = ["Settings", "SettingsError", "parse_duration", "format_duration", "FIELDS"]
@@ -274,13 +276,13 @@ class Settings:
     )
     snapshot_interval: timedelta = _setting(
         "SUPPRESSOR_SNAPSHOT_INTERVAL",
-        timedelta(minutes=5),
+        DEFAULT_SNAPSHOT_INTERVAL,
         parse_duration,
         "How often a sender with a snapshot file writes it again",
     )
     snapshot_max_age: timedelta = _setting(
         "SUPPRESSOR_SNAPSHOT_MAX_AGE",
-        timedelta(hours=12),
+        DEFAULT_SNAPSHOT_MAX_AGE,
         parse_duration,
         "An older snapshot is not used (below the topic's 1d delete.retention.ms)",
     )

@@ -16,15 +16,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from suppressor_client.decision import Decision, decide_many
+from suppressor_client.lists import parse_pool
+from suppressor_client.records import format_timestamp
+from suppressor_client.types import Stream
+from suppressor_client.view import ListView
 
 from workers.client.commands import WriteResult
 from workers.client.sender import Staleness
-from workers.domain.decision import Decision, decide_many
 from workers.domain.events import COMMAND_SUBJECT, parse_command
-from workers.domain.lists import parse_pool
-from workers.domain.records import format_timestamp
-from workers.domain.types import Stream
-from workers.domain.view import ListView
 from workers.settings import Settings
 from workers.stream.handlers import COMMAND, address_key, handle_account, handle_address
 

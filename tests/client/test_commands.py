@@ -7,11 +7,11 @@ import sys
 from datetime import timedelta
 
 import pytest
+from suppressor_client.errors import InputError
+from suppressor_client.types import Command, CommandType, ListName, ListRecord, Reason
 
 from tests.list_helpers import DEFAULT_POOL, T0, domain_rule, record, suppression, view_of
 from workers.client.commands import VISIBLE, _prepare, effect_visible
-from workers.domain.errors import InputError
-from workers.domain.types import Command, CommandType, ListName, ListRecord, Reason
 
 A = "acme"
 JANE = "jane@example.com"

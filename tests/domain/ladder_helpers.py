@@ -5,14 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from workers.domain.ladder import (
-    AddressState,
-    LadderConfig,
-    LadderInput,
-    entries,
-    step,
-)
-from workers.domain.types import (
+from suppressor_client.types import (
     Command,
     CommandType,
     DeliveryEvent,
@@ -24,6 +17,14 @@ from workers.domain.types import (
     Outcome,
     Reason,
     Suppression,
+)
+
+from workers.domain.ladder import (
+    AddressState,
+    LadderConfig,
+    LadderInput,
+    entries,
+    step,
 )
 from workers.settings import Settings
 

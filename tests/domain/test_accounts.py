@@ -5,11 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from tests.list_helpers import DEFAULT_POOL
-from workers.domain.accounts import ACCOUNT_COMMANDS, AccountState, MissingField, current, step
-from workers.domain.state_codec import account_from_dict, account_to_dict
-from workers.domain.types import (
+from suppressor_client.types import (
     PLATFORM_ACCOUNT,
     Command,
     CommandType,
@@ -19,7 +15,11 @@ from workers.domain.types import (
     ListName,
     Reason,
 )
-from workers.domain.uri import InvalidPattern
+from suppressor_client.uri import InvalidPattern
+
+from tests.list_helpers import DEFAULT_POOL
+from workers.domain.accounts import ACCOUNT_COMMANDS, AccountState, MissingField, current, step
+from workers.domain.state_codec import account_from_dict, account_to_dict
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 A = "acme"

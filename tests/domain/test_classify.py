@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from suppressor_client.types import BounceDetails, DeliveryEvent, DeliveryType, Outcome
 
 from workers.domain import classify_rules as rules
 from workers.domain.classify import (
@@ -13,7 +14,6 @@ from workers.domain.classify import (
     classify_delivery,
     classify_feedback,
 )
-from workers.domain.types import BounceDetails, DeliveryEvent, DeliveryType, Outcome
 
 N = Outcome.NONEXISTENT
 C = Outcome.CONDITION

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import re2
+from suppressor_client.types import BounceDetails, Outcome
 
 from tests.domain.classify_helpers import REGEX_EXAMPLES, example
 from workers.domain.classify import classify
 from workers.domain.classify_phrases import Kind, Phrase
 from workers.domain.classify_text import ALL_PHRASES, phrases_of, scan
-from workers.domain.types import BounceDetails, Outcome
 
 N = Outcome.NONEXISTENT
 C = Outcome.CONDITION

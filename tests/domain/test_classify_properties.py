@@ -6,13 +6,13 @@ from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from suppressor_client.types import BounceDetails, Outcome
 
 from tests.domain.classify_helpers import example
 from workers.domain import classify_rules as rules
 from workers.domain.classify import classify
 from workers.domain.classify_phrases import Kind
 from workers.domain.classify_text import ALL_PHRASES, phrases_of
-from workers.domain.types import BounceDetails, Outcome
 
 N = Outcome.NONEXISTENT
 

@@ -8,9 +8,9 @@ expected outcome is judged against the document, not read off the code.
 from __future__ import annotations
 
 import pytest
+from suppressor_client.types import BounceDetails, Outcome
 
 from workers.domain.classify import classify
-from workers.domain.types import BounceDetails, Outcome
 
 N = Outcome.NONEXISTENT
 C = Outcome.CONDITION

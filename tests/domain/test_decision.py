@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from suppressor_client.addresses import normalize_address
+from suppressor_client.decision import RULES, Decision, decide, decide_many, normalize_fast
+from suppressor_client.errors import InvalidAddress
+from suppressor_client.types import ListName, ListRecord, Reason, Stream
 
 from tests.list_helpers import T0, domain_rule, record, suppression, view_of
-from workers.domain.addresses import normalize_address
-from workers.domain.decision import RULES, Decision, decide, decide_many, normalize_fast
-from workers.domain.errors import InvalidAddress
-from workers.domain.types import ListName, ListRecord, Reason, Stream
 
 A = "acme"
 JANE = "jane@example.com"

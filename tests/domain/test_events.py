@@ -11,9 +11,7 @@ import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from tests.domain.schema_support import Example, examples, validator
-from workers.domain.errors import (
+from suppressor_client.errors import (
     BadJson,
     InputError,
     InvalidAddress,
@@ -21,6 +19,16 @@ from workers.domain.errors import (
     SchemaError,
     TooLarge,
 )
+from suppressor_client.types import (
+    BounceDetails,
+    CommandType,
+    DeliveryType,
+    Reason,
+    Source,
+    Stream,
+)
+
+from tests.domain.schema_support import Example, examples, validator
 from workers.domain.events import (
     COMMAND_SUBJECT,
     MAX_RECORD_BYTES,
@@ -29,14 +37,6 @@ from workers.domain.events import (
     parse_customer_event,
     parse_delivery_event,
     parse_timestamp,
-)
-from workers.domain.types import (
-    BounceDetails,
-    CommandType,
-    DeliveryType,
-    Reason,
-    Source,
-    Stream,
 )
 
 PARSERS: dict[str, Callable[[bytes], object]] = {

@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from suppressor_client.errors import SchemaError, TooLarge
+from suppressor_client.types import Category, ListKey, ListName, ListRecord, Reason
 
-from workers.domain.errors import SchemaError, TooLarge
 from workers.domain.files import (
     EXPORT_HEADER,
     MAX_NOTES,
@@ -24,7 +25,6 @@ from workers.domain.files import (
     parse_import_csv,
     parse_manual,
 )
-from workers.domain.types import Category, ListKey, ListName, ListRecord, Reason
 
 WHEN = datetime(2024, 5, 1, 10, 15, tzinfo=UTC)
 

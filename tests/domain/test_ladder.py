@@ -6,6 +6,17 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from suppressor_client.types import (
+    PLATFORM_ACCOUNT,
+    Command,
+    CommandType,
+    DeliveryType,
+    ListChange,
+    ListName,
+    Outcome,
+    Reason,
+    Suppression,
+)
 
 from tests.domain.ladder_helpers import (
     ADDRESS,
@@ -29,17 +40,6 @@ from workers.domain.ladder import (
     expire,
     next_expiry,
     step,
-)
-from workers.domain.types import (
-    PLATFORM_ACCOUNT,
-    Command,
-    CommandType,
-    DeliveryType,
-    ListChange,
-    ListName,
-    Outcome,
-    Reason,
-    Suppression,
 )
 from workers.settings import Settings
 

@@ -8,6 +8,14 @@ from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from suppressor_client.types import (
+    CommandType,
+    DeliveryEvent,
+    DeliveryType,
+    ListName,
+    Outcome,
+    Reason,
+)
 
 from tests.domain.ladder_helpers import (
     Input,
@@ -21,14 +29,6 @@ from tests.domain.ladder_helpers import (
 from workers.domain.ladder import AddressState, entries, expire
 from workers.domain.ladder_state import Mark
 from workers.domain.state_codec import address_from_dict, address_to_dict
-from workers.domain.types import (
-    CommandType,
-    DeliveryEvent,
-    DeliveryType,
-    ListName,
-    Outcome,
-    Reason,
-)
 from workers.settings import Settings
 
 DELIVERY_KINDS = list(DeliveryType)

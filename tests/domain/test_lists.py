@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-
-from tests.list_helpers import DEFAULT_POOL
-from workers.domain.lists import (
+from suppressor_client.lists import (
     AccountLists,
     GateDecision,
     InvalidPool,
@@ -18,7 +16,9 @@ from workers.domain.lists import (
     parse_pool,
     pool_rules,
 )
-from workers.domain.types import CustomerEvent, DomainRule, Reason, Source
+from suppressor_client.types import CustomerEvent, DomainRule, Reason, Source
+
+from tests.list_helpers import DEFAULT_POOL
 
 SINCE = datetime(2024, 5, 1, tzinfo=UTC)
 SEND = DomainRule(send_block=True, collection_block=False)

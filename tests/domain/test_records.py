@@ -11,11 +11,8 @@ import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from tests.domain.schema_support import validator
-from workers.domain.errors import BadJson, InputError, SchemaError, TooLarge
-from workers.domain.events import parse_customer_event
-from workers.domain.records import (
+from suppressor_client.errors import BadJson, InputError, SchemaError, TooLarge
+from suppressor_client.records import (
     decode_key,
     decode_record,
     encode_dlq,
@@ -24,7 +21,7 @@ from workers.domain.records import (
     encode_rejected,
     format_timestamp,
 )
-from workers.domain.types import (
+from suppressor_client.types import (
     CATEGORY_OF,
     SUPPRESSION_LISTS,
     Category,
@@ -33,6 +30,9 @@ from workers.domain.types import (
     ListRecord,
     Reason,
 )
+
+from tests.domain.schema_support import validator
+from workers.domain.events import parse_customer_event
 
 WHEN = datetime(2024, 5, 1, 10, 15, tzinfo=UTC)
 UTC_TIMES = st.datetimes(

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from jsonschema import Draft202012Validator
+from suppressor_client.types import CATEGORY_OF, CommandType, DeliveryType, ListName, Reason, Source
 
 from tests.domain.schema_support import (
     EXAMPLES,
@@ -18,7 +19,6 @@ from tests.domain.schema_support import (
     schema_names,
     validator,
 )
-from workers.domain.types import CATEGORY_OF, CommandType, DeliveryType, ListName, Reason, Source
 
 TOPIC_SCHEMAS = {
     "customer-event",
@@ -82,7 +82,7 @@ def test_example_fails_exactly_for_its_stated_reasons(example: Example) -> None:
 
 
 def test_enums_match_the_python_types() -> None:
-    """The schemas' closed sets are exactly the enums of ``workers.domain.types``."""
+    """The schemas' closed sets are exactly the enums of ``suppressor_client.types``."""
     defs = _defs()
     assert defs["reason"]["enum"] == [int(r) for r in Reason]
     assert set(defs["list"]["enum"]) == {n.value for n in ListName}  # type: ignore[arg-type]

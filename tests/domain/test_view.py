@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
+from suppressor_client.types import DomainRule, ListKey, ListName, ListRecord, Reason
+from suppressor_client.view import AddressEntry, ListView
 
 from tests.list_helpers import T0, domain_rule, record, suppression, view_of
-from workers.domain.types import DomainRule, ListKey, ListName, ListRecord, Reason
-from workers.domain.view import AddressEntry, ListView
 
 JANE = "jane@example.com"
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from suppressor_client.records import encode_key, encode_record
+from suppressor_client.types import ListKey, ListName, ListRecord, Reason
 
 from tests.kafka_helpers import produce
 from workers.client import CommandWriter, SenderClient
 from workers.client.sender import DECISION_LISTS
-from workers.domain.records import encode_key, encode_record
-from workers.domain.types import ListKey, ListName, ListRecord, Reason
 from workers.kafka.topics import SUPPRESSIONS
 from workers.settings import Settings
 

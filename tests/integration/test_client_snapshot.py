@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from suppressor_client.compact_view import CompactView
+from suppressor_client.records import encode_key, encode_record
+from suppressor_client.snapshot import write_snapshot
+from suppressor_client.types import ListKey, ListName, ListRecord, Reason
 
 from tests.kafka_helpers import produce
 from workers.client import SenderClient
-from workers.client.snapshot import write_snapshot
-from workers.domain.compact_view import CompactView
-from workers.domain.records import encode_key, encode_record
-from workers.domain.types import ListKey, ListName, ListRecord, Reason
 from workers.kafka.topics import SUPPRESSIONS
 from workers.settings import Settings
 

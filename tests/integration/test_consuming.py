@@ -7,9 +7,9 @@ import time
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+from suppressor_client.consuming import consume_ready
 
 from tests.kafka_helpers import produce
-from workers.kafka.consuming import consume_ready
 from workers.kafka.topics import CUSTOMER_EVENTS
 from workers.settings import Settings
 

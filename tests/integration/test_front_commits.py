@@ -8,11 +8,11 @@ import time
 import orjson
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+from suppressor_client.consuming import consume_ready
+from suppressor_client.feed import SuppressionFeed
 
 from tests.kafka_helpers import produce
-from workers.client.feed import SuppressionFeed
 from workers.devkit.loadgen import customer_event
-from workers.kafka.consuming import consume_ready
 from workers.kafka.topics import CUSTOMER_EVENTS, SUPPRESSIONS
 from workers.settings import Settings
 from workers.stream.front import FrontStage

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import orjson
 import pytest
+from suppressor_client.records import decode_record
+from suppressor_client.types import ListKey, ListRecord
 
 from tests.api.webhook_support import Calls, event_ids, webhook_app, webhook_settings
 from tests.ingest.webhooks.signing import FIXTURES, fixture_bytes
@@ -22,8 +24,6 @@ from tests.kafka_helpers import Record, compact, read_topic
 from workers.devkit.local_broker import LocalBroker
 from workers.devkit.net_ports import free_port_pair
 from workers.devkit.worker_process import WorkerProcess
-from workers.domain.records import decode_record
-from workers.domain.types import ListKey, ListRecord
 from workers.kafka.topics import DELIVERY_EVENTS, SUPPRESSIONS, ensure_topics
 from workers.settings import Settings
 

@@ -11,6 +11,7 @@ from urllib.request import urlopen
 
 import orjson
 import pytest
+from suppressor_client.types import ListKey, ListName, ListRecord, Suppression
 
 from tests.integration.test_worker_rules import released_until, send, suppressions_until
 from workers.devkit.loadgen import bounce, mixed_deliveries
@@ -19,7 +20,6 @@ from workers.domain import ladder
 from workers.domain.classify import classify_delivery
 from workers.domain.events import parse_delivery_event
 from workers.domain.ladder_state import AddressState, LadderConfig, entries
-from workers.domain.types import ListKey, ListName, ListRecord, Suppression
 from workers.kafka.topics import DELIVERY_EVENTS
 from workers.settings import Settings
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import orjson
 import pytest
+from suppressor_client.types import ListKey, ListName, ListRecord, Reason
 
 from tests.kafka_helpers import Record, active_subjects, compact, produce, read_topic, released
 from workers.devkit.loadgen import bounce, command, customer_event, delivery
 from workers.devkit.worker_process import WorkerProcess
-from workers.domain.types import ListKey, ListName, ListRecord, Reason
 from workers.kafka.topics import (
     ACCEPTED,
     COMMANDS,

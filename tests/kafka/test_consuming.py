@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
-
-from workers.kafka.consuming import consume_ready
+from suppressor_client.consuming import consume_ready
 
 
 class Scripted:

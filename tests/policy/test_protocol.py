@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from suppressor_client.decision import Decision
+from suppressor_client.types import Reason
 
-from workers.domain.decision import Decision
-from workers.domain.types import Reason
 from workers.policy.protocol import (
     MAX_LINE,
     AccountSource,

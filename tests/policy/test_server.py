@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import Callable
 
 import httpx
+from suppressor_client.decision import Decision, decide
+from suppressor_client.types import ListKey, ListName, ListRecord, Reason
+from suppressor_client.view import ListView
 
-from workers.domain.decision import Decision, decide
-from workers.domain.types import ListKey, ListName, ListRecord, Reason
-from workers.domain.view import ListView
 from workers.policy.protocol import MAX_REQUEST, PolicyConfig
 from workers.policy.server import Decide, PolicyServer, http_app
 

@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from suppressor_client.errors import TooLarge
+from suppressor_client.types import CommandType, ListName, Reason
 
 from tests.list_helpers import T0, domain_rule, record, suppression, view_of
-from workers.domain.errors import TooLarge
 from workers.domain.files import EXPORT_HEADER
-from workers.domain.types import CommandType, ListName, Reason
 from workers.service import list_tools as lists
 
 A = "acme"

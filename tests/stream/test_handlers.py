@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import orjson
+from suppressor_client.types import ListName
 
 from workers.devkit.loadgen import bounce
-from workers.domain.types import ListName
 from workers.settings import Settings
 from workers.stream import handlers
 

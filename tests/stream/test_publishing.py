@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from workers.domain.types import ListChange, ListKey, ListName, Reason, Suppression
+from suppressor_client.types import ListChange, ListKey, ListName, Reason, Suppression
+
 from workers.stream.publishing import publish, republish, slot, slots_of
 
 A = "acme"

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from workers.domain.types import PLATFORM_ACCOUNT
+from suppressor_client.types import PLATFORM_ACCOUNT
 
 __all__ = ["KeyRing", "hash_key", "key_from_headers", "may_access"]
 

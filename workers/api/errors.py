@@ -15,8 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-
-from workers.domain.errors import InputError, TooLarge
+from suppressor_client.errors import InputError, TooLarge
 
 __all__ = ["ApiError", "error_body", "error_response", "install_error_handlers"]
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from suppressor_client.uri import MAX_BODY_BYTES
 
 from workers.api.auth import KeyRing, key_from_headers, may_access
 from workers.api.errors import error_body
 from workers.domain.files import MAX_IMPORT_BYTES
-from workers.domain.uri import MAX_BODY_BYTES
 
 __all__ = ["ACCOUNT_PREFIX", "BODY_LIMITS", "DEFAULT_BODY_LIMIT", "Guard", "body_limit"]
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from suppressor_client.types import Stream
+from suppressor_client.uri import MAX_BODY_BYTES, MAX_PATTERN_LENGTH
 
 from workers.domain.files import MAX_NOTES
-from workers.domain.types import Stream
-from workers.domain.uri import MAX_BODY_BYTES, MAX_PATTERN_LENGTH
 
 __all__ = [
     "MAX_CHECK",

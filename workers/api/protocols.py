@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from workers.domain.decision import Decision
-from workers.domain.types import Stream
-from workers.domain.view import ListView
+from suppressor_client.decision import Decision
+from suppressor_client.types import Stream
+from suppressor_client.view import ListView
 
 __all__ = ["Reader", "StalenessLike", "Writer", "WriteResultLike"]
 

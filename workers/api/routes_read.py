@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from fastapi.responses import StreamingResponse
+from suppressor_client.types import Stream
 
 from workers.api.deps import IMPORT_WAIT, AccountId, authorized, ready_reader, writer
 from workers.api.models import (
@@ -31,7 +32,6 @@ from workers.api.models import (
 from workers.api.protocols import Reader, Writer
 from workers.api.responses import ERRORS
 from workers.domain.files import MAX_IMPORT_BYTES, parse_import_csv, parse_manual
-from workers.domain.types import Stream
 from workers.service import list_tools as lists
 
 __all__ = ["router"]

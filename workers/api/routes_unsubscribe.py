@@ -21,11 +21,11 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.formparsers import MultiPartException, MultiPartParser
+from suppressor_client.records import format_timestamp
 
 from workers import metrics
 from workers.api.routes_webhooks import TooLarge, read_bounded
 from workers.api.webhook_service import WebhookService, webhook_service
-from workers.domain.records import format_timestamp
 from workers.ingest.webhooks.mapping import NotUnderstood, build_event
 from workers.ingest.webhooks.unsubscribe import BadToken, Claims, read_token, token_event_id
 from workers.kafka.producing import ProduceFailed

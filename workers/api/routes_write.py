@@ -16,6 +16,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
+from suppressor_client.types import CommandType
+from suppressor_client.uri import compile_pattern
 
 from workers.api.deps import AccountId, authorized, write, writer
 from workers.api.models import (
@@ -27,8 +29,6 @@ from workers.api.models import (
 )
 from workers.api.protocols import Writer
 from workers.api.responses import ERRORS, WRITE_RESPONSES
-from workers.domain.types import CommandType
-from workers.domain.uri import compile_pattern
 from workers.service.list_tools import make_command
 
 __all__ = ["router"]

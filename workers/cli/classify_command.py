@@ -22,10 +22,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TextIO, TypeVar
 
 import orjson
+from suppressor_client.errors import BadJson, InputError, SchemaError, TooLarge
+from suppressor_client.values import json_type
 
 from workers.domain.classify import Classification, classify, classify_feedback
-from workers.domain.errors import BadJson, InputError, SchemaError, TooLarge
-from workers.domain.events import bounce_details, json_type
+from workers.domain.events import bounce_details
 from workers.ingest.webhooks.detect import map_any
 from workers.ingest.webhooks.mapping import Mapped
 

@@ -16,13 +16,13 @@ from typing import Any
 
 import orjson
 import typer
+from suppressor_client.errors import InputError
+from suppressor_client.types import PLATFORM_ACCOUNT, REASON_TEXT, CommandType, Stream
 
 from workers.cli.common import fail, load_settings
 from workers.client.commands import CommandError, CommandWriter
 from workers.client.sender import FeedError, SenderClient
-from workers.domain.errors import InputError
 from workers.domain.files import parse_import_csv, parse_manual
-from workers.domain.types import PLATFORM_ACCOUNT, REASON_TEXT, CommandType, Stream
 from workers.service import list_tools as lists
 
 __all__ = ["register"]

@@ -61,8 +61,9 @@ def classify() -> None:
 @app.command()
 def api() -> None:
     """Serve the HTTP API (the list tools, per account) on SUPPRESSOR_API_HOST:PORT."""
+    from suppressor_client.feed import FeedError
+
     from workers.api.app import serve
-    from workers.client.feed import FeedError
 
     try:
         serve(load_settings())
@@ -73,7 +74,8 @@ def api() -> None:
 @app.command()
 def policy() -> None:
     """Serve the send decision to MTAs: Postfix policy delegation and a local HTTP decide."""
-    from workers.client.feed import FeedError
+    from suppressor_client.feed import FeedError
+
     from workers.policy.run import run_policy
 
     try:

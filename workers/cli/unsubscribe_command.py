@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 
 import orjson
 import typer
+from suppressor_client.errors import InputError
 
 from workers.cli.common import fail, load_settings
-from workers.domain.errors import InputError
 from workers.ingest.webhooks.unsubscribe import Claims, UnsubscribeKeys, unsubscribe_headers
 
 __all__ = ["register"]

@@ -23,12 +23,9 @@ from typing import Any
 
 import orjson
 from confluent_kafka import Producer
-
-from workers.client.sender import SenderClient
-from workers.domain.events import parse_command
-from workers.domain.lists import parse_pool
-from workers.domain.records import format_timestamp
-from workers.domain.types import (
+from suppressor_client.lists import parse_pool
+from suppressor_client.records import format_timestamp
+from suppressor_client.types import (
     CATEGORY_OF,
     SUPPRESSION_LISTS,
     Command,
@@ -37,8 +34,11 @@ from workers.domain.types import (
     ListName,
     Reason,
 )
-from workers.domain.uri import compile_pattern
-from workers.domain.view import ListView
+from suppressor_client.uri import compile_pattern
+from suppressor_client.view import ListView
+
+from workers.client.sender import SenderClient
+from workers.domain.events import parse_command
 from workers.kafka.producing import ProduceFailed, produce_acknowledged
 from workers.kafka.topics import COMMANDS
 from workers.settings import Settings

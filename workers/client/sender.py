@@ -1,64 +1,40 @@
-"""The sender library: a ``ListView`` kept from the ``suppressions`` topic, decided locally.
+"""The worker's view of the sender library: ``suppressor_client.SenderClient`` built from settings.
 
-A sender process builds one ``SenderClient``, starts it, and asks ``decide`` (one
-address) or ``decide_many`` (a target group) in microseconds, with no call to any
-service: the compacted topic is the source of truth, and the client reads it from the
-start and then live (``SuppressionFeed``). A restarted sender simply reads the topic
-again; the feed reads in large batches and a client that only decides can skip the
-lists it does not need, so a million entries load in seconds (``benchmarks/``).
-
-A decide-only sender (``compact=True``) keeps a ``CompactView`` (under 100 bytes an
-entry) and, with ``snapshot_path`` (setting ``SUPPRESSOR_SNAPSHOT_PATH``), writes it to
-its own disk with the offsets it reflects (``snapshot.py``): every
-``snapshot_interval`` and at ``stop``. A restart loads that file and reads only the
-tail of the topic; a torn, stale or foreign file is reported and the topic read whole.
-
-``ready`` says the view has caught up with what the topic held at start;
-``staleness()`` says how far behind it is now; ``wait_for`` and ``wait_until`` let a
-writer see its own change before it reports success. This module never imports faust.
+The library itself (``clients/python``, distribution ``suppressor-client``) takes a
+``ClientConfig``; the worker, its API and its tools hold one ``Settings`` value, so this
+adapter maps the one onto the other and keeps the settings at hand for the command writer.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 
-from workers.client.feed import FeedError, SuppressionFeed
-from workers.client.snapshot import SnapshotError, SnapshotMismatch, read_snapshot, write_snapshot
-from workers.domain.compact_view import CompactView
-from workers.domain.decision import Decision, decide, decide_many
-from workers.domain.types import ListKey, ListName, Stream
-from workers.domain.view import ListView
+from suppressor_client.config import ClientConfig
+from suppressor_client.feed import FeedError
+from suppressor_client.sender import DECISION_LISTS, Staleness
+from suppressor_client.sender import SenderClient as _LibraryClient
+from suppressor_client.types import ListName
+
 from workers.kafka.topics import SUPPRESSIONS
 from workers.settings import Settings
 
-__all__ = ["DECISION_LISTS", "FeedError", "SenderClient", "Staleness"]
-
-DECISION_LISTS: frozenset[ListName] = frozenset(ListName) - {ListName.URI_PATTERN}
-"""Every list ``decide`` reads; a sender that never checks bodies can skip URI patterns."""
+__all__ = ["DECISION_LISTS", "FeedError", "SenderClient", "Staleness", "client_config"]
 
 
-@dataclass(frozen=True, slots=True)
-class Staleness:
-    """How far the view is behind the topic: records not yet applied, quiet time, ready."""
+def client_config(settings: Settings) -> ClientConfig:
+    """The library's configuration from the worker's settings."""
+    return ClientConfig(
+        bootstrap_servers=settings.bootstrap_servers,
+        topic=settings.topic(SUPPRESSIONS),
+        snapshot_path=Path(settings.snapshot_path) if settings.snapshot_path else None,
+        snapshot_interval=settings.snapshot_interval,
+        snapshot_max_age=settings.snapshot_max_age,
+    )
 
-    lag: int
-    seconds_since_record: float | None  # None: no record read since start
-    ready: bool
 
-
-class SenderClient:
-    """The sender library: a ListView kept from the suppressions topic; answers decide() locally.
-
-    ``keep_details=False`` drops event ids, delivery ids and notes (a sender that only
-    decides does not need them; an export does); ``lists`` limits the lists kept;
-    ``compact=True`` keeps a ``CompactView`` (no details) that ``snapshot_path`` (default:
-    the setting, when compact) persists between restarts.
-    """
+class SenderClient(_LibraryClient):
+    """``suppressor_client.SenderClient`` configured from ``Settings``."""
 
     def __init__(
         self,
@@ -70,169 +46,12 @@ class SenderClient:
         compact: bool = False,
         snapshot_path: Path | None = None,
     ) -> None:
-        self.settings = settings
-        if snapshot_path is None and compact and settings.snapshot_path:
-            snapshot_path = Path(settings.snapshot_path)
-        if snapshot_path is not None and not compact:
-            raise ValueError("a snapshot holds a compact view: pass compact=True")
-        self._snapshot_path = snapshot_path
-        self._on_error = on_error or (lambda _msg: None)
-        self._feed = SuppressionFeed(
-            settings.bootstrap_servers,
-            settings.topic(SUPPRESSIONS),
-            CompactView() if compact else ListView(keep_details=keep_details),
+        super().__init__(
+            client_config(settings),
+            keep_details=keep_details,
             lists=lists,
             on_error=on_error,
+            compact=compact,
+            snapshot_path=snapshot_path,
         )
-        self._started = False
-        self._cluster_id = ""
-        self._saver: threading.Thread | None = None
-        self._stopping = threading.Event()
-        self.snapshot_status = "none"
-        """How the start went: none, loaded, missing, corrupt or refused (another topic)."""
-
-    @property
-    def view(self) -> ListView:
-        """The view decisions read (the feed may replace it once, at start)."""
-        return self._feed.view
-
-    # --- life cycle -------------------------------------------------------------------
-
-    def start(self, timeout: float = 60.0) -> SenderClient:
-        """Start reading the topic in the background; does not wait for ready.
-
-        Raises ``FeedError`` when the topic does not exist, ``KafkaException`` when no
-        broker answers within ``timeout``.
-        """
-        offsets = self._load_snapshot(timeout) if self._snapshot_path is not None else None
-        self._feed.start(timeout, offsets)
-        self._started = True
-        if self._snapshot_path is not None:
-            self._saver = threading.Thread(target=self._save_often, name="snapshot", daemon=True)
-            self._saver.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop reading; with a snapshot file, write it one last time (once ready)."""
-        if self._started:
-            self._started = False
-            self._stopping.set()
-            if self._saver is not None:
-                self._saver.join(timeout=60)
-            if self._snapshot_path is not None and self.ready:
-                self.save_snapshot()
-            self._feed.stop()
-
-    # --- the snapshot -------------------------------------------------------------------
-
-    def _load_snapshot(self, timeout: float) -> dict[int, int] | None:
-        assert self._snapshot_path is not None
-        self._cluster_id = self._feed.cluster_id(timeout)
-        try:
-            snapshot = read_snapshot(
-                self._snapshot_path,
-                topic=self._feed.topic,
-                cluster_id=self._cluster_id,
-                now=datetime.now(UTC),
-                max_age=self.settings.snapshot_max_age,
-            )
-        except FileNotFoundError:
-            self.snapshot_status = "missing"
-            return None
-        except SnapshotError as exc:
-            self.snapshot_status = "refused" if isinstance(exc, SnapshotMismatch) else "corrupt"
-            self._on_error(f"{exc}; reading {self._feed.topic} from the start")
-            return None
-        self.snapshot_status = "loaded"
-        self._feed.view = snapshot.view
-        return dict(snapshot.offsets)
-
-    def save_snapshot(self) -> int:
-        """Write the view and its offsets to the snapshot file now; the bytes written."""
-        if self._snapshot_path is None or not isinstance(self.view, CompactView):
-            raise ValueError("this client has no snapshot file")
-        with self._feed.lock:  # the arrays are copied out under the lock, written outside it
-            offsets = self._feed.positions()
-            state = self.view.state()
-        return write_snapshot(
-            self._snapshot_path,
-            state,
-            topic=self._feed.topic,
-            cluster_id=self._cluster_id,
-            offsets=offsets,
-            now=datetime.now(UTC),
-        )
-
-    def _save_often(self) -> None:
-        interval = self.settings.snapshot_interval.total_seconds()
-        while not self._stopping.wait(interval):
-            if self.ready:
-                try:
-                    self.save_snapshot()
-                except OSError as exc:  # a full disk must not stop the sender deciding
-                    self._on_error(f"snapshot not written: {exc}")
-
-    def __enter__(self) -> SenderClient:
-        return self.start()
-
-    def __exit__(
-        self,
-        _type: type[BaseException] | None,
-        _exc: BaseException | None,
-        _tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    # --- freshness ----------------------------------------------------------------------
-
-    @property
-    def ready(self) -> bool:
-        """Whether the view holds everything the topic held when the client started."""
-        return self._feed.ready
-
-    def wait_ready(self, timeout: float) -> bool:
-        return self._feed.wait_ready(timeout)
-
-    def staleness(self) -> Staleness:
-        stats = self._feed.stats()
-        return Staleness(stats.lag, stats.seconds_since_record, stats.ready)
-
-    @property
-    def records_read(self) -> int:
-        """Records applied since start (skipped lists and undecodable records not counted)."""
-        return self._feed.records
-
-    @property
-    def lock(self) -> threading.Condition:
-        """Hold (``with client.lock:``) to iterate the view while no batch is applied."""
-        return self._feed.lock
-
-    def wait_for(self, key: ListKey, version: int, timeout: float) -> bool:
-        """Wait until the view holds ``key`` at ``version`` or newer."""
-        return self._feed.wait_for(key, version, timeout)
-
-    def wait_until(self, condition: Callable[[ListView], bool], timeout: float) -> bool:
-        """Wait until ``condition(view)`` holds (checked after every batch applied)."""
-        return self._feed.wait_until(lambda: condition(self.view), timeout)
-
-    # --- the decision -------------------------------------------------------------------
-
-    def decide(
-        self,
-        account_id: str,
-        address: str,
-        stream: Stream | str = Stream.MARKETING,
-        now: datetime | None = None,
-    ) -> Decision:
-        """SPEC §7 for one address; ``now`` (default: the clock) ends expired entries."""
-        return decide(self.view, account_id, address, stream, now or datetime.now(UTC))
-
-    def decide_many(
-        self,
-        account_id: str,
-        addresses: Iterable[str],
-        stream: Stream | str = Stream.MARKETING,
-        now: datetime | None = None,
-    ) -> list[Decision]:
-        """``decide`` for each address, in order, with one clock read for the batch."""
-        return decide_many(self.view, account_id, addresses, stream, now or datetime.now(UTC))
+        self.settings = settings

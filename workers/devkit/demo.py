@@ -17,15 +17,15 @@ from typing import Any
 
 import orjson
 from confluent_kafka.admin import AdminClient
+from suppressor_client.decision import decide
+from suppressor_client.feed import SuppressionFeed
+from suppressor_client.records import decode_key
+from suppressor_client.types import ListName, Stream
 
-from workers.client.feed import SuppressionFeed
 from workers.devkit import loadgen
 from workers.devkit.loadgen import bounce, command, customer_event, delivery
 from workers.devkit.local_broker import BrokerError, LocalBroker, broker_answers
 from workers.devkit.worker_process import WorkerExited, WorkerProcess
-from workers.domain.decision import decide
-from workers.domain.records import decode_key
-from workers.domain.types import ListName, Stream
 from workers.kafka.topics import (
     ACCEPTED,
     COMMANDS,

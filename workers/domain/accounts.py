@@ -26,9 +26,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from workers.domain.errors import InputError
-from workers.domain.lists import pool_rules
-from workers.domain.types import (
+from suppressor_client.errors import InputError
+from suppressor_client.lists import pool_rules
+from suppressor_client.types import (
     PLATFORM_ACCOUNT,
     Command,
     CommandType,
@@ -38,7 +38,7 @@ from workers.domain.types import (
     ListName,
     Reason,
 )
-from workers.domain.uri import compile_pattern
+from suppressor_client.uri import compile_pattern
 
 __all__ = [
     "ACCOUNT_COMMANDS",

@@ -22,9 +22,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from suppressor_client.types import BounceDetails, DeliveryEvent, DeliveryType, Outcome
+
 from workers.domain import classify_rules as rules
 from workers.domain.classify_text import Findings, scan
-from workers.domain.types import BounceDetails, DeliveryEvent, DeliveryType, Outcome
 
 __all__ = [
     "MAX_SCANNED_TEXT",

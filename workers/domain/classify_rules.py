@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from suppressor_client.types import Outcome
+
 from workers.domain.classify_phrases import Kind
-from workers.domain.types import Outcome
 
 __all__ = [
     "ALL_OUTCOMES",

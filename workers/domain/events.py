@@ -15,14 +15,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any, TypeVar
 
 import orjson
-
-from workers.domain.addresses import normalize_address, normalize_domain_pattern
-from workers.domain.errors import (
+from suppressor_client.addresses import normalize_address, normalize_domain_pattern
+from suppressor_client.errors import (
     BadJson,
     InputError,
     InvalidAddress,
@@ -30,7 +29,7 @@ from workers.domain.errors import (
     SchemaError,
     TooLarge,
 )
-from workers.domain.types import (
+from suppressor_client.types import (
     PLATFORM_ACCOUNT,
     BounceDetails,
     Command,
@@ -42,18 +41,17 @@ from workers.domain.types import (
     Source,
     Stream,
 )
+from suppressor_client.values import brief, json_type, parse_timestamp
 
 __all__ = [
     "COMMAND_SUBJECT",
     "MAX_RECORD_BYTES",
     "UnknownType",
-    "json_type",
     "load_object",
     "bounce_details",
     "parse_command",
     "parse_customer_event",
     "parse_delivery_event",
-    "parse_timestamp",
 ]
 
 MAX_RECORD_BYTES = 64 * 1024
@@ -93,10 +91,6 @@ _FEEDBACK_TYPE = _Text(1, 64, re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"), "o
 _SMTP_STATUS = _Text(5, 11, re.compile(r"[245]\.[0-9]{1,3}\.[0-9]{1,3}"), "an enhanced code, 5.1.1")
 _DIAGNOSTIC = _Text(0, 10_000)
 _PROVIDER_TEXT = _Text(0, 200)
-_TIMESTAMP = re.compile(
-    r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]"
-    r":[0-5][0-9](?:\.[0-9]{1,9})?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
-)
 _SMTP_CODE_RANGE = (200, 599)
 
 _E = TypeVar("_E")
@@ -146,16 +140,6 @@ COMMAND_SUBJECT: Mapping[CommandType, str | None] = MappingProxyType(
     }
 )
 """The one subject field each command type needs; any other subject field is ignored."""
-
-_JSON_TYPES = {
-    str: "a string",
-    int: "a number",
-    float: "a number",
-    bool: "a boolean",
-    list: "an array",
-    dict: "an object",
-    type(None): "null",
-}
 
 
 def parse_customer_event(raw: bytes | None) -> CustomerEvent:
@@ -240,24 +224,6 @@ def parse_command(raw: bytes | None) -> Command:
     )
 
 
-def parse_timestamp(value: object, path: str = "occurred_at") -> datetime:
-    """An RFC 3339 date-time with ``Z`` or an offset, as an aware UTC ``datetime``.
-
-    ``datetime.fromisoformat`` alone accepts much more than RFC 3339 (dates alone, naive
-    times, week dates), hence the pattern first.
-    """
-    if type(value) is not str:
-        raise SchemaError(f"{path} must be an RFC 3339 string, not {json_type(value)}", path=path)
-    if len(value) > 40 or _TIMESTAMP.fullmatch(value) is None:
-        raise SchemaError(
-            f"{path} is not an RFC 3339 date-time with a Z or an offset: {_brief(value)}", path=path
-        )
-    try:
-        return datetime.fromisoformat(value.upper()).astimezone(UTC)
-    except (ValueError, OverflowError) as error:
-        raise SchemaError(f"{path} is not a valid date-time: {error}", path=path) from None
-
-
 def load_object(
     raw: bytes | str | None, limit: int = MAX_RECORD_BYTES, root_path: str | None = None
 ) -> dict[str, Any]:
@@ -310,7 +276,7 @@ def _checked_text(value: object, rule: _Text, path: str) -> str:
             path=path,
         )
     if rule.pattern is not None and rule.pattern.fullmatch(value) is None:
-        raise SchemaError(f"{path} must be {rule.shape}: {_brief(value)}", path=path)
+        raise SchemaError(f"{path} must be {rule.shape}: {brief(value)}", path=path)
     return value
 
 
@@ -322,7 +288,7 @@ def _choice(obj: dict[str, Any], key: str, members: Mapping[object, _E]) -> _E |
     member = members.get(value) if type(value) is str else None
     if member is None:
         allowed = ", ".join(str(v) for v in members)
-        raise SchemaError(f"{key} must be one of {allowed}, not {_brief(value)}", path=key)
+        raise SchemaError(f"{key} must be one of {allowed}, not {brief(value)}", path=key)
     return member
 
 
@@ -340,7 +306,7 @@ def _kind(obj: dict[str, Any], members: Mapping[object, _E]) -> _E:
         raise SchemaError("type is required", path="type")
     member = members.get(value) if type(value) is str else None
     if member is None:
-        raise UnknownType(f"unknown type {_brief(value)}", path="type")
+        raise UnknownType(f"unknown type {brief(value)}", path="type")
     return member
 
 
@@ -377,7 +343,7 @@ def _import_reason(obj: dict[str, Any]) -> Reason:
     reason = _IMPORT_REASONS.get(value) if type(value) in (int, float) else None
     if reason is None:
         raise SchemaError(
-            f"reason must be 2 or 10 on an import row, not {_brief(value)}", path="reason"
+            f"reason must be 2 or 10 on an import row, not {brief(value)}", path="reason"
         )
     return reason
 
@@ -410,14 +376,3 @@ def _smtp_code(value: object) -> int | None:
     if not low <= value <= high:
         raise SchemaError(f"smtp_code must be {low} to {high}, not {value}", path="smtp_code")
     return value
-
-
-def json_type(value: object) -> str:
-    """The JSON name of a decoded value's type, for error messages."""
-    return _JSON_TYPES.get(type(value), type(value).__name__)
-
-
-def _brief(value: object, limit: int = 80) -> str:
-    """A bounded ``repr``: hostile input must not bloat a DLQ record."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "…"

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from workers.domain.addresses import domain_of, normalize_address
-from workers.domain.errors import InputError, InvalidAddress, SchemaError, TooLarge
-from workers.domain.records import format_timestamp
-from workers.domain.types import Category, ListRecord, Reason
+from suppressor_client.addresses import domain_of, normalize_address
+from suppressor_client.errors import InputError, InvalidAddress, SchemaError, TooLarge
+from suppressor_client.records import format_timestamp
+from suppressor_client.types import Category, ListRecord, Reason
 
 __all__ = [
     "EXPORT_HEADER",

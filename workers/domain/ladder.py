@@ -38,18 +38,7 @@ from enum import Enum
 from functools import reduce
 from typing import Literal
 
-from workers.domain.ladder_state import (
-    AddressState,
-    HistoryItem,
-    LadderConfig,
-    Mark,
-    Rung,
-    Toggle,
-    diff,
-    entries,
-    keep,
-)
-from workers.domain.types import (
+from suppressor_client.types import (
     PLATFORM_ACCOUNT,
     Command,
     CommandType,
@@ -60,6 +49,18 @@ from workers.domain.types import (
     Outcome,
     Reason,
     Suppression,
+)
+
+from workers.domain.ladder_state import (
+    AddressState,
+    HistoryItem,
+    LadderConfig,
+    Mark,
+    Rung,
+    Toggle,
+    diff,
+    entries,
+    keep,
 )
 
 __all__ = [

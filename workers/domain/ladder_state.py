@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from workers.domain.types import SUPPRESSION_LISTS, Category, ListChange, ListName, Suppression
+from suppressor_client.types import SUPPRESSION_LISTS, Category, ListChange, ListName, Suppression
 
 __all__ = [
     "AddressState",

@@ -11,9 +11,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
+from suppressor_client.types import DomainRule, ListEntry, Reason, Suppression
+
 from workers.domain.accounts import AccountState
 from workers.domain.ladder_state import AddressState, HistoryItem, Mark, Rung, Toggle
-from workers.domain.types import DomainRule, ListEntry, Reason, Suppression
 
 __all__ = ["account_from_dict", "account_to_dict", "address_from_dict", "address_to_dict"]
 

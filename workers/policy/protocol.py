@@ -21,8 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from workers.domain.decision import Decision
-from workers.domain.types import REASON_TEXT
+from suppressor_client.decision import Decision
+from suppressor_client.types import REASON_TEXT
 
 __all__ = [
     "MAX_ATTRIBUTES",

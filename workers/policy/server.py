@@ -24,8 +24,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from suppressor_client.decision import Decision
 
-from workers.domain.decision import Decision
 from workers.policy.protocol import MAX_REQUEST, PolicyConfig, ProtocolError, answer, parse_request
 
 __all__ = ["PolicyServer", "http_app"]

@@ -17,17 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from workers.client.commands import CommandWriter
-from workers.domain.decision import Decision, decide_many
-from workers.domain.files import (
-    ExportRow,
-    ImportReport,
-    ImportRow,
-    InvalidRow,
-    build_report,
-    export_csv,
-)
-from workers.domain.types import (
+from suppressor_client.decision import Decision, decide_many
+from suppressor_client.types import (
     CATEGORY_OF,
     REASON_TEXT,
     SUPPRESSION_LISTS,
@@ -37,8 +28,18 @@ from workers.domain.types import (
     Reason,
     Stream,
 )
-from workers.domain.uri import UriCheck, check_body
-from workers.domain.view import ListView
+from suppressor_client.uri import UriCheck, check_body
+from suppressor_client.view import ListView
+
+from workers.client.commands import CommandWriter
+from workers.domain.files import (
+    ExportRow,
+    ImportReport,
+    ImportRow,
+    InvalidRow,
+    build_report,
+    export_csv,
+)
 
 __all__ = [
     "CheckResult",
@@ -299,7 +300,7 @@ def uri_patterns(source: Source, account: str) -> list[str]:
 def check_uri(source: Source, account: str, body: str, html: bool | None = None) -> UriCheck:
     """A message body against the account's URI allowlist; ``html`` None guesses from a tag.
 
-    Raises ``TooLarge`` for a body beyond the bounds of ``workers.domain.uri``.
+    Raises ``TooLarge`` for a body beyond the bounds of ``suppressor_client.uri``.
     """
     if html is None:
         head = body[:4096].lower()

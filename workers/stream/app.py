@@ -28,11 +28,11 @@ from typing import Any
 
 import faust
 from faust.types import EventT
+from suppressor_client.errors import as_input_error
+from suppressor_client.lists import parse_pool
+from suppressor_client.records import encode_dlq, encode_key, encode_record
 
 from workers import metrics
-from workers.domain.errors import as_input_error
-from workers.domain.lists import parse_pool
-from workers.domain.records import encode_dlq, encode_key, encode_record
 from workers.kafka.faust_store import committed_offset, count_keys
 from workers.kafka.faust_tuning import shorten_fetch_wait
 from workers.kafka.topics import (

@@ -32,11 +32,11 @@ from confluent_kafka import (
     Producer,
     TopicPartition,
 )
+from suppressor_client.consuming import consume_ready
+from suppressor_client.feed import SuppressionFeed
+from suppressor_client.types import DomainRule
 
 from workers import metrics
-from workers.client.feed import SuppressionFeed
-from workers.domain.types import DomainRule
-from workers.kafka.consuming import consume_ready
 from workers.kafka.producing import produce_retrying
 from workers.kafka.topics import (
     ACCOUNT_OPS,

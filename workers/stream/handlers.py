@@ -14,18 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-
-from workers.domain import accounts, ladder
-from workers.domain.classify import classify_delivery
-from workers.domain.events import parse_command, parse_delivery_event, parse_timestamp
-from workers.domain.ladder_state import AddressState, LadderConfig, entries
-from workers.domain.state_codec import (
-    account_from_dict,
-    account_to_dict,
-    address_from_dict,
-    address_to_dict,
-)
-from workers.domain.types import (
+from suppressor_client.types import (
     SUPPRESSION_LISTS,
     DeliveryEvent,
     DomainRule,
@@ -33,6 +22,18 @@ from workers.domain.types import (
     ListName,
     Outcome,
     Reason,
+)
+from suppressor_client.values import parse_timestamp
+
+from workers.domain import accounts, ladder
+from workers.domain.classify import classify_delivery
+from workers.domain.events import parse_command, parse_delivery_event
+from workers.domain.ladder_state import AddressState, LadderConfig, entries
+from workers.domain.state_codec import (
+    account_from_dict,
+    account_to_dict,
+    address_from_dict,
+    address_to_dict,
 )
 from workers.stream.publishing import Outgoing, Versions, publish, republish, slots_of
 

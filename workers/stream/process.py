@@ -13,10 +13,10 @@ from typing import Any
 from faust.worker import Worker
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from suppressor_client.feed import SuppressionFeed
+from suppressor_client.types import ListName
 
 from workers import metrics
-from workers.client.feed import SuppressionFeed
-from workers.domain.types import ListName
 from workers.kafka.topics import SUPPRESSIONS
 from workers.settings import Settings
 from workers.stream.app import SuppressorApp

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import fields
 
-from workers.domain.types import ListChange, ListKey, ListName, ListRecord
+from suppressor_client.types import ListChange, ListKey, ListName, ListRecord
 
 __all__ = ["Outgoing", "Versions", "publish", "republish", "slot", "slots_of"]
 

@@ -13,12 +13,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from suppressor_client.errors import SchemaError, TooLarge, as_input_error
+from suppressor_client.lists import gate
+from suppressor_client.records import encode_dlq, encode_rejected
+from suppressor_client.types import PLATFORM_ACCOUNT, DomainRule
+
 from workers.domain.accounts import ACCOUNT_COMMANDS
-from workers.domain.errors import SchemaError, TooLarge, as_input_error
 from workers.domain.events import parse_command, parse_customer_event, parse_delivery_event
-from workers.domain.lists import gate
-from workers.domain.records import encode_dlq, encode_rejected
-from workers.domain.types import PLATFORM_ACCOUNT, DomainRule
 from workers.kafka.topics import (
     ACCEPTED,
     ACCOUNT_OPS,

@@ -12,12 +12,12 @@ import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from suppressor_client.types import Outcome
 
 from tests.domain.schema_support import validator
 from tests.ingest.webhooks.signing import FIXTURES, fixture
 from workers.domain.classify import classify, classify_feedback
 from workers.domain.events import bounce_details, parse_delivery_event
-from workers.domain.types import Outcome
 from workers.ingest.webhooks.dead_letter import encode_webhook_dlq
 from workers.ingest.webhooks.mailgun import map_mailgun
 from workers.ingest.webhooks.mapping import AccountMismatch, Mapped, NotUnderstood, Routing

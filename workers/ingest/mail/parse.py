@@ -28,8 +28,9 @@ from datetime import datetime
 from email.message import Message
 from typing import Any
 
-from workers.domain.addresses import normalize_address
-from workers.domain.errors import InvalidAddress
+from suppressor_client.addresses import normalize_address
+from suppressor_client.errors import InvalidAddress
+
 from workers.ingest.mail import mta_rules as rules
 from workers.ingest.mail.arf import FEEDBACK_TOKEN, feedback_fields, redacted
 from workers.ingest.mail.dsn import DsnFields, delivery_status, reply_code, status_code, typed_value

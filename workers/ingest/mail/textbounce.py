@@ -13,8 +13,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from workers.domain.addresses import normalize_address
-from workers.domain.errors import InvalidAddress
+from suppressor_client.addresses import normalize_address
+from suppressor_client.errors import InvalidAddress
+
 from workers.ingest.mail import mta_rules as rules
 from workers.ingest.mail.mta_rules import MtaFamily
 

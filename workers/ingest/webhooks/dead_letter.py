@@ -13,9 +13,8 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-
-from workers.domain.errors import InputError
-from workers.domain.records import MAX_DLQ_ORIGINAL_BYTES, format_timestamp
+from suppressor_client.errors import InputError
+from suppressor_client.records import MAX_DLQ_ORIGINAL_BYTES, format_timestamp
 
 __all__ = ["encode_webhook_dlq"]
 

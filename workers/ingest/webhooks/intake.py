@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
+from suppressor_client.errors import InputError
 
-from workers.domain.errors import InputError
 from workers.ingest.webhooks import mailgun, postmark, sendgrid, ses, sns, sparkpost
 from workers.ingest.webhooks.mapping import AccountMismatch, Mapped, NotUnderstood, Routing
 from workers.ingest.webhooks.signatures import (

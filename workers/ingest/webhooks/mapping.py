@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from suppressor_client.errors import InputError
+from suppressor_client.records import format_timestamp
 
-from workers.domain.errors import InputError
 from workers.domain.events import parse_delivery_event
-from workers.domain.records import format_timestamp
 
 __all__ = [
     "AccountMismatch",

@@ -22,9 +22,9 @@ from datetime import datetime, timedelta
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from suppressor_client.errors import InputError
+from suppressor_client.types import PLATFORM_ACCOUNT
 
-from workers.domain.errors import InputError
-from workers.domain.types import PLATFORM_ACCOUNT
 from workers.ingest.webhooks.sns import SignatureRefused
 
 __all__ = [

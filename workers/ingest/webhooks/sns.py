@@ -26,8 +26,8 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from suppressor_client.errors import InputError
 
-from workers.domain.errors import InputError
 from workers.ingest.webhooks.mapping import NotUnderstood
 
 __all__ = [

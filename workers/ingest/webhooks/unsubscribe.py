@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import orjson
-
-from workers.domain.addresses import normalize_address
-from workers.domain.errors import InputError
+from suppressor_client.addresses import normalize_address
+from suppressor_client.errors import InputError
 
 __all__ = [
     "BadToken",

@@ -17,7 +17,7 @@ then renamed over the old one and the directory ``fsync``-ed: a reader sees the 
 snapshot or the new one, never a half.
 
 Compaction drops a tombstone ``delete.retention.ms`` after it was written (a day on our
-topic), so a snapshot older than that could miss a release; ``max_age`` (the settings'
+topic), so a snapshot older than that could miss a release; ``max_age`` (the config's
 ``snapshot_max_age``, below that day) makes such a file count as stale.
 """
 
@@ -35,7 +35,7 @@ from typing import Any
 
 import orjson
 
-from workers.domain.compact_view import CompactView
+from suppressor_client.compact_view import CompactView
 
 __all__ = [
     "FORMAT",

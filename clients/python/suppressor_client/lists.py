@@ -21,9 +21,9 @@ from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
 
-from workers.domain.addresses import domain_candidates, domain_of, normalize_domain_pattern
-from workers.domain.errors import InputError
-from workers.domain.types import CustomerEvent, DomainRule, Source
+from suppressor_client.addresses import domain_candidates, domain_of, normalize_domain_pattern
+from suppressor_client.errors import InputError
+from suppressor_client.types import CustomerEvent, DomainRule, Source
 
 __all__ = [
     "AccountLists",

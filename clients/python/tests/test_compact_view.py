@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from suppressor_client.compact_view import LIST_CODES, CompactView
+from suppressor_client.decision import decide
+from suppressor_client.errors import InputError
+from suppressor_client.records import encode_key, encode_record
+from suppressor_client.types import DomainRule, ListKey, ListName, ListRecord, Reason
+from suppressor_client.view import ListView
 
-from tests.list_helpers import T0
-from workers.domain.compact_view import LIST_CODES, CompactView
-from workers.domain.decision import decide
-from workers.domain.errors import InputError
-from workers.domain.records import encode_key, encode_record
-from workers.domain.types import DomainRule, ListKey, ListName, ListRecord, Reason
-from workers.domain.view import ListView
-
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
 ACCOUNTS = ("acme", "*", "beta")
 ADDRESSES = ("jane@example.com", "john@example.com", "zoë@example.com", "a@b.example")
 REASONS = {

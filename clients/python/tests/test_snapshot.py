@@ -6,16 +6,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
-from workers.client.snapshot import (
+from suppressor_client.compact_view import CompactView
+from suppressor_client.decision import decide
+from suppressor_client.snapshot import (
     SnapshotCorrupt,
     SnapshotMismatch,
     read_snapshot,
     write_snapshot,
 )
-from workers.domain.compact_view import CompactView
-from workers.domain.decision import decide
-from workers.domain.types import ListKey, ListName, ListRecord, Reason
+from suppressor_client.types import ListKey, ListName, ListRecord, Reason
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)

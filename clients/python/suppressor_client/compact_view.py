@@ -37,11 +37,11 @@ from zlib import crc32
 
 import orjson
 
-from workers.domain.errors import BadJson, SchemaError
-from workers.domain.events import parse_timestamp
-from workers.domain.records import decode_record, encode_key, encode_record
-from workers.domain.types import ListKey, ListName, ListRecord, Reason
-from workers.domain.view import AddressEntry, ListView
+from suppressor_client.errors import BadJson, SchemaError
+from suppressor_client.records import decode_record, encode_key, encode_record
+from suppressor_client.types import ListKey, ListName, ListRecord, Reason
+from suppressor_client.values import parse_timestamp
+from suppressor_client.view import AddressEntry, ListView
 
 __all__ = ["LIST_CODES", "CompactView"]
 

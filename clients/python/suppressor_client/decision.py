@@ -28,10 +28,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from workers.domain.addresses import MAX_ADDRESS_LENGTH, domain_of, normalize_address
-from workers.domain.lists import Mechanism, domain_allowed, domain_rule_for
-from workers.domain.types import PLATFORM_ACCOUNT, ListName, Reason, Stream
-from workers.domain.view import AddressEntry, ListView
+from suppressor_client.addresses import MAX_ADDRESS_LENGTH, domain_of, normalize_address
+from suppressor_client.lists import Mechanism, domain_allowed, domain_rule_for
+from suppressor_client.types import PLATFORM_ACCOUNT, ListName, Reason, Stream
+from suppressor_client.view import AddressEntry, ListView
 
 __all__ = ["RULES", "Decision", "decide", "decide_many", "normalize_fast"]
 

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 import idna
 
-from workers.domain.errors import InvalidAddress, InvalidDomain
+from suppressor_client.errors import InvalidAddress, InvalidDomain
 
 __all__ = [
     "MAX_ADDRESS_LENGTH",

@@ -8,9 +8,8 @@ import time
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from workers.domain.errors import TooLarge
-from workers.domain.uri import (
+from suppressor_client.errors import TooLarge
+from suppressor_client.uri import (
     MAX_BODY_BYTES,
     MAX_LINKS,
     MAX_PATTERN_LENGTH,

@@ -23,11 +23,11 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from workers.domain.compact_view import CompactView
-from workers.domain.records import decode_key, decode_record
-from workers.domain.types import ListKey, ListName
-from workers.domain.view import ListView
-from workers.kafka.consuming import consume_ready
+from suppressor_client.compact_view import CompactView
+from suppressor_client.consuming import consume_ready
+from suppressor_client.records import decode_key, decode_record
+from suppressor_client.types import ListKey, ListName
+from suppressor_client.view import ListView
 
 __all__ = ["FeedError", "FeedStats", "SuppressionFeed"]
 

@@ -8,15 +8,14 @@ import idna
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-
-from workers.domain.addresses import (
+from suppressor_client.addresses import (
     domain_candidates,
     domain_of,
     normalize_address,
     normalize_domain,
     normalize_domain_pattern,
 )
-from workers.domain.errors import InvalidAddress, InvalidDomain
+from suppressor_client.errors import InvalidAddress, InvalidDomain
 
 
 @pytest.mark.parametrize(

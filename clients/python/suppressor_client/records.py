@@ -17,9 +17,16 @@ from typing import Any
 
 import orjson
 
-from workers.domain.errors import BadJson, InputError, SchemaError
-from workers.domain.events import parse_timestamp
-from workers.domain.types import CATEGORY_OF, CustomerEvent, ListKey, ListName, ListRecord, Reason
+from suppressor_client.errors import BadJson, InputError, SchemaError
+from suppressor_client.types import (
+    CATEGORY_OF,
+    CustomerEvent,
+    ListKey,
+    ListName,
+    ListRecord,
+    Reason,
+)
+from suppressor_client.values import parse_timestamp
 
 __all__ = [
     "MAX_DLQ_ORIGINAL_BYTES",

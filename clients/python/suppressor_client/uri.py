@@ -29,7 +29,7 @@ from typing import Any
 
 import re2
 
-from workers.domain.errors import InputError, TooLarge
+from suppressor_client.errors import InputError, TooLarge
 
 __all__ = [
     "EXEMPT_PREFIXES",

@@ -21,9 +21,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import NamedTuple
 
-from workers.domain.lists import AccountLists
-from workers.domain.types import DomainRule, ListKey, ListName, ListRecord, Reason
-from workers.domain.uri import (
+from suppressor_client.lists import AccountLists
+from suppressor_client.types import DomainRule, ListKey, ListName, ListRecord, Reason
+from suppressor_client.uri import (
     InvalidPattern,
     UriAllowlist,
     UriPattern,
