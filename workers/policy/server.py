@@ -59,16 +59,31 @@ class PolicyServer:
         self.counts = _Counts()
         self._open = 0
         self._server: asyncio.Server | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._idle: dict[asyncio.StreamWriter, float] = {}  # connection -> waiting since
 
     async def start(self, host: str, port: int) -> int:
         """Listen on ``host:port`` (port 0: any free one); the port bound."""
         self._server = await asyncio.start_server(self._serve, host, port, limit=MAX_REQUEST)
+        self._sweeper = asyncio.create_task(self._sweep())
         return int(self._server.sockets[0].getsockname()[1])
 
     async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+
+    async def _sweep(self) -> None:
+        """Close connections idle past ``_IDLE_SECONDS`` (one timer for all, not one a read)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(_IDLE_SECONDS / 10)
+            limit = loop.time() - _IDLE_SECONDS
+            for writer, since in list(self._idle.items()):
+                if since < limit:
+                    writer.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self._open >= self._max:
@@ -79,10 +94,11 @@ class PolicyServer:
         self.counts.connections += 1
         try:
             while True:
+                self._idle[writer] = asyncio.get_running_loop().time()
                 try:
-                    block = await asyncio.wait_for(reader.readuntil(b"\n\n"), _IDLE_SECONDS)
-                except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
-                    return  # the client went away or stayed idle too long
+                    block = await reader.readuntil(b"\n\n")
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return  # the client went away (or the sweeper closed an idle one)
                 except asyncio.LimitOverrunError:
                     self.counts.protocol_errors += 1
                     return
@@ -96,6 +112,7 @@ class PolicyServer:
                 await writer.drain()
         finally:
             self._open -= 1
+            self._idle.pop(writer, None)
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()

@@ -66,6 +66,8 @@ _NO_TIME = -(1 << 63)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _MAX_LOAD = 0.7
+_fromtimestamp = datetime.fromtimestamp  # a float keeps every microsecond until the year 2255
+_new_tuple = tuple.__new__
 _ARRAYS = ("offsets", "flags", "reasons", "versions", "since", "expires")
 _TYPECODES = {"slots": "Q", "offsets": "Q", "flags": "B", "reasons": "B",
               "versions": "q", "since": "q", "expires": "q"}  # fmt: skip
@@ -83,14 +85,15 @@ def _moment(micros: int) -> datetime | None:
 class CompactView(ListView):
     """A ``ListView`` without details whose address entries live in packed arrays."""
 
-    __slots__ = ("_arena", "_expires", "_extra", "_flags", "_garbage", "_mask", "_numbers",
-                 "_offsets", "_per_account", "_reasons", "_since", "_slots", "_used",
+    __slots__ = ("_arena", "_expires", "_extra", "_flags", "_garbage", "_limit", "_mask",
+                 "_numbers", "_offsets", "_per_account", "_reasons", "_since", "_slots", "_used",
                  "_versions")  # fmt: skip
 
     def __init__(self, capacity: int = 1024) -> None:
         super().__init__(keep_details=False)
         self._slots = array("Q", bytes(8 * _size_for(capacity)))
         self._mask = len(self._slots) - 1
+        self._limit = int(len(self._slots) * _MAX_LOAD)
         self._used = 0  # slots holding an entry or a deletion mark
         self._garbage = 0
         self._arena = bytearray()
@@ -118,7 +121,10 @@ class CompactView(ListView):
                 return None
             number = len(self._numbers).to_bytes(3, "big")
             self._numbers[sys.intern(account_id)] = number
-        return number + subject.encode("utf-8", "surrogatepass")
+        try:
+            return number + subject.encode()
+        except UnicodeEncodeError:  # a lone surrogate: still one exact key
+            return number + subject.encode("utf-8", "surrogatepass")
 
     def _find(self, key: bytes) -> tuple[int, int]:
         """(slot, entry) of a key, or (first free slot, -1) when it is not held."""
@@ -151,23 +157,28 @@ class CompactView(ListView):
                 slots[i] = v
                 used += 1
         self._slots, self._mask, self._used = slots, mask, used
+        self._limit = int(size * _MAX_LOAD)
 
     def _append(self, slot: int, key: bytes, fields: tuple[int, int, int, int, int]) -> None:
         """A new entry for ``key`` at ``slot``: flags, reason, version, since, expires."""
         flags, reason, version, since, expires = fields
         e = len(self._flags)
-        self._arena += key
-        self._offsets.append(len(self._arena))
+        arena = self._arena
+        arena += key
+        self._offsets.append(len(arena))
         self._flags.append(flags)
         self._reasons.append(reason)
         self._versions.append(version)
         self._since.append(since)
         self._expires.append(expires)
-        if self._slots[slot] == 0:
+        slots = self._slots
+        if slots[slot] == 0:
             self._used += 1
-        self._slots[slot] = (crc32(key) << 32) | (e + 1)
-        if self._used > (self._mask + 1) * _MAX_LOAD:
-            self._rehash((self._mask + 1) * 2)
+            if self._used > self._limit:
+                slots[slot] = (crc32(key) << 32) | (e + 1)
+                self._rehash((self._mask + 1) * 2)
+                return
+        slots[slot] = (crc32(key) << 32) | (e + 1)
 
     def _write(self, e: int, entry: AddressEntry) -> None:
         self._flags[e] = _CODE_OF[entry.list] | (_ACTIVE if entry.active else 0)
@@ -181,18 +192,18 @@ class CompactView(ListView):
         if flags == _MULTI:
             return self._extra[e]
         reason = self._reasons[e]
+        since = self._since[e]
         expires = self._expires[e]
-        return (
-            AddressEntry(
-                LIST_CODES[flags & 0x0F],
-                self._versions[e],
-                bool(flags & _ACTIVE),
-                _REASON_OF[reason] if reason else None,
-                _moment(self._since[e]),
-                None if expires == _NO_TIME else _moment(expires),
-                None,
-            ),
+        fields = (
+            LIST_CODES[flags & 0x0F],
+            self._versions[e],
+            bool(flags & _ACTIVE),
+            _REASON_OF[reason] if reason else None,
+            None if since == _NO_TIME else _fromtimestamp(since / 1e6, UTC),
+            None if expires == _NO_TIME else _fromtimestamp(expires / 1e6, UTC),
+            None,
         )
+        return (_new_tuple(AddressEntry, fields),)  # the NamedTuple without its Python __new__
 
     # --- reading ---------------------------------------------------------------------
 
@@ -202,7 +213,10 @@ class CompactView(ListView):
         number = self._numbers.get(account_id)
         if number is None:
             return ()
-        key = number + address.encode("utf-8", "surrogatepass")
+        try:  # naming an error handler takes encode's slow path: only when it is needed
+            key = number + address.encode()
+        except UnicodeEncodeError:
+            key = number + address.encode("utf-8", "surrogatepass")
         h = crc32(key)
         slots, mask = self._slots, self._mask
         i = h & mask
@@ -267,9 +281,11 @@ class CompactView(ListView):
         Everything else takes ``decode_record`` and ``apply``.
         """
         parts = _loads(key)
-        if type(parts) is not list or len(parts) != 3 or any(type(p) is not str for p in parts):
+        if type(parts) is not list or len(parts) != 3:
             raise SchemaError("a suppressions key is a JSON array of three strings", path="key")
         account, list_text, subject = parts
+        if type(account) is not str or type(list_text) is not str or type(subject) is not str:
+            raise SchemaError("a suppressions key is a JSON array of three strings", path="key")
         name = _LISTS_BY_TEXT.get(list_text)
         if name is None:
             return self.apply(*decode_record(key, value))
@@ -294,10 +310,13 @@ class CompactView(ListView):
         assert raw is not None
         slot, e = self._find(raw)
         if e < 0:  # the common case on a cold start: a key seen for the first time
-            self._count(name, False, active)
+            if active:
+                self._counts[name] += 1
             self._per_account[account] += 1
             flags = _CODE_OF[name] | (_ACTIVE if active else 0)
-            self._append(slot, raw, (flags, reason or 0, version, _micros(since), _micros(expires)))
+            micros = (_NO_TIME if since is None else (since - _EPOCH) // _US,
+                      _NO_TIME if expires is None else (expires - _EPOCH) // _US)  # fmt: skip
+            self._append(slot, raw, (flags, reason or 0, version, *micros))
             return True
         entry = AddressEntry(name, version, active, None if reason is None else _REASON_OF[reason],
                              since, expires, None)  # fmt: skip
@@ -373,6 +392,7 @@ class CompactView(ListView):
             setattr(view, f"_{name}", held)
         view._arena = bytearray(sections["arena"])
         view._mask, view._used, view._garbage = meta["mask"], meta["used"], meta["garbage"]
+        view._limit = int((view._mask + 1) * _MAX_LOAD)
         count = len(view._flags)
         if (len(view._slots) != view._mask + 1 or len(view._offsets) != count + 1
                 or any(len(getattr(view, f"_{n}")) != count for n in _ARRAYS[1:])
