@@ -38,3 +38,20 @@ def test_importing_the_client_loads_nothing_heavy() -> None:
 def test_the_package_is_typed() -> None:
     """py.typed ships, so a sender's mypy checks its calls against the client's hints."""
     assert (PACKAGE / "py.typed").exists()
+
+
+def test_the_reference_names_every_public_name() -> None:
+    """docs/senders.md mentions every name a module of the client exports."""
+    import importlib
+    import pkgutil
+
+    import suppressor_client
+
+    reference = (PACKAGE.parents[2] / "docs" / "senders.md").read_text(encoding="utf-8")
+    missing = [
+        f"{info.name}.{name}"
+        for info in pkgutil.iter_modules(suppressor_client.__path__)
+        for name in importlib.import_module(f"suppressor_client.{info.name}").__all__
+        if f"`{name}" not in reference
+    ]
+    assert missing == []
