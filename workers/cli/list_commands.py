@@ -221,7 +221,14 @@ def import_(
 ) -> None:
     """Import a block list (SPEC §8): added / already present / invalid rows with line numbers."""
     from rich.console import Console
-    from rich.progress import Progress
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     data = _read(file)
     try:
@@ -232,15 +239,30 @@ def import_(
         raise fail("--notes goes with --manual; a CSV carries notes in its second column", 2)
     with _client(timeout) as client, _writer(client) as writer:
         console = Console(stderr=True)
-        with Progress(console=console, transient=True) as bar:
-            task = bar.add_task("importing", total=None)
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),  # rows done (written and visible, or already present)
+            TextColumn("{task.fields[rate]} rows/s"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task("importing", total=len(rows), rate="-")
+
+            def advance(n: int) -> None:
+                bar.advance(task, n)
+                speed = bar.tasks[task].speed
+                bar.update(task, rate="-" if speed is None else f"{speed:,.0f}")
+
             outcome = lists.import_rows(
                 writer,
                 account,
                 rows,
                 invalid,
                 wait=timeout,
-                progress=lambda n: bar.advance(task, n),
+                progress=advance,
             )
     report = outcome.report
     typer.echo(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from collections.abc import Callable
 
 from workers.client.sender import DECISION_LISTS, SenderClient
@@ -56,8 +57,12 @@ async def serve(settings: Settings, client: SenderClient, say: Callable[[str], N
         http = uvicorn.Server(config)
         tasks.append(asyncio.create_task(http.serve()))
         say(f"http decide on http://{settings.policy_host}:{settings.policy_http_port}/decide")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # both end it cleanly: the snapshot is written
+        loop.add_signal_handler(signum, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         if http is not None:
             http.should_exit = True
@@ -68,12 +73,11 @@ async def serve(settings: Settings, client: SenderClient, say: Callable[[str], N
 
 
 def run_policy(settings: Settings, say: Callable[[str], None]) -> None:
-    """Start the view, then serve until Ctrl-C (or SIGTERM) stops the loop."""
+    """Start the view, then serve until SIGINT or SIGTERM; the client then writes its snapshot."""
     client = SenderClient(settings, compact=True, lists=DECISION_LISTS, on_error=say)
     client.start()
     say(f"reading {settings.topic(SUPPRESSIONS)} (snapshot: {client.snapshot_status})")
     try:
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve(settings, client, say))
+        asyncio.run(serve(settings, client, say))
     finally:
         client.stop()

@@ -231,7 +231,7 @@ def import_rows(
 
     An address already on the list its row would go to (block, or bounce for the legacy
     reason 10) is reported already present and not written again; ``progress`` counts
-    rows written and seen.
+    rows done: the already present ones at once, then each written row once it is seen.
     """
     view = writer.client.view
     given = list(rows)
@@ -242,6 +242,8 @@ def import_rows(
         return any(e.active and e.list is name for e in view.address_entries(account, email))
 
     report = build_report(given, invalid, present)
+    if progress is not None and report.already_present:
+        progress(len(report.already_present))  # done already: nothing to write for them
     commands = [
         make_command(
             CommandType.IMPORT_ROW, account, email=r.email, notes=r.notes, reason=int(r.reason)
