@@ -45,7 +45,7 @@ def _ask(port: int, recipient: str) -> bytes:
 
 
 def test_policy_process_answers_postfix_and_http(topics: Settings, tmp_path: Path) -> None:
-    """A blocked recipient is rejected, others get DUNNO, HTTP agrees; SIGTERM saves the snapshot."""
+    """A blocked recipient is rejected, others get DUNNO, HTTP agrees; SIGTERM saves a snapshot."""
     key = ListKey("acme", ListName.BLOCK, BLOCKED)
     since = datetime(2025, 1, 1, tzinfo=UTC)
     record = ListRecord(key, 1, True, reason=Reason.MANUAL, since=since)
