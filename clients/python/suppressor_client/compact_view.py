@@ -57,6 +57,7 @@ LIST_CODES: tuple[ListName, ...] = (
 
 _CODE_OF = {name: code for code, name in enumerate(LIST_CODES)}
 _LISTS_BY_TEXT = {name.value: name for name in LIST_CODES}
+_ALL_LISTS = frozenset(name.value for name in ListName)
 _REASON_OF: dict[int, Reason] = {int(r): r for r in Reason}
 _ACTIVE = 0x10  # flags: low nibble the list code, this bit the active flag
 _MULTI = 0xFF  # flags: the entries are in the side dict
@@ -280,6 +281,11 @@ class CompactView(ListView):
         yet is appended straight away; each is checked as ``decode_record`` checks it.
         Everything else takes ``decode_record`` and ``apply``.
         """
+        obj = None if value is None else _loads(value)
+        if type(obj) is dict:  # the value names its key: one comparison instead of a parse
+            named = [obj.get("account_id"), obj.get("list"), obj.get("subject")]
+            if all(type(part) is str for part in named) and orjson.dumps(named) == key:
+                return self._apply_value(obj, *named)  # type: ignore[arg-type]
         parts = _loads(key)
         if type(parts) is not list or len(parts) != 3:
             raise SchemaError("a suppressions key is a JSON array of three strings", path="key")
@@ -291,12 +297,23 @@ class CompactView(ListView):
             return self.apply(*decode_record(key, value))
         if value is None:
             return self._store(account, subject, name, None)
-        obj = _loads(value)
         if type(obj) is not dict:
             raise SchemaError("a suppressions value is a JSON object")
         if (obj.get("account_id", account) != account or obj.get("list", list_text) != list_text
                 or obj.get("subject", subject) != subject):  # fmt: skip
             raise SchemaError("the value disagrees with the record's key")
+        return self._apply_value(obj, account, list_text, subject)
+
+    def _apply_value(self, obj: dict[str, Any], account: str, list_text: str, subject: str) -> bool:
+        """Apply a decoded value whose key fields are known to agree with its key."""
+        name = _LISTS_BY_TEXT.get(list_text)
+        if name is None:
+            key = (
+                ListKey(account, ListName(list_text), subject) if list_text in _ALL_LISTS else None
+            )
+            if key is None:
+                raise SchemaError(f"unknown list {list_text[:40]!r}", path="key[1]")
+            return self.apply(*decode_record(encode_key(key), orjson.dumps(obj)))
         version, active, reason = obj.get("version"), obj.get("active"), obj.get("reason")
         if type(version) is not int or version < 1 or type(active) is not bool:
             raise SchemaError("version must be an integer >= 1 and active a boolean")

@@ -103,6 +103,7 @@ class SuppressionFeed:
                 "log_level": 0,
             }
         )
+        self._encoded: Callable[[bytes, bytes | None], bool] | None = None
         self._ready = threading.Event()
         self._stop = threading.Event()
         self._changed = threading.Condition()
@@ -146,8 +147,10 @@ class SuppressionFeed:
             )
             self.view = CompactView() if isinstance(self.view, CompactView) else ListView()
             offsets = None
-        if offsets is None and isinstance(self.view, CompactView):
-            self.view.reserve(sum(high - low for low, high in marks.values()))
+        if isinstance(self.view, CompactView):
+            if offsets is None:
+                self.view.reserve(sum(high - low for low, high in marks.values()))
+            self._encoded = self.view.apply_encoded  # records skip ListRecord
         for p, (low, high) in marks.items():
             self._targets[p] = high
             self._high[p] = high
@@ -246,8 +249,8 @@ class SuppressionFeed:
             if self._lists is not None and _list_of(key) not in self._lists:
                 self.skipped += 1
                 return
-            if self._compact:
-                self.view.apply_encoded(key, value)  # type: ignore[attr-defined]
+            if self._encoded is not None:
+                self._encoded(key, value)
             else:
                 self.view.apply(*decode_record(key, value))
         except ValueError as exc:
@@ -275,10 +278,6 @@ class SuppressionFeed:
         self._on_error(message)
 
     # --- what callers ask -------------------------------------------------------------
-
-    @property
-    def _compact(self) -> bool:
-        return isinstance(self.view, CompactView)
 
     def positions(self) -> dict[int, int]:
         """The next offset to read per partition (hold ``lock`` to pair it with the view)."""
