@@ -22,7 +22,7 @@ the commands' visibility checks and the list tools read it unchanged.
 
 ``apply_encoded`` applies a record as read from the topic without building a
 ``ListRecord`` first (the cold-start hot path); ``state``/``from_state`` give the arrays
-as bytes for a snapshot (``workers/client/snapshot.py``).
+as bytes for a snapshot (``suppressor_client.snapshot``).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Everything here is a frozen value: the worker, the sender client and the tools pass
 these around, and only the edges (``events``, ``records``) turn them into bytes.
 Times are timezone-aware UTC ``datetime`` values taken from the records themselves;
-nothing in ``workers.domain`` reads the clock.
+no pure module (here or in ``workers.domain``) reads the clock; only the client's I/O
+modules (``feed``, ``sender``) do.
 """
 
 from __future__ import annotations
