@@ -158,7 +158,7 @@ def test_filter_returns_allowed_and_counts_excluded_by_reason(api: TestClient) -
 
 
 def test_import_csv_reports_bad_rows_with_line_numbers(api: TestClient) -> None:
-    """A CSV with bad rows imports the good ones and reports each bad one by line."""
+    """A CSV with bad rows imports the good ones and reports bad and present ones by line."""
     _post(api, "/addresses/block", {"email": "old@example.com"})
     csv = (
         b'email;notes\r\nnew@example.com;"from the shop; 2024"\r\nold@example.com\r\n'
@@ -173,6 +173,10 @@ def test_import_csv_reports_bad_rows_with_line_numbers(api: TestClient) -> None:
         (6, "invalid_reason"),
     ]
     assert report["invalid_rows"][0]["raw"] == "not-an-address"
+    assert report["already_present_rows"] == [
+        {"line": 3, "email": "old@example.com"},
+        {"line": 7, "email": "new@example.com"},
+    ]
     assert report["not_visible"] == []
     assert _decision(api, "new@example.com")["reason"] == 2
     assert _decision(api, "legacy@example.com")["reason"] == 10

@@ -31,6 +31,7 @@ __all__ = [
     "FilterResponse",
     "HealthResponse",
     "ImportResponse",
+    "PresentRowOut",
     "InvalidRowOut",
     "UriCheckRequest",
     "UriCheckResponse",
@@ -167,6 +168,11 @@ class InvalidRowOut(BaseModel):
     message: str
 
 
+class PresentRowOut(BaseModel):
+    line: int
+    email: str
+
+
 class ImportResponse(BaseModel):
     """The import report (SPEC §8) and whether the added rows are visible yet."""
 
@@ -174,6 +180,9 @@ class ImportResponse(BaseModel):
     already_present: int
     invalid: int
     invalid_rows: list[InvalidRowOut]
+    already_present_rows: list[PresentRowOut] = Field(
+        description="rows already on the list, or earlier in the file: line and address"
+    )
     not_visible: list[int] = Field(description="lines of added rows not yet visible to readers")
 
 
