@@ -6,10 +6,12 @@ import asyncio
 from collections.abc import Callable
 
 import httpx
+import pytest
 from suppressor_client.decision import Decision, decide
 from suppressor_client.types import ListKey, ListName, ListRecord, Reason
 from suppressor_client.view import ListView
 
+from workers.policy import server as server_module
 from workers.policy.protocol import MAX_REQUEST, PolicyConfig
 from workers.policy.server import Decide, PolicyServer, http_app
 
@@ -113,3 +115,19 @@ def test_http_decide_answers_json() -> None:
     ok, bad, busy = asyncio.run(run())
     assert ok.json() == {"allowed": False, "rule": "suppressed", "reason": 2}
     assert (bad.status_code, busy.status_code) == (400, 503)
+
+
+def test_idle_connections_are_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connection that sends nothing past the idle limit is closed by the sweeper."""
+    monkeypatch.setattr(server_module, "_IDLE_SECONDS", 0.2)
+
+    async def run() -> bytes:
+        server = PolicyServer(_decider(_view()), PolicyConfig())
+        port = await server.start("127.0.0.1", 0)
+        try:
+            reader, _writer = await asyncio.open_connection("127.0.0.1", port)
+            return await asyncio.wait_for(reader.read(), 5)  # b"" once the server closed it
+        finally:
+            await server.close()
+
+    assert asyncio.run(run()) == b""
