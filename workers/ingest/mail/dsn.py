@@ -76,8 +76,16 @@ def delivery_status(part: Message) -> list[DsnFields]:
     except Exception:
         return []
     if isinstance(payload, list) and payload and all(isinstance(p, Message) for p in payload):
+        inner = payload[0]
+        # The raw body, 8-bit bytes kept as surrogates (get_payload() would replace them).
+        body = getattr(inner, "_payload", None) if len(payload) == 1 else None
+        if isinstance(inner, Message) and isinstance(body, str) and body.strip():
+            # message/global-delivery-status: Python reads it as one message whose body
+            # holds the recipient blocks.
+            head = _fields_of_message(inner)
+            rest = _fields_of_text(decode_bytes(body.encode("utf-8", "surrogateescape")))
+            return [DsnFields(b) for b in (head, *rest) if b]
         blocks = [_fields_of_message(p) for p in payload[:_MAX_BLOCKS] if isinstance(p, Message)]
-        # Python splits on blank lines too, but a DSN with a lone per-message block is fine.
         return [DsnFields(b) for b in blocks if b]
     try:
         data = part.get_payload(decode=True)

@@ -224,7 +224,8 @@ def part_text(part: Message) -> str:
         charset = part.get_content_charset()
     except Exception:
         charset = None
-    return decode_bytes(payload[:MAX_PART_BYTES], charset)
+    text = decode_bytes(payload[:MAX_PART_BYTES], charset)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def enclosed(part: Message) -> Message | None:

@@ -77,6 +77,12 @@ _TAG = re.compile(r"<[^>]*>")
 _BLOCK_TAGS = re.compile(r"<\s*(?:br|/p|/div|/tr|/li|/h\d|/table)\b[^>]*>", re.I)
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
 _NO_SUBJECT = ""
+_DSN_TYPES = frozenset(
+    {"message/delivery-status", "message/global-delivery-status", "text/delivery-status"}
+)
+_MDN_TYPES = frozenset(
+    {"message/disposition-notification", "message/global-disposition-notification"}
+)
 
 
 def message_key(message_id: str | None, raw: bytes) -> str:
@@ -132,27 +138,19 @@ def _parse(raw: bytes, depth: int) -> list[MailReport]:
     for part, ctype in zip(parts, types, strict=True):
         if ctype == "message/feedback-report":
             return _arf(part, context)
+    dsn_failures: list[MailReport] = []  # blocks without a valid recipient: the text may help
     for part, ctype in zip(parts, types, strict=True):
-        if ctype in (
-            "message/delivery-status",
-            "message/global-delivery-status",
-            "text/delivery-status",
-        ):
+        if ctype in _DSN_TYPES:
             reports = _dsn(part, context, parts)
-            if reports:
+            if any(r.kind != Kind.UNPARSED for r in reports):
                 return reports
-    for ctype in types:
-        if ctype in ("message/disposition-notification", "message/global-disposition-notification"):
-            return [
-                _report(
-                    context, None, Kind.RECEIPT, "read receipt (message/disposition-notification)"
-                )
-            ]
+            dsn_failures.extend(reports)
+    if any(ctype in _MDN_TYPES for ctype in types):
+        return [_report(context, None, Kind.RECEIPT, "read receipt (disposition notification)")]
     text = _notification_text(parts)
-    lower = text.lower()
-    lower_subject = context.subject.lower()
-    headers = _header_map(msg)
-    family = identify(lower + "\n" + lower_subject, headers)
+    lower = " ".join(text.lower().split())  # markers match across line breaks
+    lower_subject = " ".join(context.subject.lower().split())
+    family = identify(lower + "\n" + lower_subject, _header_map(msg))
     if family is not None:
         reports = _text_bounce(text, family, context, lower=lower, lower_subject=lower_subject)
         if reports:
@@ -168,20 +166,22 @@ def _parse(raw: bytes, depth: int) -> list[MailReport]:
         if reports:
             return reports
     if depth < _RELAY_DEPTH:
-        relayed = _relayed(parts, context, depth)
+        relayed = _relayed(parts, depth, None if family is None else family.name)
         if relayed:
             return relayed
+    if family is not None or why is not None:
+        lone = _lone_recipient(context, text, (family or rules.GENERIC).name)
+        if lone:
+            return lone
+    if dsn_failures:
+        return dsn_failures
     if why is not None:
-        return [
-            _report(context, None, Kind.UNPARSED, f"a bounce by its {why}, but no recipient found")
-        ]
-    if family is not None:
-        return [
-            _report(context, None, Kind.UNPARSED, f"{family.name} markers, but no recipient found")
-        ]
-    return [
-        _report(context, None, Kind.UNPARSED, "not a bounce, a feedback report or an auto-reply")
-    ]
+        reason = f"a bounce by its {why}, but no recipient found"
+    elif family is not None:
+        reason = f"{family.name} markers, but no recipient found"
+    else:
+        reason = "not a bounce, a feedback report or an auto-reply"
+    return [_report(context, None, Kind.UNPARSED, reason)]
 
 
 def _ctype(part: Message) -> str:
@@ -457,7 +457,7 @@ def _text_for(
     """A DSN recipient without Diagnostic-Code: the words its human-readable part has for it."""
     if "found" not in cache:
         text = _notification_text(parts)
-        family = identify(text.lower(), {}) or rules.GENERIC
+        family = identify(" ".join(text.lower().split()), {}) or rules.GENERIC
         cache["found"] = (family.name, {r.email: r for r in read_recipients(text, family)})
     family_name, found = cache["found"]
     recipient = found.get(email)
@@ -582,15 +582,22 @@ def _text_bounce(
                 mta_family=family.name,
             )
         )
-    if reports or context.original is None:
-        return reports
-    # No recipient line at all: a lone To of the returned original is the recipient.
-    to = [e for e in (_address(a) for a in header_addresses(context.original, "to")) if e]
-    if len(to) != 1:
+    return reports
+
+
+def _lone_recipient(context: _Context, text: str, label: str) -> list[MailReport]:
+    """A bounce with no recipient line: the one To of the returned original, if it has one."""
+    original = context.original
+    if original is None or _looks_like_bounce_message(original):
         return []
-    words = " ".join(line.strip() for line in text.strip().splitlines()[:12] if line.strip())
-    diagnostic = words[:2000] or None
+    to = [e for e in (_address(a) for a in header_addresses(original, "to")) if e]
+    if len(to) != 1 or to[0] in context.exclude:
+        return []
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    diagnostic = " ".join(lines[:12])[:2000] or None
     status, code = codes_in(diagnostic)
+    lower = " ".join(text.lower().split())
+    kind = Kind.DELAYED if is_delay(lower, context.subject.lower()) else Kind.BOUNCE
     return [
         _report(
             context,
@@ -600,9 +607,19 @@ def _text_bounce(
             smtp_status=status,
             smtp_code=code,
             diagnostic=diagnostic,
-            mta_family=family.name,
+            mta_family=label,
         )
     ]
+
+
+def _looks_like_bounce_message(msg: Message) -> bool:
+    """Whether an enclosed message is itself a bounce (a forwarded NDR), not an original."""
+    try:
+        if msg.get_content_type() == "multipart/report":
+            return True
+    except Exception:
+        return False
+    return looks_like_bounce(header(msg, "from") or "", header(msg, "subject") or "") is not None
 
 
 # --- auto-replies ---------------------------------------------------------------------
@@ -641,7 +658,7 @@ def _auto_reply(msg: Message, context: _Context, lower_text: str) -> MailReport 
 # --- relayed bounces ------------------------------------------------------------------
 
 
-def _relayed(parts: list[Message], context: _Context, depth: int) -> list[MailReport]:
+def _relayed(parts: list[Message], depth: int, via: str | None) -> list[MailReport]:
     """A bounce forwarded inside another message (an ESP's or a person's forward)."""
     for part in parts[1:]:
         if _ctype(part) not in ("message/rfc822", "message/global"):
@@ -655,7 +672,8 @@ def _relayed(parts: list[Message], context: _Context, depth: int) -> list[MailRe
             continue
         reports = _parse(raw, depth + 1)
         if any(r.kind != Kind.UNPARSED for r in reports):
-            return [replace(r, evidence=f"relayed: {r.evidence}"[:MAX_EVIDENCE]) for r in reports]
+            label = "relayed" if via is None else f"relayed by {via}"
+            return [replace(r, evidence=f"{label}: {r.evidence}"[:MAX_EVIDENCE]) for r in reports]
     return []
 
 
