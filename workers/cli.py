@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from workers.ingest.mail.cli import mail_app
 from workers.settings import Settings, SettingsError
 from workers.tools.list_cli import register as register_list_tools
 
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 broker_app = typer.Typer(help="A local single-node Kafka broker (KRaft) for laptops and tests.")
 app.add_typer(broker_app, name="broker")
+app.add_typer(mail_app, name="mail")
 register_list_tools(app)
 
 

@@ -13,6 +13,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
+from workers.ingest.mail.dlq import BOUNCE_MAIL_DLQ_MAX_BYTES
 from workers.settings import Settings
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "ACCEPTED",
     "REJECTED",
     "SUPPRESSIONS",
+    "BOUNCE_MAIL_DLQ",
     "INPUTS",
     "TopicSpec",
     "TopicReport",
@@ -38,6 +40,7 @@ COMMANDS = "suppression-commands"
 ACCEPTED = "customer-events.accepted"
 REJECTED = "customer-events.rejected"
 SUPPRESSIONS = "suppressions"
+BOUNCE_MAIL_DLQ = "bounce-mail.dlq"  # bounce and complaint mail that could not become events
 INPUTS = (CUSTOMER_EVENTS, DELIVERY_EVENTS, COMMANDS)
 
 _DAY_MS = 24 * 3600 * 1000
@@ -86,6 +89,18 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     specs.extend(
         TopicSpec(settings.topic(dlq_of(name)), n, r, {"retention.ms": str(30 * _DAY_MS)})
         for name in INPUTS
+    )
+    specs.append(
+        TopicSpec(
+            settings.topic(BOUNCE_MAIL_DLQ),
+            n,
+            r,
+            # Whole raw mails (base64): up to a 10 MiB message with its record around it.
+            {
+                "retention.ms": str(30 * _DAY_MS),
+                "max.message.bytes": str(BOUNCE_MAIL_DLQ_MAX_BYTES),
+            },
+        )
     )
     return specs
 

@@ -137,10 +137,10 @@ def test_postfix_bounce_is_not_taken_for_an_auto_reply() -> None:
 def test_rfc2047_subject_and_8bit_headers_are_decoded() -> None:
     """Encoded words in headers are decoded before they are matched."""
     raw = (
-        "From: =?UTF-8?B?TWFpbCBEZWxpdmVyeSBTeXN0ZW0=?= <postmaster@x.example>\r\n"
-        "Subject: =?ISO-8859-1?Q?Unzustellbar=3A_Best=E4tigung?=\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
-        "<weg@x.example>: 550 5.1.1 Benutzer unbekannt\r\n"
-    ).encode()
+        b"From: =?UTF-8?B?TWFpbCBEZWxpdmVyeSBTeXN0ZW0=?= <postmaster@x.example>\r\n"
+        b"Subject: =?ISO-8859-1?Q?Unzustellbar=3A_Best=E4tigung?=\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        b"<weg@x.example>: 550 5.1.1 Benutzer unbekannt\r\n"
+    )
     (report,) = parse_message(raw)
     assert (report.kind, report.email, report.smtp_status) == ("bounce", "weg@x.example", "5.1.1")
