@@ -28,7 +28,7 @@ TAG_LENGTH = 16
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _FIELDS = ("account", "delivery", "recipient")
 _SAFE = re.compile(r"[A-Za-z0-9_-]")
-_VALUE = r"[A-Za-z0-9_=-]{1,400}"
+_VALUE = r"[A-Za-z0-9_=-]{1,3000}"
 _ESCAPE = re.compile(r"=([0-9A-Fa-f]{2})")
 
 
