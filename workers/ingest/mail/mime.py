@@ -18,6 +18,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 
 __all__ = [
     "ADDRESS",
+    "Headers",
     "addresses_in",
     "decode_bytes",
     "decode_header_value",
@@ -64,6 +65,9 @@ _CHARSET_ALIASES = {
 }
 _ESCAPE_2022 = re.compile(rb"\x1b[\$\(][@BJ]")
 _WS = re.compile(r"[ \t]*\r?\n[ \t]+")
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_ANGLE_ADDRESS = re.compile(r"<([^<>\s@]{1,64}@[^<>\s@]{1,255})>")
+MAX_HEADERS = 300
 
 
 def load(raw: bytes) -> Message:
@@ -109,7 +113,7 @@ def decode_bytes(data: bytes, charset: str | None = None) -> str:
 
 def _surrogate_text(value: str) -> str:
     """Raw 8-bit header bytes (kept as surrogates by ``compat32``) read as text."""
-    if not any("\udc80" <= c <= "\udcff" for c in value):
+    if value.isascii() or not _SURROGATE.search(value):
         return value
     return decode_bytes(value.encode("utf-8", "surrogateescape"))
 
@@ -146,6 +150,69 @@ def decode_header_value(raw: str) -> str:
     except Exception:
         return text
     return unfold(joined)
+
+
+class Headers:
+    """A message's headers read once: raw values by lower-case name, decoded on demand."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, msg: Message | None) -> None:
+        values: dict[str, list[str]] = {}
+        if msg is not None:
+            try:
+                items = msg.raw_items()
+            except Exception:
+                items = iter(())
+            for count, (name, value) in enumerate(items):
+                if count >= MAX_HEADERS:
+                    break
+                values.setdefault(name.strip().lower(), []).append(str(value))
+        self._values = values
+
+    @classmethod
+    def from_text(cls, text: str) -> Headers:
+        """The header block at the start of some text (a quoted original), unfolded."""
+        headers = cls(None)
+        last: str | None = None
+        for count, line in enumerate(text.splitlines()):
+            if not line.strip() or count > 2 * MAX_HEADERS:
+                break
+            if line[:1] in (" ", "\t") and last is not None:
+                values = headers._values[last]
+                values[-1] = values[-1] + " " + line.strip()
+                continue
+            name, sep, value = line.partition(":")
+            if not sep or not name or " " in name.strip():
+                break
+            last = name.strip().lower()
+            headers._values.setdefault(last, []).append(value.strip())
+        return headers
+
+    def __bool__(self) -> bool:
+        return bool(self._values)
+
+    def raw(self, name: str) -> list[str]:
+        return self._values.get(name, [])
+
+    def get(self, name: str) -> str | None:
+        """The first value, decoded (RFC 2047, 8-bit) and unfolded."""
+        found = self._values.get(name)
+        return decode_header_value(found[0]) if found else None
+
+    def items(self) -> list[tuple[str, str]]:
+        """(lower-case name, unfolded raw value) pairs, in order of names first seen."""
+        return [(name, unfold(v)) for name, values in self._values.items() for v in values]
+
+    def addresses(self, *names: str) -> list[str]:
+        """The addresses of some address headers, in order (fast: no full RFC 5322 parse)."""
+        out: list[str] = []
+        for name in names:
+            for value in self._values.get(name, ()):
+                text = decode_header_value(value) if "=?" in value or not value.isascii() else value
+                angled = _ANGLE_ADDRESS.findall(text)
+                out.extend(angled if angled else addresses_in(text))
+        return out
 
 
 def header_addresses(msg: Message, *names: str) -> list[str]:

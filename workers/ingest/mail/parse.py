@@ -34,10 +34,9 @@ from workers.ingest.mail import mta_rules as rules
 from workers.ingest.mail.arf import FEEDBACK_TOKEN, feedback_fields, redacted
 from workers.ingest.mail.dsn import DsnFields, delivery_status, reply_code, status_code, typed_value
 from workers.ingest.mail.mime import (
+    Headers,
     addresses_in,
     enclosed,
-    header,
-    header_addresses,
     iter_parts,
     load,
     parse_date,
@@ -77,6 +76,7 @@ _TAG = re.compile(r"<[^>]*>")
 _BLOCK_TAGS = re.compile(r"<\s*(?:br|/p|/div|/tr|/li|/h\d|/table)\b[^>]*>", re.I)
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
 _NO_SUBJECT = ""
+_FAMILY_HEADER_NAMES = tuple(sorted({name for f in rules.FAMILIES for name, _ in f.headers}))
 _DSN_TYPES = frozenset(
     {"message/delivery-status", "message/global-delivery-status", "text/delivery-status"}
 )
@@ -119,22 +119,23 @@ class _Context:
     """Message-level facts shared by every report of one message."""
 
     msg: Message
+    headers: Headers
     raw: bytes
     key: str
     message_id: str | None
     subject: str
     sender: str
     date: datetime | None
-    original: Message | None
+    original: Headers | None  # the returned original's headers
     exclude: frozenset[str]
     template: MailReport  # the message-level fields, set on every report
 
 
 def _parse(raw: bytes, depth: int) -> list[MailReport]:
     msg = load(raw)
-    context = _context(msg, raw)
     parts = list(iter_parts(msg))
     types = [_ctype(p) for p in parts]
+    context = _context(msg, raw, parts, types)
     for part, ctype in zip(parts, types, strict=True):
         if ctype == "message/feedback-report":
             return _arf(part, context)
@@ -150,7 +151,7 @@ def _parse(raw: bytes, depth: int) -> list[MailReport]:
     text = _notification_text(parts)
     lower = " ".join(text.lower().split())  # markers match across line breaks
     lower_subject = " ".join(context.subject.lower().split())
-    family = identify(lower + "\n" + lower_subject, _header_map(msg))
+    family = identify(lower + "\n" + lower_subject, _family_headers(context.headers))
     if family is not None:
         reports = _text_bounce(text, family, context, lower=lower, lower_subject=lower_subject)
         if reports:
@@ -191,39 +192,25 @@ def _ctype(part: Message) -> str:
         return "text/plain"
 
 
-def _context(msg: Message, raw: bytes) -> _Context:
-    message_id = _message_id(header(msg, "message-id"))
+def _context(msg: Message, raw: bytes, parts: list[Message], types: list[str]) -> _Context:
+    headers = Headers(msg)
+    message_id = _message_id(headers.get("message-id"))
     key = message_key(message_id, raw)
-    original = _original(msg)
-    original_headers: list[tuple[str, str]] = []
-    original_id = None
+    original = _original(parts, types)
+    kept = original if original is not None else Headers(None)
     candidates: list[str] = []
     for name in _VERP_HEADERS:
-        candidates.extend(header_addresses(msg, name))
-    exclude = set()
-    for address in header_addresses(msg, "from", "to", "reply-to", "return-path"):
-        exclude.add(address.lower())
+        candidates.extend(headers.addresses(name))
+    exclude = set(headers.addresses("from", "to", "reply-to", "return-path"))
+    original_id = None
     if original is not None:
-        try:
-            items = original.items()[:MAX_ORIGINAL_HEADERS]
-        except Exception:
-            items = []
-        for name, value in items:
-            original_headers.append((name.strip().lower(), header_value(value)))
-        original_id = _message_id(header(original, "message-id"))
-        candidates.extend(header_addresses(original, "return-path"))
-        for address in header_addresses(original, "from", "sender", "return-path", "reply-to"):
-            exclude.add(address.lower())
+        original_id = _message_id(kept.get("message-id"))
+        candidates.extend(kept.addresses("return-path"))
+        exclude.update(kept.addresses("from", "sender", "return-path", "reply-to"))
     verp = tuple(dict.fromkeys(c for c in candidates if "@" in c))
-    for address in verp:
-        exclude.add(address.lower())
-    normalized = set()
-    for address in exclude:
-        try:
-            normalized.add(normalize_address(address))
-        except InvalidAddress:
-            continue
-    date = parse_date(header(msg, "date"))
+    exclude.update(verp)
+    normalized = {e for e in (_address(a) for a in exclude) if e is not None}
+    date = parse_date(headers.get("date"))
     template = MailReport(
         email=None,
         kind=Kind.UNPARSED,
@@ -232,26 +219,21 @@ def _context(msg: Message, raw: bytes) -> _Context:
         original_message_id=original_id,
         occurred_at=date,
         verp_candidates=verp,
-        original_headers=tuple(original_headers),
+        original_headers=tuple(kept.items()[:MAX_ORIGINAL_HEADERS]),
     )
     return _Context(
         msg=msg,
+        headers=headers,
         raw=raw,
         key=key,
         message_id=message_id,
-        subject=header(msg, "subject") or _NO_SUBJECT,
-        sender=header(msg, "from") or "",
+        subject=headers.get("subject") or _NO_SUBJECT,
+        sender=headers.get("from") or "",
         date=date,
         original=original,
         exclude=frozenset(normalized),
         template=template,
     )
-
-
-def header_value(value: object) -> str:
-    from workers.ingest.mail.mime import decode_header_value
-
-    return decode_header_value(str(value))
 
 
 def _message_id(value: str | None) -> str | None:
@@ -261,56 +243,54 @@ def _message_id(value: str | None) -> str | None:
     return text[:200] if text else None
 
 
-def _original(msg: Message) -> Message | None:
-    """The returned original message: an enclosed part, else a copy quoted inline."""
-    for part in iter_parts(msg):
-        ctype = _ctype(part)
-        if part is msg:
-            continue
-        if ctype in (
-            "message/rfc822",
-            "message/global",
-            "text/rfc822-headers",
-            "message/rfc822-headers",
-            "message/global-headers",
-        ):
-            found = enclosed(part)
-            if found is not None:
-                return found
-    return _inline_original(msg)
+_ORIGINAL_TYPES = frozenset(
+    {"message/rfc822", "message/global", "text/rfc822-headers", "message/rfc822-headers",
+     "message/global-headers"}
+)  # fmt: skip
 
 
-def _inline_original(msg: Message) -> Message | None:
-    """A copy of the original quoted after a marker line of a text bounce, read as a message."""
-    for part in iter_parts(msg):
-        if part.is_multipart() or _ctype(part) != "text/plain":
+def _original(parts: list[Message], types: list[str]) -> Headers | None:
+    """The returned original's headers: an enclosed part, else a copy quoted inline."""
+    for part, ctype in zip(parts[1:], types[1:], strict=True):
+        if ctype not in _ORIGINAL_TYPES:
             continue
-        text = part_text(part)
-        lower = text.lower()
-        for marker in rules.ORIGINAL_MARKERS:
-            at = lower.find(marker)
-            if at < 0:
-                continue
-            line_end = text.find("\n", at)
-            if line_end < 0:
-                return None
-            quoted = text[line_end + 1 :].lstrip("\r\n")
-            if ":" not in quoted.split("\n", 1)[0]:
-                return None
-            return load(quoted.encode("utf-8", "replace"))
+        payload = part.get_payload()
+        if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+            return Headers(payload[0])
+        found = Headers.from_text(part_text(part).lstrip("\n"))
+        if found:
+            return found
+    for part, ctype in zip(parts, types, strict=True):
+        if ctype != "text/plain" or part.is_multipart():
+            continue
+        quoted = _quoted_original(part_text(part))
+        if quoted is not None:
+            return quoted
     return None
 
 
-def _header_map(msg: Message) -> dict[str, str]:
-    out: dict[str, str] = {}
-    try:
-        items = msg.items()[:MAX_ORIGINAL_HEADERS]
-    except Exception:
-        return out
-    for name, value in items:
-        key = name.strip().lower()
-        if key not in out:
-            out[key] = header_value(value).lower()
+def _quoted_original(text: str) -> Headers | None:
+    """The headers of a copy of the original quoted after a text bounce's marker line."""
+    lower = text.lower()
+    for marker in rules.ORIGINAL_MARKERS:
+        at = lower.find(marker)
+        if at < 0:
+            continue
+        line_end = text.find("\n", at)
+        if line_end < 0:
+            return None
+        found = Headers.from_text(text[line_end + 1 :].lstrip("\n"))
+        return found or None
+    return None
+
+
+def _family_headers(headers: Headers) -> dict[str, str]:
+    """The (lower-cased) values of the headers that MTA family rows look at."""
+    out = {}
+    for name in _FAMILY_HEADER_NAMES:
+        value = headers.get(name)
+        if value is not None:
+            out[name] = value.lower()
     return out
 
 
@@ -501,7 +481,7 @@ def _arf(part: Message, context: _Context) -> list[MailReport]:
     if reports:
         return reports
     if context.original is not None:
-        to = [a for a in header_addresses(context.original, "to") if not redacted(a)]
+        to = [a for a in context.original.addresses("to") if not redacted(a)]
         valid = [e for e in (_address(a) for a in to) if e is not None]
         if len(valid) == 1:
             return [_report(context, valid[0], Kind.COMPLAINT,
@@ -590,7 +570,7 @@ def _lone_recipient(context: _Context, text: str, label: str) -> list[MailReport
     original = context.original
     if original is None or _looks_like_bounce_message(original):
         return []
-    to = [e for e in (_address(a) for a in header_addresses(original, "to")) if e]
+    to = [e for e in (_address(a) for a in original.addresses("to")) if e]
     if len(to) != 1 or to[0] in context.exclude:
         return []
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
@@ -612,14 +592,11 @@ def _lone_recipient(context: _Context, text: str, label: str) -> list[MailReport
     ]
 
 
-def _looks_like_bounce_message(msg: Message) -> bool:
+def _looks_like_bounce_message(headers: Headers) -> bool:
     """Whether an enclosed message is itself a bounce (a forwarded NDR), not an original."""
-    try:
-        if msg.get_content_type() == "multipart/report":
-            return True
-    except Exception:
-        return False
-    return looks_like_bounce(header(msg, "from") or "", header(msg, "subject") or "") is not None
+    if (headers.get("content-type") or "").lower().startswith("multipart/report"):
+        return True
+    return looks_like_bounce(headers.get("from") or "", headers.get("subject") or "") is not None
 
 
 # --- auto-replies ---------------------------------------------------------------------
@@ -628,7 +605,7 @@ def _looks_like_bounce_message(msg: Message) -> bool:
 def _auto_reply(msg: Message, context: _Context, lower_text: str) -> MailReport | None:
     evidence = None
     for name, values in rules.AUTO_REPLY_HEADERS:
-        value = (header(msg, name) or "").strip().lower()
+        value = (context.headers.get(name) or "").strip().lower()
         if not value:
             continue
         if values and any(v in value for v in values):
@@ -648,7 +625,7 @@ def _auto_reply(msg: Message, context: _Context, lower_text: str) -> MailReport 
             evidence = f"text {marker!r}"
     if evidence is None:
         return None
-    senders = [e for e in (_address(a) for a in header_addresses(msg, "from")) if e]
+    senders = [e for e in (_address(a) for a in context.headers.addresses("from")) if e]
     sender = senders[0] if senders else None
     return _report(
         context, sender, Kind.AUTO_REPLY, f"auto-reply: {evidence}", mta_family="auto-reply"
