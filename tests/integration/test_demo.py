@@ -45,7 +45,7 @@ def test_demo_runs_every_rule_and_explains_it(kafka_bootstrap: str, tmp_path: Pa
         "acme x@mail.throwaway.example transactional -> DENY platform_domain_block reason 99",
         "Postfix DSN, 550 5.1.1 user unknown -> 250 stored",
         "forged bounce (bad VERP tag) -> 550 5.7.1",
-        "relay attempt -> 550 5.7.1 Relay access denied",
+        "relay attempt -> 550 5.7.1 Relay denied",
         "acme lost@example.org marketing -> DENY suppressed reason 1",
         "acme annoyed@example.org marketing -> DENY suppressed reason 6",
         "acme away@example.org marketing -> allow default",

@@ -14,7 +14,7 @@ from email import message_from_bytes
 from email.header import decode_header
 from email.message import Message
 from email.policy import compat32
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
 __all__ = [
     "ADDRESS",
@@ -23,8 +23,6 @@ __all__ = [
     "decode_bytes",
     "decode_header_value",
     "enclosed",
-    "header",
-    "header_addresses",
     "iter_parts",
     "load",
     "parse_date",
@@ -123,17 +121,6 @@ def unfold(value: str) -> str:
     return _WS.sub(" ", value).replace("\r", "").replace("\n", " ").strip()
 
 
-def header(msg: Message, name: str) -> str | None:
-    """One header's value decoded (RFC 2047, raw 8-bit) and unfolded, or None."""
-    try:
-        raw = msg.get(name)
-    except Exception:
-        return None
-    if raw is None:
-        return None
-    return decode_header_value(str(raw))
-
-
 def decode_header_value(raw: str) -> str:
     """Decode RFC 2047 words and raw 8-bit bytes of one header value; never raises."""
     text = unfold(_surrogate_text(raw))[:MAX_HEADER_CHARS]
@@ -213,22 +200,6 @@ class Headers:
                 angled = _ANGLE_ADDRESS.findall(text)
                 out.extend(angled if angled else addresses_in(text))
         return out
-
-
-def header_addresses(msg: Message, *names: str) -> list[str]:
-    """The addresses of some address headers, in order."""
-    out: list[str] = []
-    for name in names:
-        try:
-            values = msg.get_all(name) or []
-        except Exception:
-            continue
-        try:
-            pairs = getaddresses([decode_header_value(str(v)) for v in values])
-        except Exception:
-            continue
-        out.extend(addr.strip("<> ") for _name, addr in pairs if "@" in addr)
-    return out
 
 
 def addresses_in(text: str) -> list[str]:

@@ -35,7 +35,6 @@ from workers.ingest.mail.arf import FEEDBACK_TOKEN, feedback_fields, redacted
 from workers.ingest.mail.dsn import DsnFields, delivery_status, reply_code, status_code, typed_value
 from workers.ingest.mail.mime import (
     Headers,
-    addresses_in,
     enclosed,
     iter_parts,
     load,
@@ -652,8 +651,3 @@ def _relayed(parts: list[Message], depth: int, via: str | None) -> list[MailRepo
             label = "relayed" if via is None else f"relayed by {via}"
             return [replace(r, evidence=f"{label}: {r.evidence}"[:MAX_EVIDENCE]) for r in reports]
     return []
-
-
-def addresses_of(text: str) -> list[str]:
-    """Normalised addresses in running text (used by tests and the generic fallback)."""
-    return [e for e in (_address(a) for a in addresses_in(text)) if e is not None]

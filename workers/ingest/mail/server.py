@@ -105,7 +105,7 @@ class BounceHandler:
         domain = address.rpartition("@")[2].strip().lower().rstrip(".")
         if domain not in self.domains:
             metrics.MAIL_REFUSED.labels("relay").inc()
-            return "550 5.7.1 Relay access denied: this server takes mail for its bounce domains"
+            return "550 5.7.1 Relay denied: this server takes mail for its bounce domains only"
         if self.config.verp is not None:
             found = self.config.verp.match(address)
             if found is not None and not found.valid:
