@@ -18,12 +18,11 @@ import orjson
 from workers.ingest.mail.dlq import encode_mail_dlq
 from workers.ingest.mail.parse import parse_message
 from workers.ingest.mail.resolve import MailConfig, Resolution, resolve
+from workers.tools.topics import BOUNCE_MAIL_DLQ, DELIVERY_EVENTS
 
 __all__ = ["DELIVERY_EVENTS", "BOUNCE_MAIL_DLQ", "Outgoing", "Processed", "output_line",
            "process_message"]  # fmt: skip
 
-DELIVERY_EVENTS = "delivery-events"
-BOUNCE_MAIL_DLQ = "bounce-mail.dlq"
 _KEY_SEP = "\x1f"  # the worker's address key separator (workers/stream/handlers.address_key)
 
 
