@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from email.message import Message
+from functools import cached_property
 from typing import Any
 
 from workers.domain.addresses import normalize_address
@@ -113,7 +114,7 @@ def _unparsed(why: str, key: str) -> MailReport:
     return MailReport(email=None, kind=Kind.UNPARSED, evidence=why[:MAX_EVIDENCE], message_key=key)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class _Context:
     """Message-level facts shared by every report of one message."""
 
@@ -126,8 +127,13 @@ class _Context:
     sender: str
     date: datetime | None
     original: Headers | None  # the returned original's headers
-    exclude: frozenset[str]
+    own_addresses: tuple[str, ...]  # the bounce's and the original's own, raw
     template: MailReport  # the message-level fields, set on every report
+
+    @cached_property
+    def exclude(self) -> frozenset[str]:
+        """Addresses that are never the failed recipient: sender, VERP path, the bounce's To."""
+        return frozenset(e for e in (_address(a) for a in self.own_addresses) if e is not None)
 
 
 def _parse(raw: bytes, depth: int) -> list[MailReport]:
@@ -208,7 +214,6 @@ def _context(msg: Message, raw: bytes, parts: list[Message], types: list[str]) -
         exclude.update(kept.addresses("from", "sender", "return-path", "reply-to"))
     verp = tuple(dict.fromkeys(c for c in candidates if "@" in c))
     exclude.update(verp)
-    normalized = {e for e in (_address(a) for a in exclude) if e is not None}
     date = parse_date(headers.get("date"))
     template = MailReport(
         email=None,
@@ -230,7 +235,7 @@ def _context(msg: Message, raw: bytes, parts: list[Message], types: list[str]) -
         sender=headers.get("from") or "",
         date=date,
         original=original,
-        exclude=frozenset(normalized),
+        own_addresses=tuple(exclude),
         template=template,
     )
 
