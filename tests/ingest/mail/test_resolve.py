@@ -164,3 +164,20 @@ def test_every_fixture_event_is_schema_valid() -> None:
         for res in _resolved(path.read_bytes(), config):
             if res.event is not None:
                 EVENTS.validate(res.event)
+
+
+def test_a_failure_of_resolution_dead_letters_the_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If resolution itself fails, the message still goes whole to the DLQ (never lost)."""
+    from workers.ingest.mail import pipeline
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(pipeline, "resolve", broken)
+    raw = fixture("exim-text.eml")
+    processed = process_message(raw, "x.eml", MailConfig(), now=NOW)
+    (record,) = processed.records
+    assert record.topic == BOUNCE_MAIL_DLQ
+    value = orjson.loads(record.value)
+    assert value["error"]["code"] == "internal_error" and "boom" in value["error"]["message"]
+    assert base64.b64decode(value["original"]) == raw

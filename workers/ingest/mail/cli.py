@@ -106,9 +106,15 @@ def ingest(
 @mail_app.command("serve")
 def serve() -> None:
     """Serve SMTP for the bounce domains; 250 only once Kafka has the events, else 451."""
+    import logging
+
     from workers.ingest.mail.server import MailServer
 
     settings = _settings()
+    level = getattr(logging, settings.log_level.upper(), logging.INFO)
+    logging.basicConfig(level=level, format="[%(asctime)s] [%(levelname)s] %(name)s: %(message)s")
+    # aiosmtpd logs every connection at INFO; keep its own log for debugging.
+    logging.getLogger("mail.log").setLevel(max(level, logging.WARNING))
     try:
         server = MailServer(settings)
     except SettingsError as exc:

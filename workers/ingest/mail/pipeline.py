@@ -17,6 +17,7 @@ import orjson
 
 from workers.ingest.mail.dlq import encode_mail_dlq
 from workers.ingest.mail.parse import parse_message
+from workers.ingest.mail.reports import Kind, MailReport
 from workers.ingest.mail.resolve import MailConfig, Resolution, resolve
 from workers.tools.topics import BOUNCE_MAIL_DLQ, DELIVERY_EVENTS
 
@@ -61,12 +62,21 @@ def process_message(
     now: datetime,
     envelope_recipients: Sequence[str] = (),
 ) -> Processed:
-    """Parse, resolve and encode one message."""
+    """Parse, resolve and encode one message; a failure of our own dead-letters it whole."""
     reports = parse_message(raw)
-    resolutions = tuple(
-        resolve(report, config, now=now, envelope_recipients=envelope_recipients)
-        for report in reports
-    )
+    try:
+        resolutions = tuple(
+            resolve(report, config, now=now, envelope_recipients=envelope_recipients)
+            for report in reports
+        )
+    except Exception as exc:  # a bug of ours must not lose the mail (nor 5xx the sender)
+        report = MailReport(email=None, kind=Kind.UNPARSED, message_key=reports[0].message_key,
+                            message_id=reports[0].message_id,
+                            evidence=f"internal error: {type(exc).__name__}: {exc}")  # fmt: skip
+        resolutions = (
+            Resolution(report, Kind.UNPARSED.value, None, None, None, None, "unknown", (), None,
+                       {"code": "internal_error", "message": report.evidence}),
+        )  # fmt: skip
     records: list[Outgoing] = []
     for resolution in resolutions:
         event = resolution.event
