@@ -92,6 +92,17 @@ TABLE: dict[str, list[Want]] = {
             "dm6pr12mb1234.namprd12.prod.outlook.com",
         ),
     ],
+    "exchange-online-html-only.eml": [
+        Want(
+            "kim@contoso.example",
+            "bounce",
+            "5.1.10",
+            550,
+            "exchange",
+            "RecipientNotFound",
+            "srv1.contoso.example",
+        ),
+    ],
     "exchange-2010-ndr.eml": [
         Want(
             "old.account@fabrikam.example",
