@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from workers.ingest.mail.samples import dsn_bounce
 from workers.ingest.mail.server import MailServer
@@ -47,12 +48,17 @@ def serve() -> Iterator[Callable[..., MailServer]]:
         server.stop()
 
 
+def _count(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 def _client(server: MailServer) -> smtplib.SMTP:
     return smtplib.SMTP(server.settings.mail_host, server.settings.mail_port, timeout=30)
 
 
 def test_other_domains_are_refused_as_relaying(serve: Callable[..., MailServer]) -> None:
-    """RCPT TO a domain that is not a bounce domain gets 550 5.7.1 relay denied."""
+    """RCPT TO a domain that is not a bounce domain gets 550 5.7.1 relay denied (counted)."""
+    before = _count("suppressor_mail_refused_total", reason="relay")
     with _client(serve()) as smtp:
         smtp.ehlo("mx.test")
         smtp.mail("")
@@ -60,6 +66,7 @@ def test_other_domains_are_refused_as_relaying(serve: Callable[..., MailServer])
         assert code == 550 and b"5.7.1" in reply and b"relay denied" in reply.lower()
         code, _reply = smtp.rcpt("bounce@bounces.test.example")
         assert code == 250
+    assert _count("suppressor_mail_refused_total", reason="relay") == before + 1
 
 
 def test_a_forged_verp_tag_is_refused_at_rcpt(serve: Callable[..., MailServer]) -> None:
@@ -76,11 +83,15 @@ def test_a_forged_verp_tag_is_refused_at_rcpt(serve: Callable[..., MailServer]) 
 
 
 def test_kafka_away_gives_451_so_the_sender_retries(serve: Callable[..., MailServer]) -> None:
-    """With no broker acknowledging, DATA is answered 451 4.3.0, never 250."""
+    """With no broker acknowledging, DATA is answered 451 4.3.0, never 250 (counted)."""
+    before = _count("suppressor_mail_refused_total", reason="kafka_unavailable")
+    received = _count("suppressor_mail_received_total")
     path = VERP.build("acme", "d-1")
     with _client(serve()) as smtp, pytest.raises(smtplib.SMTPDataError) as refused:
         smtp.sendmail("", [path], dsn_bounce(path, "gone@example.net"))
     assert refused.value.smtp_code == 451 and b"4.3.0" in refused.value.smtp_error
+    assert _count("suppressor_mail_refused_total", reason="kafka_unavailable") == before + 1
+    assert _count("suppressor_mail_received_total") == received + 1
 
 
 def test_messages_over_the_size_bound_get_552(serve: Callable[..., MailServer]) -> None:
