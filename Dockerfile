@@ -1,4 +1,5 @@
-# The suppressor image: one Python package, two commands (`suppressor worker`, `suppressor api`).
+# The suppressor image: one Python package, three services (`suppressor worker`, `suppressor api`,
+# `suppressor mail serve`).
 # Build stage makes wheels (a compiler is there for any dependency without one for this
 # platform); the runtime stage installs only those wheels and runs as an unprivileged user.
 FROM python:3.11-slim-bookworm AS build
@@ -24,6 +25,7 @@ RUN pip install --no-cache-dir --disable-pip-version-check --no-index --find-lin
  && mkdir -p /data/worker && chown -R suppressor /data
 USER suppressor
 WORKDIR /data
-# 9464: the worker's Prometheus /metrics; 8080: the HTTP API.
-EXPOSE 9464 8080
+# 9464: the worker's Prometheus /metrics; 8080: the HTTP API; 2525 and 9465: the bounce SMTP
+# server and its /metrics.
+EXPOSE 9464 8080 2525 9465
 CMD ["suppressor", "worker"]

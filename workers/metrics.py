@@ -31,6 +31,11 @@ __all__ = [
     "WEBHOOK_CALLS",
     "WEBHOOK_EVENTS",
     "WEBHOOK_SECONDS",
+    "MAIL_RECEIVED",
+    "MAIL_PARSED",
+    "MAIL_UNRESOLVED",
+    "MAIL_REFUSED",
+    "MAIL_REPORTS",
     "set_entries",
     "set_lag",
 ]
@@ -133,6 +138,34 @@ UNSUBSCRIBE_CALLS = Counter(
     "suppressor_unsubscribe_calls_total",
     "One-click unsubscribe requests, by method (GET page, POST one-click) and outcome.",
     ["method", "outcome"],
+)
+
+# --- the bounce mail server (``suppressor mail serve``, its own process and /metrics) ---
+MAIL_RECEIVED = Counter(
+    "suppressor_mail_received_total",
+    "Mail messages the SMTP server received in full (after DATA).",
+)
+MAIL_PARSED = Counter(
+    "suppressor_mail_parsed_total",
+    "Received messages whose every report became an event or was rightly ignored.",
+)
+MAIL_UNRESOLVED = Counter(
+    "suppressor_mail_unresolved_total",
+    "Received messages sent whole to bounce-mail.dlq, by the first error code "
+    "(unparsed, no_account, no_recipient, forged_verp, invalid_address...).",
+    ["error"],
+)
+MAIL_REFUSED = Counter(
+    "suppressor_mail_refused_total",
+    "SMTP commands or messages refused, by reason (relay, forged_verp, too_large, "
+    "too_many_connections, kafka_unavailable).",
+    ["reason"],
+)
+MAIL_REPORTS = Counter(
+    "suppressor_mail_reports_total",
+    "Recipient reports of received messages, by kind (bounce, complaint, auto_reply...) and "
+    "outcome (nonexistent, condition, policy, unknown, ignored, complaint, unsubscribe).",
+    ["kind", "outcome"],
 )
 
 

@@ -255,6 +255,74 @@ class Settings:
         parse_duration,
         "How long an unsubscribe link keeps working after it was issued",
     )
+    mail_host: str = _setting(
+        "SUPPRESSOR_MAIL_HOST", "127.0.0.1", str, "Listen address of `suppressor mail serve` (SMTP)"
+    )
+    mail_port: int = _setting("SUPPRESSOR_MAIL_PORT", 2525, int, "SMTP port of the bounce server")
+    mail_domains: str = _setting(
+        "SUPPRESSOR_MAIL_DOMAINS",
+        "",
+        str,
+        "Bounce domains the SMTP server accepts mail for, comma-separated (empty: the VERP "
+        "template's domain); every other domain is refused as relaying",
+    )
+    mail_verp_template: str = _setting(
+        "SUPPRESSOR_MAIL_VERP_TEMPLATE",
+        "",
+        str,
+        "Return-path template, e.g. b+{account}.{delivery}.{tag}@bounces.example.com (empty: off)",
+    )
+    mail_verp_secret: str = _setting(
+        "SUPPRESSOR_MAIL_VERP_SECRET",
+        "",
+        str,
+        "HMAC secret of the VERP {tag} (needed with a template)",
+    )
+    mail_account_header: str = _setting(
+        "SUPPRESSOR_MAIL_ACCOUNT_HEADER",
+        "X-Suppressor-Account",
+        str,
+        "Header of the returned original that names the account when there is no VERP path",
+    )
+    mail_delivery_header: str = _setting(
+        "SUPPRESSOR_MAIL_DELIVERY_HEADER",
+        "X-Suppressor-Delivery",
+        str,
+        "Header of the returned original that names the delivery id when there is no VERP path",
+    )
+    mail_default_account: str = _setting(
+        "SUPPRESSOR_MAIL_DEFAULT_ACCOUNT",
+        "",
+        str,
+        "Account of bounces that name none (empty: such bounces go to bounce-mail.dlq)",
+    )
+    mail_max_bytes: int = _setting(
+        "SUPPRESSOR_MAIL_MAX_BYTES",
+        10_485_760,
+        _positive_int,
+        "Largest message the SMTP server takes (SIZE; larger ones get 552)",
+    )
+    mail_max_connections: int = _setting(
+        "SUPPRESSOR_MAIL_MAX_CONNECTIONS",
+        100,
+        _positive_int,
+        "SMTP connections served at once; more get 421 and are closed",
+    )
+    mail_tls_cert: str = _setting(
+        "SUPPRESSOR_MAIL_TLS_CERT", "", str, "PEM certificate for STARTTLS (empty: no STARTTLS)"
+    )
+    mail_tls_key: str = _setting(
+        "SUPPRESSOR_MAIL_TLS_KEY", "", str, "PEM private key of the STARTTLS certificate"
+    )
+    mail_ack_timeout: timedelta = _setting(
+        "SUPPRESSOR_MAIL_ACK_TIMEOUT",
+        timedelta(seconds=15),
+        parse_duration,
+        "How long the SMTP server waits for Kafka's acknowledgement before answering 451",
+    )
+    mail_metrics_port: int = _setting(
+        "SUPPRESSOR_MAIL_METRICS_PORT", 9465, int, "Port of the SMTP server's /metrics (0: off)"
+    )
     local_kafka_version: str = _setting(
         "SUPPRESSOR_KAFKA_VERSION", "3.9.1", str, "Apache Kafka version of the local broker"
     )

@@ -43,6 +43,12 @@ def test_demo_runs_every_rule_and_explains_it(kafka_bootstrap: str, tmp_path: Pa
         "acme bye@gmail.com transactional -> allow default",
         "globex bob@yahoo.com marketing -> DENY domain_allow_list",
         "acme x@mail.throwaway.example transactional -> DENY platform_domain_block reason 99",
+        "Postfix DSN, 550 5.1.1 user unknown -> 250 stored",
+        "forged bounce (bad VERP tag) -> 550 5.7.1",
+        "relay attempt -> 550 5.7.1 Relay denied",
+        "acme lost@example.org marketing -> DENY suppressed reason 1",
+        "acme annoyed@example.org marketing -> DENY suppressed reason 6",
+        "acme away@example.org marketing -> allow default",
         "released ",
         "demo topics deleted",
     ):

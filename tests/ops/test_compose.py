@@ -128,3 +128,17 @@ def test_prometheus_grafana_and_worker_are_wired_together() -> None:
     path = provider["providers"][0]["options"]["path"]
     assert _mount_target("grafana", GRAFANA / "dashboards") == path
     assert _mount_target("grafana", GRAFANA / "provisioning") == "/etc/grafana/provisioning"
+
+
+def test_the_mail_server_serves_smtp_for_its_bounce_domain() -> None:
+    """The mail service runs `suppressor mail serve` on 0.0.0.0, publishes its SMTP port, and
+    its settings give a VERP template (so a bounce domain) that parses."""
+    from workers.ingest.mail.config import bounce_domains, mail_config
+
+    mail = SERVICES["mail"]
+    assert mail["command"] == ["suppressor", "mail", "serve"]
+    settings = Settings.from_env(_environment(mail))
+    assert settings.mail_host == "0.0.0.0"
+    assert f"{settings.mail_port}:{settings.mail_port}" in mail["ports"]
+    assert mail_config(settings).verp is not None
+    assert bounce_domains(settings) == {"bounces.localhost"}

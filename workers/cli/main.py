@@ -8,6 +8,7 @@ import typer
 
 from workers.cli.common import fail, load_settings
 from workers.cli.list_commands import register as register_list_tools
+from workers.cli.mail_commands import mail_app
 from workers.cli.unsubscribe_command import register as register_unsubscribe
 
 __all__ = ["app", "main"]
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 broker_app = typer.Typer(help="A local single-node Kafka broker (KRaft) for laptops and tests.")
 app.add_typer(broker_app, name="broker")
+app.add_typer(mail_app, name="mail")
 register_list_tools(app)
 register_unsubscribe(app)
 

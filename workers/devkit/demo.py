@@ -25,6 +25,7 @@ from suppressor_client.types import ListName, Stream
 from workers.devkit import loadgen
 from workers.devkit.loadgen import bounce, command, customer_event, delivery
 from workers.devkit.local_broker import BrokerError, LocalBroker, broker_answers
+from workers.devkit.net_ports import free_port
 from workers.devkit.worker_process import WorkerExited, WorkerProcess
 from workers.kafka.topics import (
     ACCEPTED,
@@ -231,6 +232,7 @@ def _play(settings: Settings, events: int) -> int:
         _wait(lambda: feed.view.stats().get("unsubscribe", 0) >= 2, 60, "the delivery events")
         time.sleep(1.0)
         _summary(settings, feed)
+        _mail(settings, feed)
         _expiry(settings, feed)
     finally:
         feed.stop()
@@ -277,6 +279,90 @@ def _summary(settings: Settings, feed: SuppressionFeed) -> None:
         verdict = "allow" if d.allowed else "DENY "
         reason = f"reason {int(d.reason)}" if d.reason is not None else ""
         _say(f"{account:7} {address:28} {stream.value:13} -> {verdict} {d.rule:22} {reason}")
+
+
+DEMO_VERP = "b+{account}.{delivery}.{tag}@bounces.demo.localhost"
+_VACATION = (
+    b"From: Anna <anna@partner.example>\r\nTo: {rcpt}\r\nSubject: Out of office: offers\r\n"
+    b"Auto-Submitted: auto-replied\r\nMessage-ID: <ooo-demo@partner.example>\r\n\r\n"
+    b"I am out of the office until Monday.\r\n"
+)
+
+
+def _mail(settings: Settings, feed: SuppressionFeed) -> None:
+    """Bounce and ARF mails sent over SMTP to ``suppressor mail serve`` end up suppressed."""
+    import smtplib
+
+    from workers.ingest.mail.config import verp_template
+    from workers.ingest.mail.samples import arf_complaint, dsn_bounce
+    from workers.ingest.mail.server_process import MailServerProcess, smtp_answers
+
+    _say()
+    _say("Bounce and complaint mail over SMTP (suppressor mail serve)")
+    _say("-----------------------------------------------------------")
+    port = settings.mail_port
+    if smtp_answers(settings.mail_host, port, timeout=0.5):
+        port = free_port()  # something already serves the configured port
+    mail = settings.with_(
+        mail_port=port,
+        mail_metrics_port=0,
+        mail_domains="",
+        mail_verp_template=DEMO_VERP,
+        mail_verp_secret=f"demo-secret-{settings.app_id}",
+    )
+    verp = verp_template(mail)
+    assert verp is not None
+    log_path = settings.data_dir.parent / f"{settings.app_id}-mail.log"
+    server = MailServerProcess(mail, log_path).start()
+    _say(f"- SMTP server on {mail.mail_host}:{port} for {verp.domain}; VERP {DEMO_VERP}")
+    lost, busy, annoyed, away = (f"{name}@example.org" for name in _MAIL_DEMO)
+    paths = {name: verp.build(ACME, f"demo-{name}") for name in _MAIL_DEMO}
+    vacation = _VACATION.replace(b"{rcpt}", paths["away"].encode())
+    good = paths["lost"].partition("@")
+    forged = f"{good[0].rsplit('.', 1)[0]}.{'0' * 16}@{good[2]}"
+    mails = [
+        ("Postfix DSN, 550 5.1.1 user unknown", paths["lost"], dsn_bounce(paths["lost"], lost)),
+        ("DSN, 552 5.2.2 mailbox full", paths["busy"], dsn_bounce(paths["busy"], busy,
+         status="5.2.2", diagnostic="552 5.2.2 Mailbox full, quota exceeded")),
+        ("ARF abuse report", f"fbl@{verp.domain}", arf_complaint(paths["annoyed"], annoyed)),
+        ("out-of-office reply", paths["away"], vacation),
+        ("forged bounce (bad VERP tag)", forged, dsn_bounce(forged, "victim@example.org")),
+        ("relay attempt", "someone@elsewhere.example", dsn_bounce(forged, "x@example.org")),
+    ]  # fmt: skip
+    try:
+        with smtplib.SMTP(mail.mail_host, port, timeout=60) as smtp:
+            for label, rcpt, raw in mails:
+                try:
+                    smtp.sendmail("", [rcpt], raw)
+                    answer = "250 stored"
+                except smtplib.SMTPRecipientsRefused as exc:
+                    code, words = next(iter(exc.recipients.values()))
+                    answer = f"{code} {_text(words)}"
+                except smtplib.SMTPResponseException as exc:
+                    answer = f"{exc.smtp_code} {_text(exc.smtp_error)}"
+                _say(f"  {label:36} -> {answer}")
+    finally:
+        server.stop()
+
+    def listed() -> bool:
+        held = {e.list for e in feed.view.address_entries(ACME, lost)}
+        complained = {e.list for e in feed.view.address_entries(ACME, annoyed)}
+        return ListName.BOUNCE in held and ListName.COMPLAINT in complained
+
+    _wait(listed, 60, "the mail's suppressions")
+    now = datetime.now(UTC)
+    for address in (lost, busy, annoyed, away, "victim@example.org"):
+        d = decide(feed.view, ACME, address, Stream.MARKETING, now)
+        verdict = "allow" if d.allowed else "DENY "
+        reason = f"reason {int(d.reason)}" if d.reason is not None else ""
+        _say(f"{ACME:7} {address:28} {'marketing':13} -> {verdict} {d.rule:22} {reason}")
+
+
+_MAIL_DEMO = ("lost", "busy", "annoyed", "away")
+
+
+def _text(words: bytes | str) -> str:
+    return words.decode(errors="replace") if isinstance(words, bytes) else words
 
 
 def _expiry(settings: Settings, feed: SuppressionFeed) -> None:

@@ -23,6 +23,8 @@ __all__ = [
     "REJECTED",
     "SUPPRESSIONS",
     "WEBHOOKS_DLQ",
+    "BOUNCE_MAIL_DLQ",
+    "BOUNCE_MAIL_DLQ_MAX_BYTES",
     "INPUTS",
     "ADDRESS_OPS",
     "ACCOUNT_OPS",
@@ -48,6 +50,10 @@ REJECTED = "customer-events.rejected"
 SUPPRESSIONS = "suppressions"
 WEBHOOKS_DLQ = "webhooks.dlq"
 """Provider webhook bodies the API could not understand, with the reason (not an input's DLQ)."""
+BOUNCE_MAIL_DLQ = "bounce-mail.dlq"  # bounce and complaint mail that could not become events
+BOUNCE_MAIL_DLQ_MAX_BYTES = 16 * 1024 * 1024
+"""Largest record on ``bounce-mail.dlq`` (the topic's ``max.message.bytes``): a 10 MiB
+mail in base64 with its envelope fits; a larger one is cut and says so."""
 INPUTS = (CUSTOMER_EVENTS, DELIVERY_EVENTS, COMMANDS)
 
 # The keyed stage's internal topics: the front stage re-keys delivery events and commands
@@ -114,6 +120,18 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         for name in INPUTS
     )
     specs.append(TopicSpec(settings.topic(WEBHOOKS_DLQ), n, r, {"retention.ms": str(30 * _DAY_MS)}))
+    specs.append(
+        TopicSpec(
+            settings.topic(BOUNCE_MAIL_DLQ),
+            n,
+            r,
+            # Whole raw mails (base64): up to a 10 MiB message with its record around it.
+            {
+                "retention.ms": str(30 * _DAY_MS),
+                "max.message.bytes": str(BOUNCE_MAIL_DLQ_MAX_BYTES),
+            },
+        )
+    )
     return specs
 
 

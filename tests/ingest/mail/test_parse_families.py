@@ -22,6 +22,7 @@ class Want:
 
 
 TABLE: dict[str, list[Want]] = {
+    # RFC 3464 DSNs (Postfix, Gmail, Amazon SES), several recipients, UTF-8 (RFC 6533)
     "postfix-dsn-two-recipients.eml": [
         Want(
             "jane.doe@example.net",
@@ -34,13 +35,178 @@ TABLE: dict[str, list[Want]] = {
         ),
         Want("bob@example.org", "bounce", "5.2.2", 552, "dsn", "Mailbox full", "mx.example.org"),
     ],
+    "gmail-address-not-found.eml": [
+        Want("nobody.here@gmail.com", "bounce", "5.1.1", 550, "dsn", "does not exist"),
+    ],
+    "amazon-ses-notification.eml": [
+        Want(
+            "shopper@retail.example",
+            "bounce",
+            "5.1.1",
+            550,
+            "dsn",
+            "User unknown",
+            "mx.retail.example",
+        ),
+    ],
+    "global-dsn-utf8.eml": [
+        Want("josé@xn--bcher-kva.example", "bounce", "5.1.1", 550, "dsn", "unbekannter Empfänger"),
+    ],
+    "dsn-bad-final-recipient.eml": [
+        Want(None, "unparsed", family="dsn"),
+        Want("valid.person@example.com", "bounce", "5.0.0", 550, "dsn", "Mailbox unavailable"),
+    ],
+    # Text bounces, one family each
+    "postfix-text-only-local.eml": [
+        Want("ex-staff@sender.example", "bounce", None, None, "postfix", "unknown user"),
+        Want("nodomain@no-such-domain.example", "bounce", None, None, "postfix", "Host not found"),
+    ],
     "exim-text.eml": [
         Want("klaus@example.de", "bounce", "5.1.1", 550, "exim", "User unknown", "mx00.example.de"),
+    ],
+    "sendmail-text.eml": [
+        Want(
+            "m.jones@oldcorp.example",
+            "bounce",
+            "5.1.1",
+            550,
+            "sendmail",
+            "User unknown",
+            "mail.oldcorp.example",
+        ),
     ],
     "qmail-text.eml": [
         Want("old.customer@qmailhost.example", "bounce", "5.1.1", None, "qmail", "no mailbox here"),
         Want(
             "busy@remote.example", "bounce", "5.7.1", 550, "qmail", "rejected as spam", "192.0.2.55"
+        ),
+    ],
+    "exchange-online-ndr.eml": [
+        Want(
+            "pat.lee@contoso.example",
+            "bounce",
+            "5.1.10",
+            550,
+            "exchange",
+            "RecipientNotFound",
+            "dm6pr12mb1234.namprd12.prod.outlook.com",
+        ),
+    ],
+    "exchange-online-html-only.eml": [
+        Want(
+            "kim@contoso.example",
+            "bounce",
+            "5.1.10",
+            550,
+            "exchange",
+            "RecipientNotFound",
+            "srv1.contoso.example",
+        ),
+    ],
+    "exchange-2010-ndr.eml": [
+        Want(
+            "old.account@fabrikam.example",
+            "bounce",
+            "5.1.1",
+            550,
+            "exchange",
+            "RecipNotFound",
+            "mail01.fabrikam.example",
+        ),
+    ],
+    "exchange-2003-text.eml": [
+        Want("sales@legacy.example", "bounce", "5.1.1", 550, "exchange", "User unknown"),
+    ],
+    "outlook-com-dsn-text.eml": [
+        Want(
+            "lost.user@hotmail.example",
+            "bounce",
+            "5.5.0",
+            550,
+            "outlook.com",
+            "mailbox unavailable",
+        ),
+    ],
+    "domino-failure.eml": [
+        Want(
+            "thart@corp.example", "bounce", None, None, "domino", "not listed in Domino Directory"
+        ),
+    ],
+    "gmail-legacy-text.eml": [
+        Want(
+            "ghost@partner.example",
+            "bounce",
+            "5.1.1",
+            550,
+            "gmail",
+            "User unknown",
+            "mx.partner.example",
+        ),
+    ],
+    "yahoo-text.eml": [
+        Want("gone.user@yahoo.example", "bounce", None, 554, "yahoo", "doesn't have a yahoo"),
+    ],
+    "groupwise-undeliverable.eml": [
+        Want("clerk@county.example", "bounce", "5.1.1", 550, "groupwise", "User unknown"),
+        Want(
+            "records@county.example",
+            "bounce",
+            None,
+            None,
+            "groupwise",
+            "Undeliverable",
+            "smtp.county.example",
+        ),
+    ],
+    "amazon-ses-text-only.eml": [Want("buyer@retail.example", "bounce", family="amazon-ses")],
+    "sendgrid-forwarded-bounce.eml": [
+        Want("reader@partner.example", "bounce", "5.1.1", 550, "postfix", "User unknown"),
+    ],
+    "mailgun-relayed.eml": [
+        Want("client@agency.example", "bounce", "5.1.1", 550, "mailgun", "does not exist"),
+    ],
+    # Carriers, in their charsets and transfer encodings
+    "japanese-iso2022jp.eml": [
+        Want(
+            "hanako@docomo.example",
+            "bounce",
+            None,
+            550,
+            "japanese",
+            "宛先のメールアドレスが見つかりません",
+        ),
+    ],
+    "japanese-shiftjis-base64.eml": [
+        Want("taro@softbank.example", "bounce", None, None, "japanese", "宛先不明"),
+    ],
+    "european-orange-qp-latin1.eml": [
+        Want(
+            "marie.durand@orange.example",
+            "bounce",
+            "5.1.1",
+            550,
+            "european-carrier",
+            "adresse inconnue",
+        ),
+    ],
+    "european-tonline-utf8.eml": [
+        Want(
+            "anna.schmidt@t-online.example",
+            "bounce",
+            "5.1.1",
+            550,
+            "european-carrier",
+            "Benutzer unbekannt",
+        ),
+    ],
+    "european-wp-pl-iso8859-2.eml": [
+        Want(
+            "jan.kowalski@wp.example",
+            "bounce",
+            "5.1.1",
+            550,
+            "european-carrier",
+            "Adresat nie istnieje",
         ),
     ],
 }

@@ -11,11 +11,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from email.message import Message
+from typing import Any
 
-from workers.ingest.mail.mime import decode_bytes, decode_header_value, unfold
+from workers.ingest.mail.context import MessageContext, address, report
+from workers.ingest.mail.dsn import typed_value
+from workers.ingest.mail.mime import decode_bytes, decode_header_value, parse_date, unfold
 from workers.ingest.mail.mta_rules import REDACTED_LOCAL_PARTS
+from workers.ingest.mail.reports import Kind, MailReport
 
-__all__ = ["FEEDBACK_TOKEN", "FeedbackFields", "feedback_fields", "redacted"]
+__all__ = ["FEEDBACK_TOKEN", "FeedbackFields", "arf_reports", "feedback_fields", "redacted"]
 
 FEEDBACK_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 """A Feedback-Type as the delivery-event schema accepts it."""
@@ -79,3 +83,51 @@ def redacted(address: str) -> bool:
     if REDACTED_LOCAL_PARTS.match(lowered) or "*" in local or "redacted" in lowered:
         return True
     return domain.lower() in ("redacted", "example.invalid", "redacted.invalid")
+
+
+# --- reports ---------------------------------------------------------------------------
+
+
+def arf_reports(part: Message, context: MessageContext) -> list[MailReport]:
+    """One complaint per reported recipient, else one with the original's To, else none."""
+    fields = feedback_fields(part)
+    raw_type = (fields.first("feedback-type") or "").strip().lower()
+    feedback_type = raw_type if FEEDBACK_TOKEN.fullmatch(raw_type) else None
+    when = parse_date(fields.first("arrival-date") or fields.first("received-date")) or context.date
+    reporting = typed_value(fields.first("reporting-mta"))
+    mail_from = fields.first("original-mail-from")
+    verp = list(context.template.verp_candidates)
+    if mail_from and "@" in mail_from:
+        verp.insert(0, mail_from.strip().strip("<>"))
+    common: dict[str, Any] = {
+        "feedback_type": feedback_type,
+        "mta_family": "arf",
+        "reporting_mta": reporting.lower() if reporting else None,
+        "occurred_at": when,
+        "verp_candidates": tuple(dict.fromkeys(verp)),
+    }
+    shown_type = raw_type or "(missing)"
+    reports: list[MailReport] = []
+    masked: list[str] = []
+    for value in fields.all("original-rcpt-to"):
+        raw_address = value.strip().strip("<>")
+        email = None if redacted(raw_address) else address(raw_address)
+        if email is None:
+            masked.append(raw_address)
+            continue
+        reports.append(report(context, email, Kind.COMPLAINT,
+                               f"arf Feedback-Type: {shown_type}; Original-Rcpt-To: {raw_address}",
+                               original_recipient=email, **common))  # fmt: skip
+    if reports:
+        return reports
+    if context.original is not None:
+        to = [a for a in context.original.addresses("to") if not redacted(a)]
+        valid = [e for e in (address(a) for a in to) if e is not None]
+        if len(valid) == 1:
+            return [report(context, valid[0], Kind.COMPLAINT,
+                            f"arf Feedback-Type: {shown_type}; recipient from the original's To",
+                            **common)]  # fmt: skip
+    why = f"arf Feedback-Type: {shown_type}; recipient redacted or missing"
+    if masked:
+        why += f" (Original-Rcpt-To: {masked[0]})"
+    return [report(context, None, Kind.COMPLAINT, why, **common)]

@@ -14,16 +14,15 @@ from email import message_from_bytes
 from email.header import decode_header
 from email.message import Message
 from email.policy import compat32
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
 __all__ = [
     "ADDRESS",
+    "Headers",
     "addresses_in",
     "decode_bytes",
     "decode_header_value",
     "enclosed",
-    "header",
-    "header_addresses",
     "iter_parts",
     "load",
     "parse_date",
@@ -64,11 +63,44 @@ _CHARSET_ALIASES = {
 }
 _ESCAPE_2022 = re.compile(rb"\x1b[\$\(][@BJ]")
 _WS = re.compile(r"[ \t]*\r?\n[ \t]+")
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_ANGLE_ADDRESS = re.compile(r"<([^<>\s@]{1,64}@[^<>\s@]{1,255})>")
+MAX_HEADERS = 300
+
+
+_BOUNDARY_PARAM = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]{16,200})"|([^\s;"]{16,200}))', re.I)
+_MAX_BOUNDARIES = 20
+
+
+def _canonical_boundaries(raw: bytes) -> bytes:
+    """The message with its long MIME boundaries renamed ``=_sbN=``.
+
+    The standard library compiles one regular expression per boundary, and real
+    boundaries are random, so every message would miss ``re``'s cache: about a third of
+    the parsing time. A boundary is by definition a string the message holds nowhere
+    else, so renaming it to another such string changes nothing else. Short boundaries
+    (which might occur in the text) are left alone; they repeat and hit the cache.
+    """
+    found = []
+    for match in _BOUNDARY_PARAM.finditer(raw):
+        value = match[1] or match[2]
+        if value not in found:
+            found.append(value)
+        if len(found) > _MAX_BOUNDARIES:
+            return raw
+    if not found:
+        return raw
+    names = [b"=_sb%d=" % i for i in range(len(found))]
+    if any(name in raw for name in names):
+        return raw
+    for value, name in sorted(zip(found, names, strict=True), key=lambda p: -len(p[0])):
+        raw = raw.replace(value, name)
+    return raw
 
 
 def load(raw: bytes) -> Message:
     """The parsed message (``compat32``: fast, and tolerant of anything)."""
-    return message_from_bytes(raw, policy=compat32)
+    return message_from_bytes(_canonical_boundaries(raw), policy=compat32)
 
 
 def _codec(charset: str | None) -> str | None:
@@ -109,7 +141,7 @@ def decode_bytes(data: bytes, charset: str | None = None) -> str:
 
 def _surrogate_text(value: str) -> str:
     """Raw 8-bit header bytes (kept as surrogates by ``compat32``) read as text."""
-    if not any("\udc80" <= c <= "\udcff" for c in value):
+    if value.isascii() or not _SURROGATE.search(value):
         return value
     return decode_bytes(value.encode("utf-8", "surrogateescape"))
 
@@ -117,17 +149,6 @@ def _surrogate_text(value: str) -> str:
 def unfold(value: str) -> str:
     """A header value on one line."""
     return _WS.sub(" ", value).replace("\r", "").replace("\n", " ").strip()
-
-
-def header(msg: Message, name: str) -> str | None:
-    """One header's value decoded (RFC 2047, raw 8-bit) and unfolded, or None."""
-    try:
-        raw = msg.get(name)
-    except Exception:
-        return None
-    if raw is None:
-        return None
-    return decode_header_value(str(raw))
 
 
 def decode_header_value(raw: str) -> str:
@@ -148,20 +169,67 @@ def decode_header_value(raw: str) -> str:
     return unfold(joined)
 
 
-def header_addresses(msg: Message, *names: str) -> list[str]:
-    """The addresses of some address headers, in order."""
-    out: list[str] = []
-    for name in names:
-        try:
-            values = msg.get_all(name) or []
-        except Exception:
-            continue
-        try:
-            pairs = getaddresses([decode_header_value(str(v)) for v in values])
-        except Exception:
-            continue
-        out.extend(addr.strip("<> ") for _name, addr in pairs if "@" in addr)
-    return out
+class Headers:
+    """A message's headers read once: raw values by lower-case name, decoded on demand."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, msg: Message | None) -> None:
+        values: dict[str, list[str]] = {}
+        if msg is not None:
+            try:
+                items = msg.raw_items()
+            except Exception:
+                items = iter(())
+            for count, (name, value) in enumerate(items):
+                if count >= MAX_HEADERS:
+                    break
+                values.setdefault(name.strip().lower(), []).append(str(value))
+        self._values = values
+
+    @classmethod
+    def from_text(cls, text: str) -> Headers:
+        """The header block at the start of some text (a quoted original), unfolded."""
+        headers = cls(None)
+        last: str | None = None
+        for count, line in enumerate(text.splitlines()):
+            if not line.strip() or count > 2 * MAX_HEADERS:
+                break
+            if line[:1] in (" ", "\t") and last is not None:
+                values = headers._values[last]
+                values[-1] = values[-1] + " " + line.strip()
+                continue
+            name, sep, value = line.partition(":")
+            if not sep or not name or " " in name.strip():
+                break
+            last = name.strip().lower()
+            headers._values.setdefault(last, []).append(value.strip())
+        return headers
+
+    def __bool__(self) -> bool:
+        return bool(self._values)
+
+    def raw(self, name: str) -> list[str]:
+        return self._values.get(name, [])
+
+    def get(self, name: str) -> str | None:
+        """The first value, decoded (RFC 2047, 8-bit) and unfolded."""
+        found = self._values.get(name)
+        return decode_header_value(found[0]) if found else None
+
+    def items(self) -> list[tuple[str, str]]:
+        """(lower-case name, unfolded raw value) pairs, in order of names first seen."""
+        return [(name, unfold(v)) for name, values in self._values.items() for v in values]
+
+    def addresses(self, *names: str) -> list[str]:
+        """The addresses of some address headers, in order (fast: no full RFC 5322 parse)."""
+        out: list[str] = []
+        for name in names:
+            for value in self._values.get(name, ()):
+                text = decode_header_value(value) if "=?" in value or not value.isascii() else value
+                angled = _ANGLE_ADDRESS.findall(text)
+                out.extend(angled if angled else addresses_in(text))
+        return out
 
 
 def addresses_in(text: str) -> list[str]:
@@ -224,7 +292,8 @@ def part_text(part: Message) -> str:
         charset = part.get_content_charset()
     except Exception:
         charset = None
-    return decode_bytes(payload[:MAX_PART_BYTES], charset)
+    text = decode_bytes(payload[:MAX_PART_BYTES], charset)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def enclosed(part: Message) -> Message | None:

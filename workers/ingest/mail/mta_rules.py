@@ -189,7 +189,7 @@ FAMILIES: tuple[MtaFamily, ...] = (
         end=("original message headers:", "original message details"),
         recipients=(
             _ALONE_ON_DATE,
-            _p(rf"your message to {ADDR} couldn'?t be delivered", _MI),
+            _p(rf"your message to[ \t]+{ADDR}[ \t]+couldn'?t be delivered", _MI),
         ),
         reasons=(
             _p(r"remote server returned '(?P<text>[^']+)'", _MI),

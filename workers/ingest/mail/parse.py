@@ -12,7 +12,8 @@ In order, the first that applies decides:
 5. an auto-reply (RFC 3834 headers, then subject and body wording): ignored;
 6. a bounce by its sender or subject alone, read with the generic recipient patterns;
 7. a bounce relayed inside another message (a forwarded NDR): that bounce, read again;
-8. otherwise one ``unparsed`` report saying why.
+8. a bounce with no recipient line: the returned original's one ``To``, if it has one;
+9. otherwise one ``unparsed`` report saying why.
 
 Every report of a message carries its message-level facts (ids, dates, VERP candidates,
 the returned original's headers) for account resolution (``resolve``).
@@ -20,71 +21,44 @@ the returned original's headers) for account resolution (``resolve``).
 
 from __future__ import annotations
 
-import hashlib
-import html
-import re
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
 from email.message import Message
-from typing import Any
-
-from suppressor_client.addresses import normalize_address
-from suppressor_client.errors import InvalidAddress
 
 from workers.ingest.mail import mta_rules as rules
-from workers.ingest.mail.arf import FEEDBACK_TOKEN, feedback_fields, redacted
-from workers.ingest.mail.dsn import DsnFields, delivery_status, reply_code, status_code, typed_value
-from workers.ingest.mail.mime import (
-    addresses_in,
-    enclosed,
-    header,
-    header_addresses,
-    iter_parts,
-    load,
-    parse_date,
-    part_text,
+from workers.ingest.mail.arf import arf_reports
+from workers.ingest.mail.autoreply import auto_reply
+from workers.ingest.mail.context import (
+    MAX_EVIDENCE,
+    MessageContext,
+    address,
+    content_type,
+    message_context,
+    message_key,
+    notification_text,
+    report,
 )
+from workers.ingest.mail.dsn import dsn_reports
+from workers.ingest.mail.mime import Headers, enclosed, iter_parts, load
 from workers.ingest.mail.reports import Kind, MailReport
 from workers.ingest.mail.textbounce import (
-    TextRecipient,
     codes_in,
     identify,
     is_delay,
     looks_like_bounce,
-    notification_part,
     read_recipients,
 )
 
 __all__ = ["MAX_RAW_BYTES", "message_key", "parse_message"]
-
 MAX_RAW_BYTES = 50 * 1024 * 1024
 """Larger input is not parsed at all (one ``unparsed`` report): the server bounds it lower."""
-
-MAX_DIAGNOSTIC = 10_000  # the delivery-event schema's bound
-MAX_ORIGINAL_HEADERS = 200
-MAX_EVIDENCE = 400
 _RELAY_DEPTH = 2
-
-_ACTIONS = {
-    "failed": Kind.BOUNCE,
-    "delayed": Kind.DELAYED,
-    "delivered": Kind.DELIVERED,
-    "relayed": Kind.RELAYED,
-    "expanded": Kind.EXPANDED,
-}
-_STATUS_CLASS_KIND = {"5": Kind.BOUNCE, "4": Kind.DELAYED, "2": Kind.DELIVERED}
-_VERP_HEADERS = ("x-original-to", "delivered-to", "envelope-to", "x-envelope-to", "to")
-_TAG = re.compile(r"<[^>]*>")
-_BLOCK_TAGS = re.compile(r"<\s*(?:br|/p|/div|/tr|/li|/h\d|/table)\b[^>]*>", re.I)
-_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
-_NO_SUBJECT = ""
-
-
-def message_key(message_id: str | None, raw: bytes) -> str:
-    """A stable name of one message: its Message-ID, else the hash of its bytes."""
-    if message_id:
-        return message_id
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
+_FAMILY_HEADER_NAMES = tuple(sorted({name for f in rules.FAMILIES for name, _ in f.headers}))
+_DSN_TYPES = frozenset(
+    {"message/delivery-status", "message/global-delivery-status", "text/delivery-status"}
+)
+_MDN_TYPES = frozenset(
+    {"message/disposition-notification", "message/global-disposition-notification"}
+)
 
 
 def parse_message(raw: bytes) -> list[MailReport]:
@@ -109,56 +83,32 @@ def _unparsed(why: str, key: str) -> MailReport:
     return MailReport(email=None, kind=Kind.UNPARSED, evidence=why[:MAX_EVIDENCE], message_key=key)
 
 
-@dataclass(frozen=True, slots=True)
-class _Context:
-    """Message-level facts shared by every report of one message."""
-
-    msg: Message
-    raw: bytes
-    key: str
-    message_id: str | None
-    subject: str
-    sender: str
-    date: datetime | None
-    original: Message | None
-    exclude: frozenset[str]
-    template: MailReport  # the message-level fields, set on every report
-
-
 def _parse(raw: bytes, depth: int) -> list[MailReport]:
     msg = load(raw)
-    context = _context(msg, raw)
     parts = list(iter_parts(msg))
-    types = [_ctype(p) for p in parts]
+    types = [content_type(p) for p in parts]
+    context = message_context(msg, raw, parts, types)
     for part, ctype in zip(parts, types, strict=True):
         if ctype == "message/feedback-report":
-            return _arf(part, context)
+            return arf_reports(part, context)
+    dsn_failures: list[MailReport] = []  # blocks without a valid recipient: the text may help
     for part, ctype in zip(parts, types, strict=True):
-        if ctype in (
-            "message/delivery-status",
-            "message/global-delivery-status",
-            "text/delivery-status",
-        ):
-            reports = _dsn(part, context, parts)
-            if reports:
+        if ctype in _DSN_TYPES:
+            reports = dsn_reports(part, context, parts)
+            if any(r.kind != Kind.UNPARSED for r in reports):
                 return reports
-    for ctype in types:
-        if ctype in ("message/disposition-notification", "message/global-disposition-notification"):
-            return [
-                _report(
-                    context, None, Kind.RECEIPT, "read receipt (message/disposition-notification)"
-                )
-            ]
-    text = _notification_text(parts)
-    lower = text.lower()
-    lower_subject = context.subject.lower()
-    headers = _header_map(msg)
-    family = identify(lower + "\n" + lower_subject, headers)
+            dsn_failures.extend(reports)
+    if any(ctype in _MDN_TYPES for ctype in types):
+        return [report(context, None, Kind.RECEIPT, "read receipt (disposition notification)")]
+    text = notification_text(parts)
+    lower = " ".join(text.lower().split())  # markers match across line breaks
+    lower_subject = " ".join(context.subject.lower().split())
+    family = identify(lower + "\n" + lower_subject, _family_headers(context.headers))
     if family is not None:
         reports = _text_bounce(text, family, context, lower=lower, lower_subject=lower_subject)
         if reports:
             return reports
-    auto = _auto_reply(msg, context, lower)
+    auto = auto_reply(context, lower)
     if auto is not None:
         return [auto]
     why = looks_like_bounce(context.sender, context.subject)
@@ -169,391 +119,38 @@ def _parse(raw: bytes, depth: int) -> list[MailReport]:
         if reports:
             return reports
     if depth < _RELAY_DEPTH:
-        relayed = _relayed(parts, context, depth)
+        relayed = _relayed(parts, depth, None if family is None else family.name)
         if relayed:
             return relayed
+    if family is not None or why is not None:
+        lone = _lone_recipient(context, text, (family or rules.GENERIC).name)
+        if lone:
+            return lone
+    if dsn_failures:
+        return dsn_failures
     if why is not None:
-        return [
-            _report(context, None, Kind.UNPARSED, f"a bounce by its {why}, but no recipient found")
-        ]
-    if family is not None:
-        return [
-            _report(context, None, Kind.UNPARSED, f"{family.name} markers, but no recipient found")
-        ]
-    return [
-        _report(context, None, Kind.UNPARSED, "not a bounce, a feedback report or an auto-reply")
-    ]
+        reason = f"a bounce by its {why}, but no recipient found"
+    elif family is not None:
+        reason = f"{family.name} markers, but no recipient found"
+    else:
+        reason = "not a bounce, a feedback report or an auto-reply"
+    return [report(context, None, Kind.UNPARSED, reason)]
 
 
-def _ctype(part: Message) -> str:
-    try:
-        return part.get_content_type()
-    except Exception:
-        return "text/plain"
-
-
-def _context(msg: Message, raw: bytes) -> _Context:
-    message_id = _message_id(header(msg, "message-id"))
-    key = message_key(message_id, raw)
-    original = _original(msg)
-    original_headers: list[tuple[str, str]] = []
-    original_id = None
-    candidates: list[str] = []
-    for name in _VERP_HEADERS:
-        candidates.extend(header_addresses(msg, name))
-    exclude = set()
-    for address in header_addresses(msg, "from", "to", "reply-to", "return-path"):
-        exclude.add(address.lower())
-    if original is not None:
-        try:
-            items = original.items()[:MAX_ORIGINAL_HEADERS]
-        except Exception:
-            items = []
-        for name, value in items:
-            original_headers.append((name.strip().lower(), header_value(value)))
-        original_id = _message_id(header(original, "message-id"))
-        candidates.extend(header_addresses(original, "return-path"))
-        for address in header_addresses(original, "from", "sender", "return-path", "reply-to"):
-            exclude.add(address.lower())
-    verp = tuple(dict.fromkeys(c for c in candidates if "@" in c))
-    for address in verp:
-        exclude.add(address.lower())
-    normalized = set()
-    for address in exclude:
-        try:
-            normalized.add(normalize_address(address))
-        except InvalidAddress:
-            continue
-    date = parse_date(header(msg, "date"))
-    template = MailReport(
-        email=None,
-        kind=Kind.UNPARSED,
-        message_id=message_id,
-        message_key=key,
-        original_message_id=original_id,
-        occurred_at=date,
-        verp_candidates=verp,
-        original_headers=tuple(original_headers),
-    )
-    return _Context(
-        msg=msg,
-        raw=raw,
-        key=key,
-        message_id=message_id,
-        subject=header(msg, "subject") or _NO_SUBJECT,
-        sender=header(msg, "from") or "",
-        date=date,
-        original=original,
-        exclude=frozenset(normalized),
-        template=template,
-    )
-
-
-def header_value(value: object) -> str:
-    from workers.ingest.mail.mime import decode_header_value
-
-    return decode_header_value(str(value))
-
-
-def _message_id(value: str | None) -> str | None:
-    if not value:
-        return None
-    text = value.strip()
-    return text[:200] if text else None
-
-
-def _original(msg: Message) -> Message | None:
-    """The returned original message: an enclosed part, else a copy quoted inline."""
-    for part in iter_parts(msg):
-        ctype = _ctype(part)
-        if part is msg:
-            continue
-        if ctype in (
-            "message/rfc822",
-            "message/global",
-            "text/rfc822-headers",
-            "message/rfc822-headers",
-            "message/global-headers",
-        ):
-            found = enclosed(part)
-            if found is not None:
-                return found
-    return _inline_original(msg)
-
-
-def _inline_original(msg: Message) -> Message | None:
-    """A copy of the original quoted after a marker line of a text bounce, read as a message."""
-    for part in iter_parts(msg):
-        if part.is_multipart() or _ctype(part) != "text/plain":
-            continue
-        text = part_text(part)
-        lower = text.lower()
-        for marker in rules.ORIGINAL_MARKERS:
-            at = lower.find(marker)
-            if at < 0:
-                continue
-            line_end = text.find("\n", at)
-            if line_end < 0:
-                return None
-            quoted = text[line_end + 1 :].lstrip("\r\n")
-            if ":" not in quoted.split("\n", 1)[0]:
-                return None
-            return load(quoted.encode("utf-8", "replace"))
-    return None
-
-
-def _header_map(msg: Message) -> dict[str, str]:
-    out: dict[str, str] = {}
-    try:
-        items = msg.items()[:MAX_ORIGINAL_HEADERS]
-    except Exception:
-        return out
-    for name, value in items:
-        key = name.strip().lower()
-        if key not in out:
-            out[key] = header_value(value).lower()
+def _family_headers(headers: Headers) -> dict[str, str]:
+    """The (lower-cased) values of the headers that MTA family rows look at."""
+    out = {}
+    for name in _FAMILY_HEADER_NAMES:
+        value = headers.get(name)
+        if value is not None:
+            out[name] = value.lower()
     return out
-
-
-def _report(
-    context: _Context, email: str | None, kind: Kind, evidence: str, **fields: Any
-) -> MailReport:
-    return replace(
-        context.template, email=email, kind=kind.value, evidence=evidence[:MAX_EVIDENCE], **fields
-    )
-
-
-def _address(raw: str | None) -> str | None:
-    if not raw:
-        return None
-    candidate = raw.strip().strip("<>").strip()
-    if candidate.lower().startswith("mailto:"):
-        candidate = candidate[7:]
-    try:
-        return normalize_address(candidate)
-    except InvalidAddress:
-        return None
-
-
-# --- DSN ------------------------------------------------------------------------------
-
-
-def _dsn(part: Message, context: _Context, parts: list[Message]) -> list[MailReport]:
-    blocks = delivery_status(part)
-    if not blocks:
-        return []
-    head, recipients = _split_blocks(blocks)
-    reporting = typed_value(head.get("reporting-mta")) if head else None
-    arrival = parse_date(head.get("arrival-date")) if head else None
-    envelope_id = typed_value(head.get("original-envelope-id")) if head else None
-    if not recipients:
-        return []
-    text_cache: dict[str, tuple[str, dict[str, TextRecipient]]] = {}
-    reports = []
-    for number, block in enumerate(recipients, start=1):
-        reports.append(
-            _dsn_recipient(
-                number,
-                block,
-                context,
-                parts=parts,
-                reporting=reporting,
-                arrival=arrival,
-                envelope_id=envelope_id,
-                text_cache=text_cache,
-            )
-        )
-    return reports
-
-
-def _split_blocks(blocks: list[DsnFields]) -> tuple[DsnFields | None, list[DsnFields]]:
-    recipient_fields = ("final-recipient", "original-recipient", "action", "status")
-    head: DsnFields | None = None
-    recipients = []
-    for block in blocks:
-        if any(block.get(name) for name in recipient_fields):
-            recipients.append(block)
-        elif head is None:
-            head = block
-    return head, recipients
-
-
-def _dsn_recipient(
-    number: int,
-    block: DsnFields,
-    context: _Context,
-    *,
-    parts: list[Message],
-    reporting: str | None,
-    arrival: datetime | None,
-    envelope_id: str | None,
-    text_cache: dict[str, tuple[str, dict[str, TextRecipient]]],
-) -> MailReport:
-    final = typed_value(block.get("final-recipient"))
-    original = typed_value(block.get("original-recipient"))
-    actual = typed_value(block.get("x-actual-recipient"))
-    email = _address(final) or _address(actual) or _address(original)
-    action_raw = (block.get("action") or "").strip().lower()
-    action = action_raw.split()[0] if action_raw else ""
-    status = status_code(block.get("status"))
-    diagnostic = typed_value(block.get("diagnostic-code"))
-    if diagnostic is not None:
-        diagnostic = diagnostic[:MAX_DIAGNOSTIC]
-    kind = _ACTIONS.get(action)
-    if kind is None:
-        kind = _STATUS_CLASS_KIND.get((status or "5")[0], Kind.BOUNCE)
-    text_status, code = codes_in(diagnostic)
-    if status is None:
-        status = text_status
-    code = reply_code(diagnostic) or code
-    remote = typed_value(block.get("remote-mta"))
-    when = parse_date(block.get("last-attempt-date")) or arrival or context.date
-    facts = f"Action: {action_raw or '-'}; Status: {block.get('status') or '-'}"
-    if diagnostic:
-        facts += f"; Diagnostic-Code: {diagnostic}"
-    evidence = f"dsn block {number}: {facts}"
-    if email is None:
-        shown = final or actual or original or "-"
-        why = f"dsn block {number}: no valid recipient (Final-Recipient: {shown})"
-        return _report(
-            context,
-            None,
-            Kind.UNPARSED,
-            why,
-            action=action or None,
-            reporting_mta=reporting,
-            envelope_id=envelope_id,
-            mta_family="dsn",
-        )
-    if kind is Kind.BOUNCE and diagnostic is None:
-        text = _text_for(email, parts, text_cache)
-        if text is not None:
-            diagnostic, text_status2, text_code, family_name = text
-            status = status or text_status2
-            code = code or text_code
-            evidence += f"; words from the {family_name} text: {diagnostic}"
-    return _report(
-        context,
-        email,
-        kind,
-        evidence,
-        smtp_status=status,
-        smtp_code=code if code is None or 200 <= code <= 599 else None,
-        diagnostic=diagnostic,
-        remote_mta=remote.lower() if remote else None,
-        action=action or None,
-        original_recipient=_address(original),
-        mta_family="dsn",
-        reporting_mta=reporting.lower() if reporting else None,
-        envelope_id=envelope_id,
-        occurred_at=when,
-    )
-
-
-def _text_for(
-    email: str,
-    parts: list[Message],
-    cache: dict[str, tuple[str, dict[str, TextRecipient]]],
-) -> tuple[str, str | None, int | None, str] | None:
-    """A DSN recipient without Diagnostic-Code: the words its human-readable part has for it."""
-    if "found" not in cache:
-        text = _notification_text(parts)
-        family = identify(text.lower(), {}) or rules.GENERIC
-        cache["found"] = (family.name, {r.email: r for r in read_recipients(text, family)})
-    family_name, found = cache["found"]
-    recipient = found.get(email)
-    if recipient is None or not recipient.diagnostic:
-        return None
-    return recipient.diagnostic, recipient.smtp_status, recipient.smtp_code, family_name
-
-
-# --- ARF ------------------------------------------------------------------------------
-
-
-def _arf(part: Message, context: _Context) -> list[MailReport]:
-    fields = feedback_fields(part)
-    raw_type = (fields.first("feedback-type") or "").strip().lower()
-    feedback_type = raw_type if FEEDBACK_TOKEN.fullmatch(raw_type) else None
-    when = parse_date(fields.first("arrival-date") or fields.first("received-date")) or context.date
-    reporting = typed_value(fields.first("reporting-mta"))
-    mail_from = fields.first("original-mail-from")
-    verp = list(context.template.verp_candidates)
-    if mail_from and "@" in mail_from:
-        verp.insert(0, mail_from.strip().strip("<>"))
-    common: dict[str, Any] = {
-        "feedback_type": feedback_type,
-        "mta_family": "arf",
-        "reporting_mta": reporting.lower() if reporting else None,
-        "occurred_at": when,
-        "verp_candidates": tuple(dict.fromkeys(verp)),
-    }
-    shown_type = raw_type or "(missing)"
-    reports: list[MailReport] = []
-    masked: list[str] = []
-    for value in fields.all("original-rcpt-to"):
-        raw_address = value.strip().strip("<>")
-        email = None if redacted(raw_address) else _address(raw_address)
-        if email is None:
-            masked.append(raw_address)
-            continue
-        reports.append(_report(context, email, Kind.COMPLAINT,
-                               f"arf Feedback-Type: {shown_type}; Original-Rcpt-To: {raw_address}",
-                               original_recipient=email, **common))  # fmt: skip
-    if reports:
-        return reports
-    if context.original is not None:
-        to = [a for a in header_addresses(context.original, "to") if not redacted(a)]
-        valid = [e for e in (_address(a) for a in to) if e is not None]
-        if len(valid) == 1:
-            return [_report(context, valid[0], Kind.COMPLAINT,
-                            f"arf Feedback-Type: {shown_type}; recipient from the original's To",
-                            **common)]  # fmt: skip
-    why = f"arf Feedback-Type: {shown_type}; recipient redacted or missing"
-    if masked:
-        why += f" (Original-Rcpt-To: {masked[0]})"
-    return [_report(context, None, Kind.COMPLAINT, why, **common)]
-
-
-# --- text bounces ---------------------------------------------------------------------
-
-
-def _notification_text(parts: list[Message]) -> str:
-    """The human-readable notification: text/plain parts, else text/html as text."""
-    plain: list[str] = []
-    rich: list[str] = []
-    for part in parts:
-        ctype = _ctype(part)
-        if part.is_multipart():
-            continue
-        if _attachment(part):
-            continue
-        if ctype == "text/plain":
-            plain.append(part_text(part))
-        elif ctype == "text/html":
-            rich.append(_html_text(part_text(part)))
-    text = "\n".join(plain) if plain else "\n".join(rich)
-    return notification_part(text)
-
-
-def _attachment(part: Message) -> bool:
-    try:
-        disposition = (part.get("content-disposition") or "").lower()
-    except Exception:
-        return False
-    return disposition.startswith("attachment")
-
-
-def _html_text(markup: str) -> str:
-    text = _SCRIPT.sub(" ", markup)
-    text = _BLOCK_TAGS.sub("\n", text)
-    text = _TAG.sub(" ", text)
-    return html.unescape(text)
 
 
 def _text_bounce(
     text: str,
     family: rules.MtaFamily,
-    context: _Context,
+    context: MessageContext,
     *,
     lower: str,
     lower_subject: str,
@@ -571,7 +168,7 @@ def _text_bounce(
         if recipient.diagnostic:
             evidence += f": {recipient.diagnostic}"
         reports.append(
-            _report(
+            report(
                 context,
                 recipient.email,
                 kind,
@@ -583,17 +180,24 @@ def _text_bounce(
                 mta_family=family.name,
             )
         )
-    if reports or context.original is None:
-        return reports
-    # No recipient line at all: a lone To of the returned original is the recipient.
-    to = [e for e in (_address(a) for a in header_addresses(context.original, "to")) if e]
-    if len(to) != 1:
+    return reports
+
+
+def _lone_recipient(context: MessageContext, text: str, label: str) -> list[MailReport]:
+    """A bounce with no recipient line: the one To of the returned original, if it has one."""
+    original = context.original
+    if original is None or _looks_like_bounce_message(original):
         return []
-    words = " ".join(line.strip() for line in text.strip().splitlines()[:12] if line.strip())
-    diagnostic = words[:2000] or None
+    to = [e for e in (address(a) for a in original.addresses("to")) if e]
+    if len(to) != 1 or to[0] in context.exclude:
+        return []
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    diagnostic = " ".join(lines[:12])[:2000] or None
     status, code = codes_in(diagnostic)
+    lower = " ".join(text.lower().split())
+    kind = Kind.DELAYED if is_delay(lower, context.subject.lower()) else Kind.BOUNCE
     return [
-        _report(
+        report(
             context,
             to[0],
             kind,
@@ -601,51 +205,22 @@ def _text_bounce(
             smtp_status=status,
             smtp_code=code,
             diagnostic=diagnostic,
-            mta_family=family.name,
+            mta_family=label,
         )
     ]
 
 
-# --- auto-replies ---------------------------------------------------------------------
+def _looks_like_bounce_message(headers: Headers) -> bool:
+    """Whether an enclosed message is itself a bounce (a forwarded NDR), not an original."""
+    if (headers.get("content-type") or "").lower().startswith("multipart/report"):
+        return True
+    return looks_like_bounce(headers.get("from") or "", headers.get("subject") or "") is not None
 
 
-def _auto_reply(msg: Message, context: _Context, lower_text: str) -> MailReport | None:
-    evidence = None
-    for name, values in rules.AUTO_REPLY_HEADERS:
-        value = (header(msg, name) or "").strip().lower()
-        if not value:
-            continue
-        if values and any(v in value for v in values):
-            evidence = f"header {name}: {value}"
-            break
-        if not values and value not in ("no", "false", "0"):
-            evidence = f"header {name}: {value}"
-            break
-    if evidence is None:
-        subject = context.subject.lower()
-        marker = next((m for m in rules.AUTO_REPLY_SUBJECTS if m in subject), None)
-        if marker is not None:
-            evidence = f"subject {marker!r}"
-    if evidence is None:
-        marker = next((m for m in rules.AUTO_REPLY_PHRASES if m in lower_text[:5000]), None)
-        if marker is not None:
-            evidence = f"text {marker!r}"
-    if evidence is None:
-        return None
-    senders = [e for e in (_address(a) for a in header_addresses(msg, "from")) if e]
-    sender = senders[0] if senders else None
-    return _report(
-        context, sender, Kind.AUTO_REPLY, f"auto-reply: {evidence}", mta_family="auto-reply"
-    )
-
-
-# --- relayed bounces ------------------------------------------------------------------
-
-
-def _relayed(parts: list[Message], context: _Context, depth: int) -> list[MailReport]:
+def _relayed(parts: list[Message], depth: int, via: str | None) -> list[MailReport]:
     """A bounce forwarded inside another message (an ESP's or a person's forward)."""
     for part in parts[1:]:
-        if _ctype(part) not in ("message/rfc822", "message/global"):
+        if content_type(part) not in ("message/rfc822", "message/global"):
             continue
         inner = enclosed(part)
         if inner is None:
@@ -656,10 +231,6 @@ def _relayed(parts: list[Message], context: _Context, depth: int) -> list[MailRe
             continue
         reports = _parse(raw, depth + 1)
         if any(r.kind != Kind.UNPARSED for r in reports):
-            return [replace(r, evidence=f"relayed: {r.evidence}"[:MAX_EVIDENCE]) for r in reports]
+            label = "relayed" if via is None else f"relayed by {via}"
+            return [replace(r, evidence=f"{label}: {r.evidence}"[:MAX_EVIDENCE]) for r in reports]
     return []
-
-
-def addresses_of(text: str) -> list[str]:
-    """Normalised addresses in running text (used by tests and the generic fallback)."""
-    return [e for e in (_address(a) for a in addresses_in(text)) if e is not None]

@@ -69,12 +69,15 @@ class MailReport:
     occurred_at: datetime | None = None  # Last-Attempt-Date, Arrival-Date or Date
     verp_candidates: tuple[str, ...] = ()  # addresses that may be the VERP return path
     original_headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
-    """Headers of the returned original message, names lower-cased, for account headers."""
+    """Headers of the returned original message (lower-case names, raw values), for the
+    account and delivery headers."""
 
     def original_header(self, name: str) -> str | None:
-        """The first value of one header of the returned original message, if any."""
+        """The first value of one header of the returned original message, decoded."""
+        from workers.ingest.mail.mime import decode_header_value
+
         wanted = name.strip().lower()
         for key, value in self.original_headers:
             if key == wanted:
-                return value
+                return decode_header_value(value)
         return None

@@ -38,6 +38,7 @@ _CODE_BEFORE_STATUS = re.compile(r"(?<![\w.])([245]\d\d)[ -]#?[245]\.\d{1,3}\.\d
 _CODE_AFTER_WORD = re.compile(
     r"(?:said|returned|error|reply|response|responded|smtp;)\W{0,6}([245]\d\d)(?![\d.])", re.I
 )
+_CODE_BEFORE_WORDS = re.compile(r"(?<![\w.#/-])([45][0-5]\d)[ -](?=[A-Za-z#])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,7 @@ def codes_in(text: str | None) -> tuple[str | None, int | None]:
     match = _STATUS.search(text)
     status = None if match is None else f"{match[1]}.{int(match[2])}.{int(match[3])}"
     code = None
-    for pattern in (_CODE_FIRST, _CODE_BEFORE_STATUS, _CODE_AFTER_WORD):
+    for pattern in (_CODE_FIRST, _CODE_BEFORE_STATUS, _CODE_AFTER_WORD, _CODE_BEFORE_WORDS):
         found = pattern.search(text)
         if found is not None:
             code = int(found[1])
@@ -79,20 +80,25 @@ def notification_part(text: str) -> str:
 
 
 def identify(lower_text: str, headers: Mapping[str, str]) -> MtaFamily | None:
-    """The first family whose marker is in the (lower-cased) notification text or headers."""
+    """The family a header of the message names, else the first whose text marker is found.
+
+    Headers first: an ESP's own header (X-Mailgun-Sid) says more than wording that several
+    families share.
+    """
     for family in rules.FAMILIES:
-        if any(marker in lower_text for marker in family.markers):
-            return family
         for name, needle in family.headers:
             value = headers.get(name)
             if value is not None and needle in value:
                 return family
+    for family in rules.FAMILIES:
+        if any(marker in lower_text for marker in family.markers):
+            return family
     return None
 
 
 def looks_like_bounce(sender: str, subject: str) -> str | None:
     """Why a message with no family's markers still reads as a bounce, or None."""
-    lower_sender, lower_subject = sender.lower(), subject.lower()
+    lower_sender, lower_subject = sender.lower(), _collapse(subject.lower())
     for marker in rules.BOUNCE_SENDERS:
         if marker in lower_sender:
             return f"sender {marker!r}"
@@ -137,6 +143,14 @@ def _address(raw: str) -> str | None:
 
 def _collapse(text: str) -> str:
     return " ".join(text.split())
+
+
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+
+
+def _paragraphs(text: str) -> str:
+    """Each paragraph on one line: reason patterns end at ``$``, the end of a paragraph."""
+    return "\n".join(p for p in (_collapse(c) for c in _BLANK_LINE.split(text)) if p)
 
 
 def _paragraph(section: str, first_rest: str) -> str:
@@ -191,7 +205,7 @@ def read_recipients(
 
 
 def _read_section(section: str, rest: str, email: str, family: MtaFamily) -> TextRecipient:
-    collapsed = _collapse(section)
+    collapsed = _paragraphs(section)
     diagnostic: str | None = None
     matched = False
     for pattern in family.reasons:

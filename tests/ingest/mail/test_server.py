@@ -1,0 +1,160 @@
+"""The SMTP server's own rules, in-process and with no broker behind it: relay refused,
+forged VERP refused, size and connection bounds, STARTTLS, and 451 when Kafka is away."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import subprocess
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client import REGISTRY
+
+from workers.devkit.net_ports import free_port
+from workers.ingest.mail.samples import dsn_bounce
+from workers.ingest.mail.server import MailServer
+from workers.ingest.mail.verp import VerpTemplate
+from workers.settings import Settings
+
+TEMPLATE = "b+{account}.{delivery}.{tag}@bounces.test.example"
+SECRET = "unit-secret"
+VERP = VerpTemplate.parse(TEMPLATE, SECRET)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., MailServer]]:
+    """Start in-process servers whose Kafka is a closed port; all are stopped afterwards."""
+    started: list[MailServer] = []
+
+    def start(**overrides: Any) -> MailServer:
+        settings = Settings.from_env(
+            bootstrap_servers=f"127.0.0.1:{free_port()}",  # nothing listens there
+            mail_port=free_port(),
+            mail_verp_template=TEMPLATE,
+            mail_verp_secret=SECRET,
+            mail_ack_timeout=timedelta(seconds=1),
+            **overrides,
+        )
+        server = MailServer(settings).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def _count(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def _client(server: MailServer) -> smtplib.SMTP:
+    return smtplib.SMTP(server.settings.mail_host, server.settings.mail_port, timeout=30)
+
+
+def test_other_domains_are_refused_as_relaying(serve: Callable[..., MailServer]) -> None:
+    """RCPT TO a domain that is not a bounce domain gets 550 5.7.1 relay denied (counted)."""
+    before = _count("suppressor_mail_refused_total", reason="relay")
+    with _client(serve()) as smtp:
+        smtp.ehlo("mx.test")
+        smtp.mail("")
+        code, reply = smtp.rcpt("someone@elsewhere.example")
+        assert code == 550 and b"5.7.1" in reply and b"relay denied" in reply.lower()
+        code, _reply = smtp.rcpt("bounce@bounces.test.example")
+        assert code == 250
+    assert _count("suppressor_mail_refused_total", reason="relay") == before + 1
+
+
+def test_a_forged_verp_tag_is_refused_at_rcpt(serve: Callable[..., MailServer]) -> None:
+    """A recipient of the template's shape whose tag does not verify gets 550 5.7.1."""
+    good = VERP.build("acme", "d-1")
+    local, _, domain = good.partition("@")
+    forged = f"{local.rsplit('.', 1)[0]}.{'0' * 16}@{domain}"
+    with _client(serve()) as smtp:
+        smtp.ehlo("mx.test")
+        smtp.mail("")
+        code, reply = smtp.rcpt(forged)
+        assert code == 550 and b"5.7.1" in reply and b"Forged" in reply
+        assert smtp.rcpt(good)[0] == 250
+
+
+def test_kafka_away_gives_451_so_the_sender_retries(serve: Callable[..., MailServer]) -> None:
+    """With no broker acknowledging, DATA is answered 451 4.3.0, never 250 (counted)."""
+    before = _count("suppressor_mail_refused_total", reason="kafka_unavailable")
+    received = _count("suppressor_mail_received_total")
+    path = VERP.build("acme", "d-1")
+    with _client(serve()) as smtp, pytest.raises(smtplib.SMTPDataError) as refused:
+        smtp.sendmail("", [path], dsn_bounce(path, "gone@example.net"))
+    assert refused.value.smtp_code == 451 and b"4.3.0" in refused.value.smtp_error
+    assert _count("suppressor_mail_refused_total", reason="kafka_unavailable") == before + 1
+    assert _count("suppressor_mail_received_total") == received + 1
+
+
+def test_messages_over_the_size_bound_get_552(serve: Callable[..., MailServer]) -> None:
+    """SIZE is advertised; a larger message is refused with 552 (MAIL FROM SIZE= or DATA)."""
+    server = serve(mail_max_bytes=2000)
+    path = VERP.build("acme", "d-1")
+    big = dsn_bounce(path, "gone@example.net") + b"\r\n".join([b"x" * 70] * 100)
+    with _client(server) as smtp:
+        smtp.ehlo("mx.test")
+        assert smtp.has_extn("size") and smtp.esmtp_features["size"] == "2000"
+        with pytest.raises(smtplib.SMTPSenderRefused) as refused:
+            smtp.sendmail("", [path], big)
+        assert refused.value.smtp_code == 552
+    with _client(server) as smtp:  # a client that does not declare SIZE: refused at DATA
+        smtp.helo("mx.test")
+        smtp.mail("")
+        smtp.rcpt(path)
+        code, _reply = smtp.data(big)
+        assert code == 552
+
+
+def test_connections_over_the_bound_get_421(serve: Callable[..., MailServer]) -> None:
+    """With two connections open, a third is greeted 421 and closed; a slot frees on QUIT."""
+    server = serve(mail_max_connections=2)
+    first, second = _client(server), _client(server)
+    try:
+        with pytest.raises(smtplib.SMTPConnectError) as refused:
+            _client(server)
+        assert refused.value.smtp_code == 421
+        first.quit()
+        third = _client(server)
+        assert third.noop()[0] == 250
+        third.quit()
+    finally:
+        second.quit()
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=bounces.test.example", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_starttls_is_offered_when_a_certificate_is_configured(
+    serve: Callable[..., MailServer], tmp_path: Path
+) -> None:
+    """With a certificate STARTTLS is advertised and works; without one it is not offered."""
+    cert, key = _self_signed(tmp_path)
+    server = serve(mail_tls_cert=str(cert), mail_tls_key=str(key))
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with _client(server) as smtp:
+        smtp.ehlo("mx.test")
+        assert smtp.has_extn("starttls")
+        assert smtp.starttls(context=context)[0] == 220
+        smtp.ehlo("mx.test")
+        smtp.mail("")
+        assert smtp.rcpt("bounce@bounces.test.example")[0] == 250
+    with _client(serve()) as smtp:
+        smtp.ehlo("mx.test")
+        assert not smtp.has_extn("starttls")
