@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from tests.ingest.mail.helpers import fixture
 from tests.domain.schema_support import validator
+from tests.ingest.mail.helpers import fixture
 from workers.ingest.mail.parse import parse_message
 from workers.ingest.mail.pipeline import BOUNCE_MAIL_DLQ, DELIVERY_EVENTS, process_message
 from workers.ingest.mail.resolve import MailConfig, event_id, resolve
