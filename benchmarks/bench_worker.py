@@ -10,10 +10,16 @@ All figures come from one run on one machine, so their ratios are fair:
 5. end-to-end latency from producing a bounce to its record on `suppressions`, at a
    steady input rate (default 5,000 events/s, then 1,000 and 3,000), p50 / p99, with
    the front stage's hop on its own;
-6. resident memory of the worker after the load.
+6. resident memory of the worker after the load;
+7. the keyed stage on a real platform's delivery mix (``workers.devkit.mixes``: 90%
+   deliveries, Zipf-drawn recipients), in delivery events per keyed-stage CPU second,
+   beside the bare faust floor (decode only; + one table get and set) measured on the
+   same records in the same run, with one and two workers, and the old mix beside it;
+8. deliveries to distinct never-bounced addresses: keys the address table gained.
 
     python benchmarks/bench_worker.py            # full run (a few minutes)
     python benchmarks/bench_worker.py --quick    # small smoke run
+    python benchmarks/bench_worker.py --only keyed   # parts 7 and 8 alone (printed and written)
 
 It starts a fresh private broker (the local Kafka, on a free port, removed afterwards),
 so leftovers of other runs cost it nothing; `--shared-broker` uses the one at
@@ -50,6 +56,7 @@ from confluent_kafka.admin import (
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import keyed_stage  # noqa: E402
 from suppressor_client.records import decode_key  # noqa: E402
 
 from workers.devkit import loadgen  # noqa: E402
@@ -57,7 +64,7 @@ from workers.devkit.local_broker import LocalBroker, broker_answers  # noqa: E40
 from workers.devkit.net_ports import free_port, free_port_pair  # noqa: E402
 from workers.devkit.worker_process import WorkerProcess  # noqa: E402
 from workers.kafka.producing import produce_retrying  # noqa: E402
-from workers.kafka.topics import (  # noqa: E402  # noqa: E402
+from workers.kafka.topics import (  # noqa: E402
     ADDRESS_OPS,
     COMMANDS,
     CUSTOMER_EVENTS,
@@ -458,8 +465,15 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
     parser.add_argument(
         "--only",
-        choices=["latency", "passthrough"],
-        help="run one part only (printed, not written)",
+        choices=["latency", "passthrough", "keyed"],
+        help="run one part only (printed, not written; keyed: written to --keyed-out)",
+    )
+    parser.add_argument("--realistic", type=int, default=60_000, help="events of the keyed parts")
+    parser.add_argument(
+        "--distinct", type=int, default=200_000, help="distinct deliveries (0: skip that part)"
+    )
+    parser.add_argument(
+        "--keyed-out", type=Path, default=ROOT / "benchmarks" / "results" / "keyed_stage.json"
     )
     parser.add_argument(
         "--shared-broker",
@@ -469,7 +483,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "worker.json")
     args = parser.parse_args()
     if args.quick:
-        args.events, args.seconds = 6000, 5
+        args.events, args.seconds, args.realistic, args.distinct = 6000, 5, 6000, 6000
     base = Settings.from_env()
     local = None
     if args.shared_broker and broker_answers(base.bootstrap_servers):
@@ -491,6 +505,15 @@ def main() -> int:
     return 0
 
 
+def write_keyed(args: argparse.Namespace, results: dict[str, Any], keyed: dict[str, Any]) -> None:
+    """The keyed stage's figures, with the machine's load when they were taken."""
+    load = [round(x, 2) for x in psutil.getloadavg()]
+    keyed = {"when": results["when"], "cpus": results["cpus"], "load_average": load, **keyed}
+    args.keyed_out.parent.mkdir(parents=True, exist_ok=True)
+    args.keyed_out.write_text(json.dumps(keyed, indent=2) + "\n")
+    say(f"written to {args.keyed_out}")
+
+
 def run(args: argparse.Namespace, base: Settings) -> dict[str, Any] | None:
     """Every part of the benchmark in one run; only a full run returns results to write."""
     results: dict[str, Any] = {
@@ -507,6 +530,11 @@ def run(args: argparse.Namespace, base: Settings) -> dict[str, Any] | None:
             return None
         if args.only == "latency":
             say(f"  {bench_latency(base, workdir, args.rate, args.seconds, args.every)}")
+            return None
+        keyed = keyed_stage.run_keyed(base, workdir, args.realistic, args.distinct, say)
+        keyed_stage.print_keyed(keyed, say)
+        write_keyed(args, results, keyed)
+        if args.only == "keyed":
             return None
         say(f"the worker's logic alone (no Kafka) over {args.events} events ...")
         results["logic_only"] = bench_logic(args.events)
