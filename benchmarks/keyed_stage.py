@@ -39,6 +39,7 @@ from workers.kafka.topics import (
     DELIVERY_EVENTS,
     ensure_topics,
     ops_topic,
+    wait_visible,
 )
 from workers.settings import Settings
 
@@ -63,6 +64,7 @@ def _namespace(base: Settings, name: str, workdir: Path) -> Settings:
         metrics_port=free_port(),
     )
     ensure_topics(settings, say=lambda _l: None)
+    wait_visible(settings)
     return settings
 
 

@@ -45,7 +45,7 @@ from workers.domain.events import parse_delivery_event
 from workers.domain.ladder_state import AddressState, LadderConfig, entries
 from workers.domain.records import decode_record
 from workers.domain.types import ListKey, ListRecord, Suppression
-from workers.kafka.topics import DELIVERY_EVENTS, SUPPRESSIONS, ensure_topics
+from workers.kafka.topics import DELIVERY_EVENTS, SUPPRESSIONS, ensure_topics, wait_visible
 from workers.settings import Settings
 
 __all__ = ["ChaosPlan", "ChaosReport", "expected_lists", "fold_suppressions", "run_chaos"]
@@ -296,6 +296,7 @@ def run_chaos(base: Settings, workdir: Path, plan: ChaosPlan, say: Say = print) 
         session_timeout=timedelta(seconds=6),
     )
     ensure_topics(settings, say=lambda _l: None)
+    wait_visible(settings)
     workers = [
         WorkerProcess(
             settings.with_(metrics_port=free_port(), data_dir=workdir / f"w{i}"),

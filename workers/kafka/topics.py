@@ -6,6 +6,7 @@ the topics other systems read or write, so their configuration is explicit and r
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -40,6 +41,7 @@ __all__ = [
     "create_missing",
     "ensure_topics",
     "admin_client",
+    "wait_visible",
 ]
 
 CUSTOMER_EVENTS = "customer-events"
@@ -193,3 +195,22 @@ def ensure_topics(
             report.found.append(spec.name)
             say(f"found  {spec.name}")
     return report
+
+
+def wait_visible(settings: Settings, timeout: float = 30.0) -> None:
+    """Wait until the broker's metadata shows every topic with all its partitions.
+
+    A topic just created can be missing from a busy broker's metadata for a moment; a
+    faust worker that joins its group then is assigned nothing of it, and never reads it
+    until the next rebalance (seen on a loaded machine: the keyed stage stood idle).
+    """
+    admin = admin_client(settings)
+    wanted = {spec.name: spec.partitions for spec in topic_specs(settings)}
+    deadline = time.monotonic() + timeout
+    while True:
+        found = admin.list_topics(timeout=timeout).topics
+        if all(name in found and len(found[name].partitions) >= n for name, n in wanted.items()):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topics not visible after {timeout:.0f}s")
+        time.sleep(0.2)
