@@ -44,6 +44,7 @@ from workers.domain.ladder import (
 from workers.settings import Settings
 
 DAY = timedelta(days=1)
+CONFIG = Settings().ladder()
 CLIMB = [bounce("b1", 0), bounce("b2", 8), bounce("b3", 23), bounce("b4", 52)]  # after each block
 
 
@@ -198,15 +199,48 @@ def test_single_events_list_a_permanent_entry(
         (DeliveryType.BOUNCE, Outcome.IGNORED),
         (DeliveryType.BOUNCE, None),
         (DeliveryType.COMPLAINT, Outcome.IGNORED),
-        (DeliveryType.DELIVERED, None),
     ],
 )
 def test_events_that_list_nothing(kind: DeliveryType, outcome: Outcome | None) -> None:
-    """Policy, unknown and ignored outcomes, and deliveries, list nothing but are seen."""
+    """Policy, unknown and ignored outcomes list nothing but are seen."""
     state, effects = run([delivery(kind, "x1", 3, outcome)])
     assert effects == []
     assert entries(state) == {}
     assert "x1" in state.seen
+
+
+def test_a_delivery_that_finds_no_streak_leaves_no_trace() -> None:
+    """A delivery to a fresh address, or after everything known with no streak running, is
+    not recorded at all: the state stays the very same object (nothing to store)."""
+    fresh = AddressState.empty(ADDRESS)
+    state, effects = step(fresh, delivered("x1", 3)[0], CONFIG)
+    assert state is fresh and effects == []
+    after_streak, _ = run([bounce("b1", 0), delivered("d1", 1)])  # d1 ended the streak
+    state, effects = step(after_streak, delivered("d2", 2)[0], CONFIG)
+    assert state is after_streak and effects == []
+
+
+def test_a_delivery_that_can_end_a_streak_is_recorded() -> None:
+    """A delivery during a streak, or older than a known bounce, is recorded and ends the
+    streak before the next bounce, as SPEC §6 says."""
+    climbing, _ = run([bounce("b1", 0)])
+    state, _ = step(climbing, delivered("d1", 1)[0], CONFIG)
+    assert [i.event_id for i in state.history] == ["b1", "d1"]
+    late, _ = run([bounce("b1", 0), bounce("b2", 30)])
+    state, _ = step(late, delivered("d0", 20)[0], CONFIG)
+    assert [i.event_id for i in state.history] == ["b1", "d0", "b2"]
+    assert bounce_entry([bounce("b1", 0), delivered("d0", 20), bounce("b2", 30)]).expires_at == (
+        at(30) + 7 * DAY
+    )
+
+
+def test_a_bounce_older_than_a_dropped_delivery_counts_as_if_it_had_not_happened() -> None:
+    """The rule's one consequence (docs/design.md): a delivery dropped for finding no streak
+    does not end the streak of an older bounce that arrives after it."""
+    in_order = bounce_entry([bounce("b0", 10), delivered("d1", 20), bounce("b2", 30)])
+    assert in_order.expires_at == at(30) + 7 * DAY  # d1 ended b0's streak: b2 is the 1st
+    dropped = bounce_entry([delivered("d1", 20), bounce("b0", 10), bounce("b2", 30)])
+    assert dropped.expires_at == at(30) + 14 * DAY  # d1 found no streak: b2 is the 2nd
 
 
 def test_policy_and_unknown_bounces_neither_count_nor_break_the_streak() -> None:
@@ -449,7 +483,7 @@ def test_a_late_bounce_whose_block_already_expired_is_not_published() -> None:
 def test_a_bounce_older_than_the_history_horizon_is_ignored() -> None:
     """Past the bounded history, a too-late bounce cannot be placed and changes nothing."""
     config = replace(Settings().ladder(), history_limit=2)
-    state, _ = run([delivered("d1", 10), delivered("d2", 11), delivered("d3", 12)], config)
+    state, _ = run([bounce("b1", 5), delivered("d1", 10), bounce("b2", 20)], config)
     assert len(state.history) == 2
     assert state.base.through is not None
     _, effects = run([bounce("b0", 1)], config, state)

@@ -11,10 +11,12 @@ from confluent_kafka import KafkaError
 
 from tests.list_helpers import DEFAULT_POOL
 from workers.devkit.loadgen import bounce, command, customer_event
+from workers.domain.types import Outcome
 from workers.kafka.topics import ACCOUNT_OPS, ADDRESS_OPS
 from workers.settings import Settings
 from workers.stream import handlers
 from workers.stream.front import DeliveryFailed, FrontStage
+from workers.stream.ops_codec import decode_delivery
 from workers.stream.routing import Routed, route
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -56,7 +58,12 @@ def test_deliveries_and_commands_are_keyed_for_the_keyed_stage() -> None:
     routed = _route("delivery-events", raw)
     assert routed.out.topic == ADDRESS_OPS
     assert routed.out.key == handlers.address_key("acme", "jane@gmail.com")
-    assert routed.out.value == handlers.DELIVERY + raw
+    event, outcome = decode_delivery(routed.out.value, "acme")  # compact and classified
+    assert (event.event_id, event.email, outcome) == (
+        orjson.loads(raw)["event_id"],
+        "jane@gmail.com",
+        Outcome.NONEXISTENT,
+    )
     create = orjson.dumps(command("acme", "account.create"))
     assert _route("suppression-commands", create).out.topic == ACCOUNT_OPS
     block = orjson.dumps(command("acme", "address.block", email="x@gmail.com"))

@@ -24,7 +24,9 @@ Its phases and moves are explicit values and ``LADDER`` is the transition table:
     any         ECHO           STAY      bounce inside an active temporary block
     PERMANENT   any            STAY      reason 5 stays until a manual unblock
 
-The history is bounded: its oldest items are folded into ``base``.
+The history is bounded: its oldest items are folded into ``base``. A delivery that finds
+no streak and is later than every ladder event known changes nothing and is not recorded
+(``inert``), so most deliveries leave no trace at all.
 
 Where the spec is silent: see docs/design.md, Decisions (entries, ladder, unblock, allowlist).
 """
@@ -77,6 +79,7 @@ __all__ = [
     "Rule",
     "entries",
     "expire",
+    "inert",
     "next_expiry",
     "step",
 ]
@@ -311,13 +314,33 @@ def _already_seen(state: AddressState, event_id: str) -> bool:
     return event_id in ids
 
 
+def inert(state: AddressState, event: LadderInput, config: LadderConfig) -> bool:
+    """Whether ``event`` is a delivery that can change nothing, and so is not recorded.
+
+    That is a ``delivered`` event that finds no streak of counted bounces and is later
+    than every ladder event known for the address (docs/design.md, "Deliveries that
+    change nothing"). An address nothing has happened to answers True at once.
+    """
+    if not isinstance(event, DeliveryEvent) or event.type is not DeliveryType.DELIVERED:
+        return False
+    latest = state.history[-1] if state.history else state.base.through
+    if latest is None:
+        return True
+    if HistoryItem(event.occurred_at, Mark.DELIVERED, event.event_id).key <= latest.key:
+        return False  # a late delivery: placed in time order, it may end a streak
+    if not state.history:
+        return _phase(state.base) is not Phase.CLIMBING
+    rung = reduce(lambda r, i: _fold(r, i, config), state.history, state.base)
+    return _phase(rung) is not Phase.CLIMBING
+
+
 def step(
     state: AddressState, event: LadderInput, config: LadderConfig, outcome: Outcome | None = None
 ) -> tuple[AddressState, list[ListChange]]:
     """Apply one input; ``outcome`` is the classification of a bounce or complaint."""
     if isinstance(event, Command) and event.type not in ADDRESS_COMMANDS:
         raise ValueError(f"{event.type.value} is not an address-level command")
-    if _already_seen(state, event.event_id):
+    if inert(state, event, config) or _already_seen(state, event.event_id):
         return state, []
     address = event.email or state.address
     if not address:

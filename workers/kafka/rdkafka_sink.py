@@ -96,17 +96,23 @@ class RdKafkaSink:
 
 
 class FlushBeforeCommit(Sensor):
-    """A faust sensor: flush the sink when a commit starts, before offsets are chosen."""
+    """A faust sensor: flush the sink when a commit starts, before offsets are chosen.
 
-    def __init__(self, sink: RdKafkaSink, before_flush: Callable[[], None] | None = None):
+    With no sink (faust's own producer carries everything) it only runs ``before_flush``.
+    """
+
+    def __init__(
+        self, sink: RdKafkaSink | None, before_flush: Callable[[], None] | None = None
+    ) -> None:
         super().__init__()
         self.sink = sink
         self.before_flush = before_flush
 
     def on_commit_initiated(self, consumer: Any) -> Any:
         if self.before_flush is not None:
-            self.before_flush()  # e.g. write the counters batched since the last commit
-        self.sink.flush()
+            self.before_flush()  # e.g. apply the metrics gathered since the last commit
+        if self.sink is not None:
+            self.sink.flush()
         return None
 
 

@@ -35,6 +35,7 @@ from suppressor_client.records import encode_dlq, encode_key, encode_record
 from workers import metrics
 from workers.kafka.faust_store import committed_offset, count_keys
 from workers.kafka.faust_tuning import shorten_fetch_wait
+from workers.kafka.rdkafka_sink import FlushBeforeCommit, RdKafkaSink, route_changelog
 from workers.kafka.topics import (
     ACCOUNT_OPS,
     ACCOUNT_TABLE,
@@ -49,7 +50,8 @@ from workers.kafka.topics import (
     ops_topic,
 )
 from workers.settings import Settings
-from workers.stream import counts, expiry, handlers
+from workers.stream import counts, expiry, handlers, ops_codec
+from workers.stream.metric_batch import MetricBatch
 from workers.stream.publishing import Outgoing
 
 __all__ = ["SuppressorApp"]
@@ -96,8 +98,11 @@ class SuppressorApp:
             broker_heartbeat_interval=max(1.0, settings.session_timeout.total_seconds() / 4),
         )
         self.suppressions = app.topic(settings.topic(SUPPRESSIONS), **_RAW)
+        delivery_dlq = app.topic(settings.topic(dlq_of(DELIVERY_EVENTS)), **_RAW)
         self.dlqs = {
-            handlers.DELIVERY: app.topic(settings.topic(dlq_of(DELIVERY_EVENTS)), **_RAW),
+            handlers.DELIVERY: delivery_dlq,
+            ops_codec.DELIVERED: delivery_dlq,
+            ops_codec.LADDER: delivery_dlq,
             handlers.COMMAND: app.topic(settings.topic(dlq_of(COMMANDS)), **_RAW),
         }
         internal: dict[str, Any] = {"partitions": n, "internal": True, **_RAW}
@@ -109,6 +114,15 @@ class SuppressorApp:
         self.expiry_index = app.Table(EXPIRY_TABLE, **table)
         self.counts = app.Table(COUNTS_TABLE, **table)
         self.expiry = expiry.ExpiryIndex(self.expiry_index)
+        self.batch = MetricBatch(metrics.PROCESSING_LATENCY)
+        # Changelogs and outputs through librdkafka, flushed before every commit (see
+        # workers/kafka/rdkafka_sink.py); faust's transactions would not cover it.
+        self.sink: RdKafkaSink | None = None
+        if settings.processing_guarantee == "at_least_once":
+            self.sink = RdKafkaSink(settings.bootstrap_servers)
+            for stored in (self.address_table, self.account_table, self.expiry_index, self.counts):
+                route_changelog(stored, self.sink)
+        app.sensors.add(FlushBeforeCommit(self.sink, before_flush=self.batch.flush))
         app.agent(self.address_ops, name="addresses")(self._addresses)
         app.agent(self.account_ops, name="accounts")(self._accounts)
         app.timer(settings.expiry_interval.total_seconds(), name="expire")(self._expire_due)
@@ -131,7 +145,7 @@ class SuppressorApp:
         now = _now()
         record = encode_dlq(msg.topic, msg.partition, msg.offset, error, original, event.key, now)
         await dlq.send(key=event.key, value=record)
-        source = DELIVERY_EVENTS if kind == handlers.DELIVERY else COMMANDS
+        source = COMMANDS if kind == handlers.COMMAND else DELIVERY_EVENTS
         metrics.DLQ_RECORDS.labels(source, error.code).inc()
 
     @staticmethod
@@ -142,18 +156,21 @@ class SuppressorApp:
         ]
 
     async def _send_out(self, encoded: list[tuple[bytes, bytes | None, Outgoing]]) -> None:
+        topic = self.suppressions.get_topic_name()
         for key_bytes, value, (key, record) in encoded:
-            await self.suppressions.send(key=key_bytes, value=value)
+            if self.sink is not None:
+                self.sink.produce(topic, key_bytes, value)
+            else:
+                await self.suppressions.send(key=key_bytes, value=value)
             if record is not None:
                 reason = str(int(record.reason)) if record.reason is not None else "none"
                 op = "upsert" if record.active else "release"
-                metrics.SUPPRESSION_CHANGES.labels(key.list.value, op, reason).inc()
+                self.batch.inc(metrics.SUPPRESSION_CHANGES, key.list.value, op, reason)
 
-    @staticmethod
-    def _observe(topic: str, event: EventT[bytes]) -> None:
+    def _observe(self, topic: str, event: EventT[bytes]) -> None:
         ts = event.message.timestamp
         if ts:
-            metrics.PROCESSING_LATENCY.labels(topic).observe(max(0.0, time.time() - ts))
+            self.batch.observe(topic, max(0.0, time.time() - ts))
 
     # --- agents ---------------------------------------------------------------------
 
@@ -164,19 +181,22 @@ class SuppressorApp:
                 result = handlers.handle_address(
                     self.address_table.get(event.key), event.value, account_id, address, self.config
                 )
-                encoded = self._encode(result.out)
+                encoded = self._encode(result.out) if result is not None else []
             except Exception as exc:  # a worker never crashes on input
                 await self._refuse(event, exc)
+                continue
+            if result is None:  # a delivery that changes nothing: nothing to write or send
+                self._observe(ADDRESS_OPS, event)
                 continue
             self.address_table[event.key] = result.stored
             self.expiry.move(event.key, result.expiry_before, result.expiry_after)
             counts.add(self.counts, result.counts)
             await self._send_out(encoded)
             if result.outcome is not None and result.ladder_move is not None:
-                metrics.LADDER_TRANSITIONS.labels(result.outcome.value, result.ladder_move).inc()
+                self.batch.inc(metrics.LADDER_TRANSITIONS, result.outcome.value, result.ladder_move)
             if event.value[:1] == handlers.EXPIRE:
                 released = sum(1 for _k, r in result.out if r is not None and not r.active)
-                metrics.EXPIRIES.inc(released)
+                self.batch.inc(metrics.EXPIRIES, amount=released)
             else:
                 self._observe(ADDRESS_OPS, event)
 

@@ -2,8 +2,13 @@
 
 The agents read the stored bytes of a key from a table, call a handler here, write the
 new bytes back and send what it returns: so everything between decode and emit is
-tested without a broker. Internal records (on the worker's repartition topics) are the
-original input bytes behind a one-byte kind tag, or an expiry tick.
+tested without a broker. Internal records (on the worker's repartition topics) are a
+delivery event in its compact form (``ops_codec``: parsed and classified by the front
+stage), a command's original bytes behind a one-byte kind tag, or an expiry tick.
+
+A delivery that finds no streak changes nothing (``ladder.inert``): ``handle_address``
+returns None for it, and the agent writes nothing and sends nothing. For an address with
+no stored state that is known from the record's first byte, before decoding anything.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from suppressor_client.types import (
     ListName,
     Outcome,
     Reason,
+    Suppression,
 )
 from suppressor_client.values import parse_timestamp
 
@@ -35,6 +41,7 @@ from workers.domain.state_codec import (
     address_from_dict,
     address_to_dict,
 )
+from workers.stream.ops_codec import DELIVERED, LADDER, decode_delivery, is_delivered
 from workers.stream.publishing import Outgoing, Versions, publish, republish, slots_of
 
 __all__ = [
@@ -94,20 +101,22 @@ def _dump(state_dict: dict[str, Any], versions: Versions) -> bytes:
     return orjson.dumps({"state": state_dict, "versions": versions})
 
 
-def _current(state: AddressState, versions: Versions) -> list[ListChange]:
+def _current(held: Mapping[ListName, Suppression | None], versions: Versions) -> list[ListChange]:
     """Every published (list, subject) of the state as it stands, for republishing."""
-    held = entries(state)
     return [
         ListChange(name, subject, held.get(name), active=name in held)
         for name, subject in slots_of(versions)
     ]
 
 
-def _count_deltas(before: AddressState, after: AddressState) -> list[tuple[bytes, int]]:
-    """Counter deltas (by reason and category, and by domain) between two states."""
-    old, new = entries(before), entries(after)
+def _count_deltas(
+    old: Mapping[ListName, Suppression | None],
+    new: Mapping[ListName, Suppression | None],
+    address: str,
+) -> list[tuple[bytes, int]]:
+    """Counter deltas (by reason and category, and by domain) between two states' entries."""
     deltas: list[tuple[bytes, int]] = []
-    domain = after.address.rpartition("@")[2].encode()
+    domain = address.rpartition("@")[2].encode()
     for name in SUPPRESSION_LISTS.values():
         was, now = old.get(name), new.get(name)
         if was == now or (was is not None and now is not None and was.reason == now.reason):
@@ -126,20 +135,37 @@ def _ladder_move(out: list[Outgoing]) -> str:
     return "none"
 
 
+def _expiry(held: Mapping[ListName, Suppression | None]) -> datetime | None:
+    """When ``expire`` is due next for these entries (``ladder.next_expiry`` of a state)."""
+    bounce = held.get(ListName.BOUNCE)
+    return bounce.expires_at if bounce is not None else None
+
+
 def handle_address(
     stored: bytes | None, op: bytes, account_id: str, address: str, config: LadderConfig
-) -> AddressResult:
-    """Apply one internal record to the state of (account, address)."""
+) -> AddressResult | None:
+    """Apply one internal record to the state of (account, address).
+
+    None: the record changes nothing (a delivery that finds no streak), so there is
+    nothing to store and nothing to send.
+    """
+    if stored is None and is_delivered(op):
+        return None
     state, versions = _load_address(stored, address)
     kind, body = op[:1], op[1:]
     outcome: Outcome | None = None
     delivery: DeliveryEvent | None = None
     if kind == EXPIRE:
         new, changes = ladder.expire(state, parse_timestamp(body.decode()), config)
-    elif kind == DELIVERY:
-        delivery = parse_delivery_event(body)
-        classification = classify_delivery(delivery)
-        outcome = classification.outcome if classification is not None else None
+    elif kind in (DELIVERED, LADDER, DELIVERY):
+        if kind == DELIVERY:  # the original JSON, as a front stage before issue 12 sent it
+            delivery = parse_delivery_event(body)
+            classification = classify_delivery(delivery)
+            outcome = classification.outcome if classification is not None else None
+        else:
+            delivery, outcome = decode_delivery(op, account_id)
+        if ladder.inert(state, delivery, config):
+            return None
         new, changes = ladder.step(state, delivery, config, outcome)
     elif kind == COMMAND:
         new, changes = ladder.step(state, parse_command(body), config)
@@ -148,20 +174,22 @@ def handle_address(
     # A repeated event id, or a tick that finds nothing left to release (a replay after a
     # crash may find the state already updated): send the current records again.
     duplicate = new is state
+    held_before = entries(state)
+    held_after = held_before if duplicate else entries(new)
     if duplicate:
-        out = republish(account_id, _current(state, versions), versions)
+        out = republish(account_id, _current(held_before, versions), versions)
     else:
         versions, out = publish(account_id, changes, versions)
     move = _ladder_move(out) if delivery is not None and outcome is not None else None
     return AddressResult(
         stored=_dump(address_to_dict(new), versions),
         out=out,
-        expiry_before=ladder.next_expiry(state),
-        expiry_after=ladder.next_expiry(new),
+        expiry_before=_expiry(held_before),
+        expiry_after=_expiry(held_after),
         outcome=outcome,
         ladder_move=move,
         duplicate=duplicate,
-        counts=[] if duplicate else _count_deltas(state, new),
+        counts=[] if duplicate else _count_deltas(held_before, held_after, new.address),
     )
 
 

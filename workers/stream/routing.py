@@ -2,7 +2,8 @@
 
 The front stage reads the three input topics. A customer event goes through the
 collection gate to ``accepted`` or ``rejected``; a delivery event or a command is
-re-keyed for the keyed stage (by account and address, or by account); anything that
+re-keyed for the keyed stage (by account and address, or by account), a delivery event in
+its compact, classified form (``ops_codec``) so the keyed stage parses nothing again; anything that
 cannot be understood goes to the input's DLQ with the error and the original bytes.
 Nothing here touches Kafka: ``front`` sends what these functions return.
 """
@@ -19,6 +20,7 @@ from suppressor_client.records import encode_dlq, encode_rejected
 from suppressor_client.types import PLATFORM_ACCOUNT, DomainRule
 
 from workers.domain.accounts import ACCOUNT_COMMANDS
+from workers.domain.classify import classify_delivery
 from workers.domain.events import parse_command, parse_customer_event, parse_delivery_event
 from workers.kafka.topics import (
     ACCEPTED,
@@ -31,6 +33,7 @@ from workers.kafka.topics import (
     dlq_of,
 )
 from workers.stream import handlers
+from workers.stream.ops_codec import encode_delivery
 
 __all__ = ["Out", "Routed", "Rules", "route"]
 
@@ -77,8 +80,11 @@ def route(
             return _gate(key, raw, rules, now)
         if topic == DELIVERY_EVENTS:
             event = parse_delivery_event(value)
+            classification = classify_delivery(event)
+            outcome = classification.outcome if classification is not None else None
             out_key = handlers.address_key(event.account_id, event.email)
-            return Routed(Out(ADDRESS_OPS, out_key, handlers.DELIVERY + raw), event.type, "routed")
+            op = encode_delivery(event, outcome)
+            return Routed(Out(ADDRESS_OPS, out_key, op), event.type, "routed")
         if topic == COMMANDS:
             cmd = parse_command(value)
             if cmd.type in ACCOUNT_COMMANDS:
