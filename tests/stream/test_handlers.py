@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 from suppressor_client.types import ListName
 
-from workers.devkit.loadgen import bounce
+from workers.devkit.loadgen import bounce, delivery
 from workers.settings import Settings
 from workers.stream import handlers
 
@@ -41,3 +41,55 @@ def test_a_replayed_expiry_tick_re_sends_the_release_and_its_tombstone() -> None
     replayed = handlers.handle_address(released.stored, tick, "a", "x@gmail.com", CONFIG)
     assert replayed.duplicate
     assert replayed.out == released.out
+
+
+def _op(raw_event: dict[str, object]) -> bytes:
+    """The ops record the front stage sends for an input delivery event."""
+    from workers.stream.routing import route
+
+    routed = route(
+        "delivery-events", 0, 0, None, orjson.dumps(raw_event),
+        rules=lambda _a: None, max_bytes=65536, now=T0, prefixed_topic="delivery-events",
+    )  # fmt: skip
+    return routed.out.value
+
+
+def test_a_delivery_that_finds_no_streak_writes_and_sends_nothing() -> None:
+    """A delivery to an address with no state, or with no streak running, returns None: the
+    agent writes no table and sends nothing (docs/design.md, deliveries that change nothing)."""
+    when = T0 + timedelta(days=1)
+    fresh = _op(delivery("a", "x@gmail.com", "delivered", when=when))
+    assert handlers.handle_address(None, fresh, "a", "x@gmail.com", CONFIG) is None
+    listed = handlers.handle_address(
+        None, _op(bounce("a", "x@gmail.com", "nonexistent", when=T0)), "a", "x@gmail.com", CONFIG
+    )
+    assert listed is not None
+    assert handlers.handle_address(listed.stored, fresh, "a", "x@gmail.com", CONFIG) is None
+
+
+def test_a_delivery_during_a_streak_is_applied() -> None:
+    """A delivery after a counted condition bounce ends the streak: the state is written."""
+    climbing = handlers.handle_address(
+        None, _op(bounce("a", "x@gmail.com", "condition", when=T0)), "a", "x@gmail.com", CONFIG
+    )
+    assert climbing is not None
+    ended = handlers.handle_address(
+        climbing.stored,
+        _op(delivery("a", "x@gmail.com", "delivered", when=T0 + timedelta(days=1))),
+        "a",
+        "x@gmail.com",
+        CONFIG,
+    )
+    assert ended is not None and ended.stored != climbing.stored and ended.out == []
+
+
+def test_the_compact_form_gives_what_the_original_json_gave() -> None:
+    """The front stage's compact record and the original JSON (an older front stage's
+    records still on the ops topic) give the same state and the same records."""
+    for outcome in ("nonexistent", "condition", "policy", "unknown"):
+        event = bounce("a", "x@gmail.com", outcome, when=T0)
+        legacy = handlers.DELIVERY + orjson.dumps(event)
+        old = handlers.handle_address(None, legacy, "a", "x@gmail.com", CONFIG)
+        new = handlers.handle_address(None, _op(event), "a", "x@gmail.com", CONFIG)
+        assert old is not None and new is not None
+        assert (new.stored, new.out, new.outcome) == (old.stored, old.out, old.outcome)

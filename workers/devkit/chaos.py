@@ -339,8 +339,7 @@ def run_chaos(base: Settings, workdir: Path, plan: ChaosPlan, say: Say = print) 
         report.events_acknowledged = len(load.acknowledged)
         report.seconds = round(time.monotonic() - started, 1)
         say(f"  load ended: {report.events_acknowledged} events acknowledged; settling ...")
-        expected = expected_lists(load.acknowledged, LadderConfig(
-            steps=settings.ladder_steps, quiet_period=settings.quiet_period))  # fmt: skip
+        expected = expected_lists(load.acknowledged, settings.ladder())
         _settle(settings, expected, report, workers)
     finally:
         for worker in workers:
