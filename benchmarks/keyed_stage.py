@@ -93,6 +93,14 @@ def _cpu(pid: int) -> float:
     return float(times.user + times.system)
 
 
+def _front_pid(keyed: int) -> int:
+    """The front stage: the worker's child process that is not multiprocessing's helper."""
+    for child in psutil.Process(keyed).children(recursive=True):
+        if "resource_tracker" not in " ".join(child.cmdline()):
+            return int(child.pid)
+    raise RuntimeError("the worker has no front-stage child process")
+
+
 def _run_workers(
     base: Settings, workdir: Path, name: str, records: list[tuple[bytes, bytes]], workers: int
 ) -> tuple[Settings, dict[str, Any], list[WorkerProcess]]:
@@ -106,7 +114,9 @@ def _run_workers(
         proc.start(timeout=120)
     time.sleep(SETTLE_S)
     pids = [p.proc.pid for p in procs if p.proc is not None]
+    fronts = [_front_pid(pid) for pid in pids]
     before = [_cpu(pid) for pid in pids]
+    front_before = [_cpu(pid) for pid in fronts]
     started = time.monotonic()
     _produce(settings, records)
     deadline = started + 900
@@ -116,6 +126,7 @@ def _run_workers(
         time.sleep(0.25)
     seconds = time.monotonic() - started
     cpu = sum(_cpu(pid) - b for pid, b in zip(pids, before, strict=True))
+    front_cpu = sum(_cpu(pid) - b for pid, b in zip(fronts, front_before, strict=True))
     n = len(records)
     figures = {
         "workers": workers,
@@ -124,6 +135,8 @@ def _run_workers(
         "keyed_cpu_seconds": round(cpu, 2),
         "us_per_event": round(1e6 * cpu / n, 1),
         "events_per_keyed_cpu_s": round(n / max(cpu, 1e-6)),
+        "front_cpu_seconds": round(front_cpu, 2),
+        "events_per_front_cpu_s": round(n / max(front_cpu, 1e-6)),
         "rss_mib": [round(p.rss_bytes() / 2**20) for p in procs],
     }
     return settings, figures, procs
@@ -227,6 +240,8 @@ def run_keyed(base: Settings, workdir: Path, n: int, distinct: int, say: Any) ->
         say(f"{distinct} deliveries to distinct addresses, no bounce ...")
         out["distinct"] = bench_distinct(base, workdir, distinct)
         say(f"  {out['distinct']}")
+    out["state_size"] = state_size()
+    say(f"  per-address state: {out['state_size']}")
     one = out["realistic_1w"]["events_per_keyed_cpu_s"]
     out["ratios"] = {
         "vs_decode_floor": round(one / out["floor"]["decode"]["events_per_cpu_s"], 3),
@@ -260,8 +275,40 @@ def print_keyed(keyed: dict[str, Any], say: Any) -> None:
     say(f"| realistic / decode-only floor | {ratios['vs_decode_floor']} | |")
     say(f"| realistic / table floor | {ratios['vs_table_floor']} | |")
     say(f"| CPU per event, two workers / one | {ratios['two_vs_one_cpu_per_event']} | |")
+    size = keyed["state_size"]
+    say(f"| state after {size['deliveries']} deliveries, {size['bounces']} bounces | "
+        f"{size['stored_bytes']} bytes | |")  # fmt: skip
     if "distinct" in keyed:
         d = keyed["distinct"]
         keys = d["address_table_keys"]
         say(f"| {d['events']} distinct deliveries: address-table keys | {keys} | |")
         say(f"| ... address changelog records | {d['address_changelog_records']} | |")
+
+
+def state_size(deliveries: int = 1000, bounces: int = 10) -> dict[str, Any]:
+    """Stored bytes of one address after ``deliveries`` deliveries and ``bounces`` condition
+    bounces spread among them (one every deliveries/bounces), through the real handler."""
+    from datetime import UTC, datetime, timedelta
+
+    from workers.devkit.loadgen import bounce, delivery
+    from workers.stream import handlers
+    from workers.stream.routing import route
+
+    config = Settings().ladder()
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    stored: bytes | None = None
+    every = max(1, deliveries // max(bounces, 1))
+    for i in range(deliveries):
+        when = start + timedelta(hours=6 * i)
+        events = [delivery("a", "hot@example.com", "delivered", when=when)]
+        if i % every == every - 1 and i // every < bounces:
+            events.append(bounce("a", "hot@example.com", "condition", when=when))
+        for event in events:
+            op = route(
+                "delivery-events", 0, 0, None, orjson.dumps(event),
+                rules=lambda _a: None, max_bytes=65536, now=when, prefixed_topic="d",
+            ).out.value  # fmt: skip
+            result = handlers.handle_address(stored, op, "a", "hot@example.com", config)
+            if result is not None:
+                stored = result.stored
+    return {"deliveries": deliveries, "bounces": bounces, "stored_bytes": len(stored or b"")}
