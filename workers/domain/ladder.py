@@ -80,6 +80,7 @@ __all__ = [
     "entries",
     "expire",
     "inert",
+    "inert_at",
     "next_expiry",
     "step",
 ]
@@ -203,7 +204,7 @@ def _fold(rung: Rung, item: HistoryItem, config: LadderConfig) -> Rung:
 
 def _refold(state: AddressState, config: LadderConfig) -> AddressState:
     rung = reduce(lambda r, i: _fold(r, i, config), state.history, state.base)
-    return replace(state, climbed=rung.entry)
+    return replace(state, climbed=rung.entry, climbing=_phase(rung) is Phase.CLIMBING)
 
 
 # --- applying inputs ---------------------------------------------------------------
@@ -314,24 +315,26 @@ def _already_seen(state: AddressState, event_id: str) -> bool:
     return event_id in ids
 
 
-def inert(state: AddressState, event: LadderInput, config: LadderConfig) -> bool:
+def inert_at(latest: HistoryItem | None, climbing: bool, event: LadderInput) -> bool:
     """Whether ``event`` is a delivery that can change nothing, and so is not recorded.
 
-    That is a ``delivered`` event that finds no streak of counted bounces and is later
-    than every ladder event known for the address (docs/design.md, "Deliveries that
-    change nothing"). An address nothing has happened to answers True at once.
+    That is a ``delivered`` event that finds no streak of counted bounces (``climbing``)
+    and is later than the latest ladder event known for the address (docs/design.md,
+    "Deliveries that change nothing"). An address nothing has happened to answers True.
     """
     if not isinstance(event, DeliveryEvent) or event.type is not DeliveryType.DELIVERED:
         return False
-    latest = state.history[-1] if state.history else state.base.through
     if latest is None:
         return True
     if HistoryItem(event.occurred_at, Mark.DELIVERED, event.event_id).key <= latest.key:
         return False  # a late delivery: placed in time order, it may end a streak
-    if not state.history:
-        return _phase(state.base) is not Phase.CLIMBING
-    rung = reduce(lambda r, i: _fold(r, i, config), state.history, state.base)
-    return _phase(rung) is not Phase.CLIMBING
+    return not climbing
+
+
+def inert(state: AddressState, event: LadderInput) -> bool:
+    """``inert_at`` for a state: its latest ladder event and its cached streak."""
+    latest = state.history[-1] if state.history else state.base.through
+    return inert_at(latest, state.climbing, event)
 
 
 def step(
@@ -340,7 +343,7 @@ def step(
     """Apply one input; ``outcome`` is the classification of a bounce or complaint."""
     if isinstance(event, Command) and event.type not in ADDRESS_COMMANDS:
         raise ValueError(f"{event.type.value} is not an address-level command")
-    if inert(state, event, config) or _already_seen(state, event.event_id):
+    if inert(state, event) or _already_seen(state, event.event_id):
         return state, []
     address = event.email or state.address
     if not address:

@@ -117,7 +117,8 @@ class AddressState:
     ``listed`` holds the entries made by single events: per category the first (the one
     published) and a few later ones to take over after an unblock. ``base`` + ``history``
     are the ladder, whose result ``climbed`` is cached so that reading the lists needs no
-    configuration.
+    configuration; so is ``climbing`` (a streak of counted bounces runs), so that a
+    delivery that changes nothing is recognised without folding the history.
     """
 
     address: str = ""
@@ -125,6 +126,7 @@ class AddressState:
     base: Rung = field(default_factory=Rung)
     history: tuple[HistoryItem, ...] = ()
     climbed: Suppression | None = None
+    climbing: bool = False
     unblocked_at: datetime | None = None
     expired_through: datetime | None = None
     allowlist: Toggle | None = None

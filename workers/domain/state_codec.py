@@ -16,7 +16,13 @@ from suppressor_client.types import DomainRule, ListEntry, Reason, Suppression
 from workers.domain.accounts import AccountState
 from workers.domain.ladder_state import AddressState, HistoryItem, Mark, Rung, Toggle
 
-__all__ = ["account_from_dict", "account_to_dict", "address_from_dict", "address_to_dict"]
+__all__ = [
+    "account_from_dict",
+    "account_to_dict",
+    "address_from_dict",
+    "address_to_dict",
+    "ladder_tip",
+]
 
 _T = TypeVar("_T")
 _U = TypeVar("_U")
@@ -30,6 +36,7 @@ def address_to_dict(state: AddressState) -> dict[str, Any]:
         "base": _rung_out(state.base),
         "history": [_item_out(i) for i in state.history],
         "climbed": _opt(_suppression_out, state.climbed),
+        "climbing": state.climbing,
         "unblocked_at": _opt(_time_out, state.unblocked_at),
         "expired_through": _opt(_time_out, state.expired_through),
         "allowlist": _opt(_toggle_out, state.allowlist),
@@ -46,12 +53,21 @@ def address_from_dict(data: Mapping[str, Any]) -> AddressState:
         base=_rung_in(data["base"]),
         history=tuple(_item_in(i) for i in data["history"]),
         climbed=_opt(_suppression_in, data["climbed"]),
+        climbing=data.get("climbing", True),  # stored before it existed: assume a streak
         unblocked_at=_opt(_time_in, data["unblocked_at"]),
         expired_through=_opt(_time_in, data["expired_through"]),
         allowlist=_opt(_toggle_in, data["allowlist"]),
         address_allow=_opt(_toggle_in, data["address_allow"]),
         seen=tuple(data["seen"]),
     )
+
+
+def ladder_tip(data: Mapping[str, Any]) -> tuple[HistoryItem | None, bool]:
+    """The latest ladder event of a stored address state and whether a streak runs, read
+    without decoding the rest (what ``ladder.inert_at`` needs)."""
+    history = data["history"]
+    latest = history[-1] if history else data["base"]["through"]
+    return _opt(_item_in, latest), data.get("climbing", True)
 
 
 def account_to_dict(state: AccountState) -> dict[str, Any]:

@@ -40,6 +40,7 @@ from workers.domain.state_codec import (
     account_to_dict,
     address_from_dict,
     address_to_dict,
+    ladder_tip,
 )
 from workers.stream.ops_codec import DELIVERED, LADDER, decode_delivery, is_delivered
 from workers.stream.publishing import Outgoing, Versions, publish, republish, slots_of
@@ -149,9 +150,16 @@ def handle_address(
     None: the record changes nothing (a delivery that finds no streak), so there is
     nothing to store and nothing to send.
     """
-    if stored is None and is_delivered(op):
-        return None
-    state, versions = _load_address(stored, address)
+    if is_delivered(op):  # the common case: decide from the stored bytes' tip alone
+        if stored is None:
+            return None
+        data: dict[str, Any] = orjson.loads(stored)
+        delivered, _ = decode_delivery(op, account_id)
+        if ladder.inert_at(*ladder_tip(data["state"]), delivered):
+            return None
+        state, versions = address_from_dict(data["state"]), data["versions"]
+    else:
+        state, versions = _load_address(stored, address)
     kind, body = op[:1], op[1:]
     outcome: Outcome | None = None
     delivery: DeliveryEvent | None = None
@@ -164,7 +172,7 @@ def handle_address(
             outcome = classification.outcome if classification is not None else None
         else:
             delivery, outcome = decode_delivery(op, account_id)
-        if ladder.inert(state, delivery, config):
+        if ladder.inert(state, delivery):
             return None
         new, changes = ladder.step(state, delivery, config, outcome)
     elif kind == COMMAND:
