@@ -110,6 +110,18 @@ def _run_workers(
         WorkerProcess(settings.with_(metrics_port=free_port()), workdir / f"{name}-{i}.log")
         for i in range(workers)
     ]
+    try:
+        return settings, _drive(settings, procs, records), procs
+    except BaseException:  # interrupted or failed: leave no worker behind
+        for proc in procs:
+            proc.stop()
+        raise
+
+
+def _drive(
+    settings: Settings, procs: list[WorkerProcess], records: list[tuple[bytes, bytes]]
+) -> dict[str, Any]:
+    """Start the workers, produce the records, time until committed; CPU of each stage."""
     for proc in procs:
         proc.start(timeout=120)
     time.sleep(SETTLE_S)
@@ -128,8 +140,8 @@ def _run_workers(
     cpu = sum(_cpu(pid) - b for pid, b in zip(pids, before, strict=True))
     front_cpu = sum(_cpu(pid) - b for pid, b in zip(fronts, front_before, strict=True))
     n = len(records)
-    figures = {
-        "workers": workers,
+    return {
+        "workers": len(procs),
         "events": n,
         "seconds": round(seconds, 2),
         "keyed_cpu_seconds": round(cpu, 2),
@@ -139,7 +151,6 @@ def _run_workers(
         "events_per_front_cpu_s": round(n / max(front_cpu, 1e-6)),
         "rss_mib": [round(p.rss_bytes() / 2**20) for p in procs],
     }
-    return settings, figures, procs
 
 
 def bench_realistic(
