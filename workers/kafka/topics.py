@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
@@ -202,15 +203,23 @@ def wait_visible(settings: Settings, timeout: float = 30.0) -> None:
 
     A topic just created can be missing from a busy broker's metadata for a moment; a
     faust worker that joins its group then is assigned nothing of it, and never reads it
-    until the next rebalance (seen on a loaded machine: the keyed stage stood idle).
+    until the next rebalance (seen on a loaded machine: the keyed stage stood idle). So
+    every partition must also have a leader: aiokafka leaves out those that have none.
     """
     admin = admin_client(settings)
     wanted = {spec.name: spec.partitions for spec in topic_specs(settings)}
     deadline = time.monotonic() + timeout
     while True:
         found = admin.list_topics(timeout=timeout).topics
-        if all(name in found and len(found[name].partitions) >= n for name, n in wanted.items()):
+        if all(_ready(found.get(name), n) for name, n in wanted.items()):
             return
         if time.monotonic() > deadline:
             raise TimeoutError(f"topics not visible after {timeout:.0f}s")
         time.sleep(0.2)
+
+
+def _ready(meta: Any, partitions: int) -> bool:
+    """A topic's metadata with all its partitions, each with a leader and no error."""
+    if meta is None or meta.error is not None or len(meta.partitions) < partitions:
+        return False
+    return all(p.leader >= 0 and p.error is None for p in meta.partitions.values())
