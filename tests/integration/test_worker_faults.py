@@ -14,6 +14,7 @@ import pytest
 from suppressor_client.types import ListKey, ListName, ListRecord, Suppression
 
 from tests.integration.test_worker_rules import released_until, send, suppressions_until
+from tests.kafka_helpers import produce
 from workers.devkit.loadgen import bounce, mixed_deliveries
 from workers.devkit.worker_process import WorkerProcess
 from workers.domain import ladder
@@ -98,12 +99,21 @@ def test_sigkill_mid_load_loses_nothing_and_contradicts_nothing(
     start_worker: Callable[..., WorkerProcess], topics: Settings
 ) -> None:
     """A worker killed with SIGKILL while it works, then restarted, publishes exactly the
-    lists the pure rules give for the whole input (the ladder is order-independent)."""
-    events = [orjson.dumps(e) for e in mixed_deliveries(6000, accounts=3, addresses=400)]
+    lists the pure rules give for the whole input (the ladder is order-independent while an
+    address's deliveries come after its older bounces)."""
+    raw = list(mixed_deliveries(6000, accounts=3, addresses=400))
+    events = [orjson.dumps(e) for e in raw]
+    # keyed by account and address, as producers are asked to: one address's events keep
+    # their order, so a delivery never overtakes an older bounce (docs/design.md)
+    keyed = [
+        (f"{e['account_id']}\x1f{e['email']}".encode(), v) for e, v in zip(raw, events, strict=True)
+    ]
     expected = _expected(events, Settings().ladder())
     worker = start_worker("before-kill")
     sender = threading.Thread(
-        target=lambda: send(topics, DELIVERY_EVENTS, events), name="load", daemon=True
+        target=lambda: produce(topics.bootstrap_servers, topics.topic(DELIVERY_EVENTS), keyed),
+        name="load",
+        daemon=True,
     )
     sender.start()
     time.sleep(1.5)

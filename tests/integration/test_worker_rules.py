@@ -194,7 +194,9 @@ def test_the_ladder_climbs_on_occurred_at_whatever_the_arrival_order(
     start_worker: Callable[..., WorkerProcess], topics: Settings
 ) -> None:
     """Four consecutive condition bounces, sent out of order and with an echo inside a
-    block, end permanent with reason 5; a delivered event resets another address."""
+    block, end permanent with reason 5; a delivered event resets another address (its
+    events keyed by address, so the delivery arrives after the older bounce: a delivery
+    that arrives first finds no streak and is dropped, docs/design.md)."""
     start_worker()
     t0 = datetime.now(UTC) - timedelta(days=80)
     climb = [t0, t0 + timedelta(days=8), t0 + timedelta(days=23), t0 + timedelta(days=52)]
@@ -205,7 +207,9 @@ def test_the_ladder_climbs_on_occurred_at_whatever_the_arrival_order(
         delivery("a", "reset@gmail.com", "delivered", when=t0 + timedelta(days=8)),
         bounce("a", "reset@gmail.com", "condition", when=t0 + timedelta(days=79)),
     ]
-    send(topics, DELIVERY_EVENTS, [events[3], echo, events[1], events[0], events[2], *reset])
+    send(topics, DELIVERY_EVENTS, [events[3], echo, events[1], events[0], events[2]])
+    keyed = [(b"a\x1freset@gmail.com", orjson.dumps(e)) for e in reset]
+    produce(topics.bootstrap_servers, topics.topic(DELIVERY_EVENTS), keyed)
 
     def settled(state: dict[ListKey, ListRecord]) -> bool:
         climbed = state.get(ListKey("a", ListName.BOUNCE, "climb@gmail.com"))
