@@ -56,9 +56,9 @@ from confluent_kafka.admin import (
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import keyed_stage  # noqa: E402
 from suppressor_client.records import decode_key  # noqa: E402
 
+from benchmarks import keyed_stage  # noqa: E402
 from workers.devkit import loadgen  # noqa: E402
 from workers.devkit.local_broker import LocalBroker, broker_answers  # noqa: E402
 from workers.devkit.net_ports import free_port, free_port_pair  # noqa: E402

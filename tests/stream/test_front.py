@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 from confluent_kafka import KafkaError
+from suppressor_client.types import Outcome
 
 from tests.list_helpers import DEFAULT_POOL
 from workers.devkit.loadgen import bounce, command, customer_event
-from workers.domain.types import Outcome
 from workers.kafka.topics import ACCOUNT_OPS, ADDRESS_OPS
 from workers.settings import Settings
 from workers.stream import handlers

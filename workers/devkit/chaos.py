@@ -34,6 +34,8 @@ from typing import Any
 
 import orjson
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from suppressor_client.records import decode_record
+from suppressor_client.types import ListKey, ListRecord, Suppression
 
 from workers.devkit.local_broker import LocalBroker
 from workers.devkit.mixes import realistic_deliveries
@@ -43,8 +45,6 @@ from workers.domain import ladder
 from workers.domain.classify import classify_delivery
 from workers.domain.events import parse_delivery_event
 from workers.domain.ladder_state import AddressState, LadderConfig, entries
-from workers.domain.records import decode_record
-from workers.domain.types import ListKey, ListRecord, Suppression
 from workers.kafka.topics import DELIVERY_EVENTS, SUPPRESSIONS, ensure_topics, wait_visible
 from workers.settings import Settings
 

@@ -19,8 +19,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import orjson
-
-from workers.domain.types import DeliveryEvent, DeliveryType, Outcome, Stream
+from suppressor_client.types import DeliveryEvent, DeliveryType, Outcome, Stream
 
 __all__ = ["DELIVERED", "LADDER", "decode_delivery", "encode_delivery", "is_delivered"]
 
