@@ -14,7 +14,8 @@ The SNS envelope and its signature are ``sns.py``'s.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from workers.ingest.webhooks.mapping import (
@@ -54,46 +55,78 @@ def _part(body: Mapping[str, Any], name: str) -> dict[str, Any]:
     return part
 
 
-def _list(obj: Mapping[str, Any], key: str, path: str) -> list[Any]:
+def _each(obj: Mapping[str, Any], name: str, key: str) -> Iterator[tuple[str, Any]]:
+    """Each item of the non-empty array ``obj[key]`` with its payload path (``name.key[i]``)."""
+    path = f"{name}.{key}"
     value = obj.get(key)
     if not isinstance(value, list) or not value:
         raise NotUnderstood(f"{path} must be a non-empty array", path=path)
-    return value
+    for index, item in enumerate(value):
+        yield f"{path}[{index}]", item
 
 
-def _common(mail: dict[str, Any], routing: Routing) -> tuple[str, str | None, str, str]:
-    tags = _tags(mail)
-    message_id = text_field(mail, "messageId", "mail.messageId")
-    return (
-        routing.account_of(tags),
-        routing.delivery_of(tags, message_id),
-        routing.stream_of(tags),
-        message_id,
-    )
+def _recipients(
+    obj: Mapping[str, Any], name: str, key: str
+) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """Each recipient object of ``obj[key]``: its path, the object and its ``emailAddress``."""
+    for path, rcpt in _each(obj, name, key):
+        if not isinstance(rcpt, dict):
+            raise NotUnderstood(f"{path} must be an object", path=path)
+        yield path, rcpt, text_field(rcpt, "emailAddress", f"{path}.emailAddress")
+
+
+@dataclass(frozen=True, slots=True)
+class _Notification:
+    """What every event of one notification shares: the SNS id, the routing, the time."""
+
+    sns_id: str
+    account: str
+    delivery: str | None
+    stream: str
+    when: str
+
+    @classmethod
+    def of(
+        cls, mail: dict[str, Any], sns_id: str, routing: Routing, part: dict[str, Any], name: str
+    ) -> _Notification:
+        """The routing from ``mail``'s tags and id, the time from ``part``'s ``timestamp``."""
+        tags = _tags(mail)
+        message_id = text_field(mail, "messageId", "mail.messageId")
+        return cls(
+            sns_id,
+            routing.account_of(tags),
+            routing.delivery_of(tags, message_id),
+            routing.stream_of(tags),
+            text_field(part, "timestamp", f"{name}.timestamp"),
+        )
+
+    def event(self, kind: str, email: object, path: str, **details: Any) -> dict[str, Any]:
+        """One recipient's delivery event (its id: the SNS message id and the address)."""
+        return build_event(
+            kind=kind,
+            event_id=event_id("ses", self.sns_id, str(email)),
+            account_id=self.account,
+            occurred_at=self.when,
+            email=email,
+            delivery_id=self.delivery,
+            stream=self.stream,
+            path=path,
+            **details,
+        )
 
 
 def _bounce(body: dict[str, Any], mail: dict[str, Any], sns_id: str, routing: Routing) -> list[Any]:
     bounce = _part(body, "bounce")
-    account, delivery, stream, _ = _common(mail, routing)
-    when = text_field(bounce, "timestamp", "bounce.timestamp")
+    notification = _Notification.of(mail, sns_id, routing, bounce, "bounce")
     events = []
-    for index, rcpt in enumerate(_list(bounce, "bouncedRecipients", "bounce.bouncedRecipients")):
-        path = f"bounce.bouncedRecipients[{index}]"
-        if not isinstance(rcpt, dict):
-            raise NotUnderstood(f"{path} must be an object", path=path)
-        email = text_field(rcpt, "emailAddress", f"{path}.emailAddress")
+    for path, rcpt, email in _recipients(bounce, "bounce", "bouncedRecipients"):
         diagnostic = rcpt.get("diagnosticCode")
         status = rcpt.get("status") if isinstance(rcpt.get("status"), str) else None
         events.append(
-            build_event(
-                kind="bounce",
-                event_id=event_id("ses", sns_id, email),
-                account_id=account,
-                occurred_at=when,
-                email=email,
-                delivery_id=delivery,
-                stream=stream,
-                path=path,
+            notification.event(
+                "bounce",
+                email,
+                path,
                 smtp_status=enhanced_status(status) or enhanced_status(diagnostic),
                 smtp_code=reply_code(_after_type(diagnostic)),
                 diagnostic=diagnostic if isinstance(diagnostic, str) else None,
@@ -116,50 +149,27 @@ def _complaint(
     body: dict[str, Any], mail: dict[str, Any], sns_id: str, routing: Routing
 ) -> list[Any]:
     complaint = _part(body, "complaint")
-    account, delivery, stream, _ = _common(mail, routing)
-    when = text_field(complaint, "timestamp", "complaint.timestamp")
+    notification = _Notification.of(mail, sns_id, routing, complaint, "complaint")
     feedback = complaint.get("complaintFeedbackType")
-    events = []
-    recipients = _list(complaint, "complainedRecipients", "complaint.complainedRecipients")
-    for index, rcpt in enumerate(recipients):
-        path = f"complaint.complainedRecipients[{index}]"
-        if not isinstance(rcpt, dict):
-            raise NotUnderstood(f"{path} must be an object", path=path)
-        email = text_field(rcpt, "emailAddress", f"{path}.emailAddress")
-        events.append(
-            build_event(
-                kind="complaint",
-                event_id=event_id("ses", sns_id, email),
-                account_id=account,
-                occurred_at=when,
-                email=email,
-                delivery_id=delivery,
-                stream=stream,
-                path=path,
-                feedback_type=feedback if isinstance(feedback, str) else None,
-            )
+    return [
+        notification.event(
+            "complaint",
+            email,
+            path,
+            feedback_type=feedback if isinstance(feedback, str) else None,
         )
-    return events
+        for path, _rcpt, email in _recipients(complaint, "complaint", "complainedRecipients")
+    ]
 
 
 def _delivery(
     body: dict[str, Any], mail: dict[str, Any], sns_id: str, routing: Routing
 ) -> list[Any]:
-    delivery_part = _part(body, "delivery")
-    account, delivery, stream, _ = _common(mail, routing)
-    when = text_field(delivery_part, "timestamp", "delivery.timestamp")
+    delivery = _part(body, "delivery")
+    notification = _Notification.of(mail, sns_id, routing, delivery, "delivery")
     return [
-        build_event(
-            kind="delivered",
-            event_id=event_id("ses", sns_id, str(email)),
-            account_id=account,
-            occurred_at=when,
-            email=email,
-            delivery_id=delivery,
-            stream=stream,
-            path=f"delivery.recipients[{index}]",
-        )
-        for index, email in enumerate(_list(delivery_part, "recipients", "delivery.recipients"))
+        notification.event("delivered", email, path)
+        for path, email in _each(delivery, "delivery", "recipients")
     ]
 
 
@@ -175,21 +185,10 @@ def _subscription(
     new = sub.get("newTopicPreferences")
     if not (isinstance(new, dict) and new.get("unsubscribeAll") is True):
         return []
-    account, delivery, stream, _ = _common(mail, routing)
-    when = text_field(sub, "timestamp", "subscription.timestamp")
+    notification = _Notification.of(mail, sns_id, routing, sub, "subscription")
     kind = "list_unsubscribe" if sub.get("source") == "UnsubscribeHeader" else "unsubscribe"
     return [
-        build_event(
-            kind=kind,
-            event_id=event_id("ses", sns_id, str(email)),
-            account_id=account,
-            occurred_at=when,
-            email=email,
-            delivery_id=delivery,
-            stream=stream,
-            path=f"mail.destination[{index}]",
-        )
-        for index, email in enumerate(_list(mail, "destination", "mail.destination"))
+        notification.event(kind, email, path) for path, email in _each(mail, "mail", "destination")
     ]
 
 
