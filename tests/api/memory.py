@@ -16,13 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from suppressor_client.decision import Decision, decide_many
 from suppressor_client.lists import parse_pool
 from suppressor_client.records import format_timestamp
-from suppressor_client.types import Stream
+from suppressor_client.sender import ViewDecisions
 from suppressor_client.view import ListView
 
-from workers.client.commands import WriteResult
+from workers.client.commands import SubmitsOne, WriteResult
 from workers.client.sender import Staleness
 from workers.domain.events import COMMAND_SUBJECT, parse_command
 from workers.settings import Settings
@@ -31,7 +30,7 @@ from workers.stream.handlers import COMMAND, address_key, handle_account, handle
 __all__ = ["MemoryLists"]
 
 
-class MemoryLists:
+class MemoryLists(ViewDecisions, SubmitsOne):
     """A ``Reader`` and a ``Writer`` over one in-memory view."""
 
     def __init__(self) -> None:
@@ -48,18 +47,6 @@ class MemoryLists:
 
     def staleness(self) -> Staleness:
         return Staleness(0, 0.5, self.ready)
-
-    def decide_many(
-        self,
-        account_id: str,
-        addresses: Iterable[str],
-        stream: Stream | str = Stream.MARKETING,
-        now: datetime | None = None,
-    ) -> list[Decision]:
-        return decide_many(self.view, account_id, addresses, stream, now or datetime.now(UTC))
-
-    def submit(self, command: Mapping[str, Any], *, wait: float | None = 10.0) -> WriteResult:
-        return self.submit_many([command], wait=wait)[0]
 
     def submit_many(
         self,

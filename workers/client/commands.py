@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from confluent_kafka import Producer
@@ -43,7 +43,14 @@ from workers.kafka.producing import ProduceFailed, produce_acknowledged
 from workers.kafka.topics import COMMANDS
 from workers.settings import Settings
 
-__all__ = ["VISIBLE", "CommandError", "CommandWriter", "WriteResult", "effect_visible"]
+__all__ = [
+    "VISIBLE",
+    "CommandError",
+    "CommandWriter",
+    "SubmitsOne",
+    "WriteResult",
+    "effect_visible",
+]
 
 
 class CommandError(RuntimeError):
@@ -171,7 +178,30 @@ def _prepare(command: Mapping[str, Any]) -> tuple[bytes, Command]:
     return raw, parsed
 
 
-class CommandWriter:
+class _SubmitsMany(Protocol):
+    def submit_many(
+        self, commands: Iterable[Mapping[str, Any]], *, wait: float | None
+    ) -> list[WriteResult]: ...
+
+
+class SubmitsOne:
+    """``submit`` as one command through ``submit_many``, written once for every writer.
+
+    The command writer and an in-memory stand-in differ only in how they write a batch.
+    """
+
+    def submit(
+        self: _SubmitsMany, command: Mapping[str, Any], *, wait: float | None = 10.0
+    ) -> WriteResult:
+        """Write one command; with ``wait``, return once its effect is visible (or time out).
+
+        Raises ``InputError`` for a command the worker would refuse, ``CommandError``
+        when the broker does not take it.
+        """
+        return self.submit_many([command], wait=wait)[0]
+
+
+class CommandWriter(SubmitsOne):
     """Writes commands to suppression-commands and waits until their effect is visible."""
 
     def __init__(
@@ -196,14 +226,6 @@ class CommandWriter:
                 "log_level": 0,
             }
         )
-
-    def submit(self, command: Mapping[str, Any], *, wait: float | None = 10.0) -> WriteResult:
-        """Write one command; with ``wait``, return once its effect is visible (or time out).
-
-        Raises ``InputError`` for a command the worker would refuse, ``CommandError``
-        when the broker does not take it.
-        """
-        return self.submit_many([command], wait=wait)[0]
 
     def submit_many(
         self,

@@ -7,14 +7,13 @@ adapter maps the one onto the other and keeps the settings at hand for the comma
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Unpack
 
 from suppressor_client.config import ClientConfig
 from suppressor_client.feed import FeedError
-from suppressor_client.sender import DECISION_LISTS, Staleness
+from suppressor_client.sender import DECISION_LISTS, SenderOptions, Staleness
 from suppressor_client.sender import SenderClient as _LibraryClient
-from suppressor_client.types import ListName
 
 from workers.kafka.topics import SUPPRESSIONS
 from workers.settings import Settings
@@ -36,22 +35,6 @@ def client_config(settings: Settings) -> ClientConfig:
 class SenderClient(_LibraryClient):
     """``suppressor_client.SenderClient`` configured from ``Settings``."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        keep_details: bool = True,
-        lists: Iterable[ListName] | None = None,
-        on_error: Callable[[str], None] | None = None,
-        compact: bool = False,
-        snapshot_path: Path | None = None,
-    ) -> None:
-        super().__init__(
-            client_config(settings),
-            keep_details=keep_details,
-            lists=lists,
-            on_error=on_error,
-            compact=compact,
-            snapshot_path=snapshot_path,
-        )
+    def __init__(self, settings: Settings, **options: Unpack[SenderOptions]) -> None:
+        super().__init__(client_config(settings), **options)
         self.settings = settings

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self, TypedDict
 
 from suppressor_client.compact_view import CompactView
 from suppressor_client.config import ClientConfig
@@ -41,7 +41,14 @@ from suppressor_client.snapshot import (
 from suppressor_client.types import ListKey, ListName, Stream
 from suppressor_client.view import ListView
 
-__all__ = ["DECISION_LISTS", "FeedError", "SenderClient", "Staleness"]
+__all__ = [
+    "DECISION_LISTS",
+    "FeedError",
+    "SenderClient",
+    "SenderOptions",
+    "Staleness",
+    "ViewDecisions",
+]
 
 DECISION_LISTS: frozenset[ListName] = frozenset(ListName) - {ListName.URI_PATTERN}
 """Every list ``decide`` reads; a sender that never checks bodies can skip URI patterns."""
@@ -56,7 +63,50 @@ class Staleness:
     ready: bool
 
 
-class SenderClient:
+class SenderOptions(TypedDict, total=False):
+    """``SenderClient``'s keyword options, for an adapter that passes them on unchanged."""
+
+    keep_details: bool
+    lists: Iterable[ListName] | None
+    on_error: Callable[[str], None] | None
+    compact: bool
+    snapshot_path: Path | None
+
+
+class _HoldsView(Protocol):
+    @property
+    def view(self) -> ListView: ...
+
+
+class ViewDecisions:
+    """``decide`` and ``decide_many`` over ``self.view``, written once for all that hold a view.
+
+    The client keeps its view from the topic; an in-memory stand-in holds one directly.
+    Both decide the same way, so the two methods live here and are inherited.
+    """
+
+    def decide(
+        self: _HoldsView,
+        account_id: str,
+        address: str,
+        stream: Stream | str = Stream.MARKETING,
+        now: datetime | None = None,
+    ) -> Decision:
+        """SPEC §7 for one address; ``now`` (default: the clock) ends expired entries."""
+        return decide(self.view, account_id, address, stream, now or datetime.now(UTC))
+
+    def decide_many(
+        self: _HoldsView,
+        account_id: str,
+        addresses: Iterable[str],
+        stream: Stream | str = Stream.MARKETING,
+        now: datetime | None = None,
+    ) -> list[Decision]:
+        """``decide`` for each address, in order, with one clock read for the batch."""
+        return decide_many(self.view, account_id, addresses, stream, now or datetime.now(UTC))
+
+
+class SenderClient(ViewDecisions):
     """The sender library: a ListView kept from the suppressions topic; answers decide() locally.
 
     ``keep_details=False`` drops event ids, delivery ids and notes (a sender that only
@@ -219,25 +269,3 @@ class SenderClient:
     def wait_until(self, condition: Callable[[ListView], bool], timeout: float) -> bool:
         """Wait until ``condition(view)`` holds (checked after every batch applied)."""
         return self._feed.wait_until(lambda: condition(self.view), timeout)
-
-    # --- the decision -------------------------------------------------------------------
-
-    def decide(
-        self,
-        account_id: str,
-        address: str,
-        stream: Stream | str = Stream.MARKETING,
-        now: datetime | None = None,
-    ) -> Decision:
-        """SPEC §7 for one address; ``now`` (default: the clock) ends expired entries."""
-        return decide(self.view, account_id, address, stream, now or datetime.now(UTC))
-
-    def decide_many(
-        self,
-        account_id: str,
-        addresses: Iterable[str],
-        stream: Stream | str = Stream.MARKETING,
-        now: datetime | None = None,
-    ) -> list[Decision]:
-        """``decide`` for each address, in order, with one clock read for the batch."""
-        return decide_many(self.view, account_id, addresses, stream, now or datetime.now(UTC))
