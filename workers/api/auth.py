@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 from suppressor_client.types import PLATFORM_ACCOUNT
 
+from workers.domain.comma_items import numbered_items
+
 __all__ = ["KeyRing", "hash_key", "key_from_headers", "may_access"]
 
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -43,9 +45,7 @@ class KeyRing:
     def parse(cls, text: str) -> KeyRing:
         """Read ``account:hex,account:hex``; raises ``ValueError`` naming the bad pair."""
         entries: list[tuple[str, bytes]] = []
-        for number, item in enumerate((p.strip() for p in text.split(",")), start=1):
-            if not item:
-                continue
+        for number, item in numbered_items(text):
             account, sep, digest = item.rpartition(":")
             digest = digest.lower()
             if not sep or _ACCOUNT.fullmatch(account) is None:

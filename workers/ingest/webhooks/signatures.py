@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from suppressor_client.errors import InputError
 from suppressor_client.types import PLATFORM_ACCOUNT
 
+from workers.domain.comma_items import numbered_items
 from workers.ingest.webhooks.sns import SignatureRefused
 
 __all__ = [
@@ -55,9 +56,7 @@ class WebhookSecrets:
     def parse(cls, text: str, env: str = "") -> WebhookSecrets:
         """Read ``account=secret,...``; ``ValueError`` names the bad pair, never the secret."""
         pairs: list[tuple[str, str]] = []
-        for number, item in enumerate((p.strip() for p in text.split(",")), start=1):
-            if not item:
-                continue
+        for number, item in numbered_items(text):
             account, sep, secret = item.partition("=")
             if not sep or not account.strip() or not secret.strip():
                 raise ValueError(f"{env} pair {number} is not account=secret")

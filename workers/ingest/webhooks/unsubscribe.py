@@ -26,6 +26,8 @@ import orjson
 from suppressor_client.addresses import normalize_address
 from suppressor_client.errors import InputError
 
+from workers.domain.comma_items import numbered_items
+
 __all__ = [
     "BadToken",
     "Claims",
@@ -58,9 +60,7 @@ class UnsubscribeKeys:
     def parse(cls, text: str) -> UnsubscribeKeys:
         """Read ``kid=secret,...`` (``SUPPRESSOR_UNSUBSCRIBE_KEYS``); never echoes a secret."""
         pairs: list[tuple[str, bytes]] = []
-        for number, item in enumerate((p.strip() for p in text.split(",")), start=1):
-            if not item:
-                continue
+        for number, item in numbered_items(text):
             kid, sep, secret = item.partition("=")
             kid = kid.strip()
             if not sep or not kid.isalnum() or len(kid) > 16:
