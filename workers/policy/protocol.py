@@ -24,6 +24,8 @@ from enum import StrEnum
 from suppressor_client.decision import Decision
 from suppressor_client.types import REASON_TEXT
 
+from workers.domain.comma_items import numbered_items
+
 __all__ = [
     "MAX_ATTRIBUTES",
     "MAX_LINE",
@@ -88,7 +90,7 @@ def parse_request(block: bytes) -> dict[str, str]:
 def parse_account_map(text: str) -> dict[str, str]:
     """``key=account,key=account`` (keys: logins or sender domains, compared lower-case)."""
     out: dict[str, str] = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
+    for _number, item in numbered_items(text):
         key, sep, account = item.partition("=")
         if not sep or not key.strip() or not account.strip():
             raise ValueError(f"not key=account: {item!r}")
