@@ -18,6 +18,7 @@ from workers.ingest.webhooks.mapping import (
     enhanced_status,
     event_id,
     from_epoch,
+    object_field,
     reply_code,
     text_field,
 )
@@ -36,11 +37,6 @@ SKIPPED = frozenset({"accepted", "rejected", "opened", "clicked", "stored", "lis
 """Kinds Mailgun documents that change no list: answered 2xx, counted, not mapped."""
 
 
-def _object(obj: dict[str, Any], key: str) -> dict[str, Any]:
-    value = obj.get(key)
-    return value if isinstance(value, dict) else {}
-
-
 def map_mailgun(body: object, routing: Routing) -> Mapped:
     """One Mailgun webhook body (decoded JSON) as delivery events."""
     if not isinstance(body, dict) or not isinstance(body.get("event-data"), dict):
@@ -52,11 +48,11 @@ def map_mailgun(body: object, routing: Routing) -> Mapped:
     ours = KINDS.get(kind)
     if ours is None:
         raise NotUnderstood(f"unknown Mailgun event {kind[:40]!r}", path="event-data.event")
-    variables = _object(data, "user-variables")
-    headers = _object(_object(data, "message"), "headers")
+    variables = object_field(data, "user-variables")
+    headers = object_field(object_field(data, "message"), "headers")
     details: dict[str, Any] = {}
     if ours == "bounce":
-        status = _object(data, "delivery-status")
+        status = object_field(data, "delivery-status")
         text = status.get("message") or status.get("description")
         details = {
             "provider": "mailgun",

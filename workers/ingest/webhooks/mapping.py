@@ -34,6 +34,7 @@ __all__ = [
     "enhanced_status",
     "event_id",
     "from_epoch",
+    "object_field",
     "reply_code",
     "text_field",
 ]
@@ -143,6 +144,12 @@ def from_epoch(value: object, path: str) -> str:
     if number is None or not 0 < number < 32_503_680_000:  # before the year 3000
         raise NotUnderstood(f"{path} is not a Unix time: {str(value)[:40]!r}", path=path)
     return format_timestamp(datetime.fromtimestamp(number, UTC))
+
+
+def object_field(obj: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """An optional object field (metadata, headers, status): ``{}`` when absent or not one."""
+    value = obj.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def text_field(obj: Mapping[str, Any], key: str, path: str, *, required: bool = True) -> str:

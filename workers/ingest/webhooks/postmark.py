@@ -18,6 +18,7 @@ from workers.ingest.webhooks.mapping import (
     build_event,
     enhanced_status,
     event_id,
+    object_field,
     reply_code,
     text_field,
 )
@@ -64,11 +65,6 @@ _SUPPRESSION_KINDS: dict[str, str | None] = {
 """SubscriptionChange ``SuppressionReason`` (when SuppressSending) -> event type, or nothing."""
 
 
-def _metadata(record: dict[str, Any]) -> dict[str, Any]:
-    value = record.get("Metadata")
-    return value if isinstance(value, dict) else {}
-
-
 def _bounce(record: dict[str, Any], routing: Routing, complaint: bool) -> Mapped:
     code = record.get("TypeCode")
     kind_name = record.get("Type")
@@ -90,7 +86,7 @@ def _bounce(record: dict[str, Any], routing: Routing, complaint: bool) -> Mapped
             "smtp_code": reply_code(text),
             "diagnostic": text or record.get("Description"),
         }
-    metadata = _metadata(record)
+    metadata = object_field(record, "Metadata")
     return Mapped(
         events=(
             build_event(
@@ -108,7 +104,7 @@ def _bounce(record: dict[str, Any], routing: Routing, complaint: bool) -> Mapped
 
 
 def _delivery(record: dict[str, Any], routing: Routing) -> Mapped:
-    metadata = _metadata(record)
+    metadata = object_field(record, "Metadata")
     message = text_field(record, "MessageID", "MessageID")
     email = text_field(record, "Recipient", "Recipient")
     event = build_event(
@@ -130,7 +126,7 @@ def _subscription(record: dict[str, Any], routing: Routing) -> Mapped:
     ours = _SUPPRESSION_KINDS.get(reason) if isinstance(reason, str) else "unsubscribe"
     if ours is None:
         return Mapped(skipped=(f"SubscriptionChange/{reason}",))
-    metadata = _metadata(record)
+    metadata = object_field(record, "Metadata")
     email = text_field(record, "Recipient", "Recipient")
     changed = text_field(record, "ChangedAt", "ChangedAt")
     message = record.get("MessageID")
