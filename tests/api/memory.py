@@ -76,13 +76,16 @@ class MemoryLists(ViewDecisions, SubmitsOne):
             done = handle_address(
                 self._addresses.get(key), COMMAND + raw, account_id, email, self._config
             )
+            if done is None:  # the command changes nothing: no record, as in the worker
+                return
             self._addresses[key] = done.stored
+            out = done.out
         else:
             result = handle_account(self._accounts.get(account_id), COMMAND + raw, self._pool)
             self._accounts[account_id] = result.stored
-            done = result  # type: ignore[assignment]
+            out = result.out
         with self.lock:
-            for list_key, record in done.out:
+            for list_key, record in out:
                 self.view.apply(list_key, record)
 
 
