@@ -2,8 +2,10 @@
 
 RFC 3834 headers first (``Auto-Submitted`` but ``no``, ``X-Autoreply``, ``Precedence:
 auto_reply`` ...), then the subject's wording, then the body's, in several languages
-(``mta_rules.AUTO_REPLY_*``). Bounces carry such headers too (Postfix marks its bounces
-``auto-replied``), so ``parse`` asks only once no MTA family has read the message.
+(``mta_rules.AUTO_REPLY_*``). Bounces carry such headers too: RFC 3834 §5 has an MTA's
+notification marked ``auto-generated`` or ``auto-replied`` as well (Postfix, Exim, Mail.Ru
+and EarthLink do). So ``parse`` asks only once no MTA family has read the message, and a
+message whose sender or subject says "bounce" is not an auto-reply by its headers alone.
 """
 
 from __future__ import annotations
@@ -15,10 +17,16 @@ from workers.ingest.mail.reports import Kind, MailReport
 __all__ = ["auto_reply"]
 
 
-def auto_reply(context: MessageContext, lower_text: str) -> MailReport | None:
-    """An auto-reply report (the replier's address, the evidence), or None."""
+def auto_reply(
+    context: MessageContext, lower_text: str, *, bounce_like: bool = False
+) -> MailReport | None:
+    """An auto-reply report (the replier's address, the evidence), or None.
+
+    ``bounce_like``: the sender or subject reads as a bounce; RFC 3834 headers then prove
+    nothing (a DSN is auto-generated too), only the subject's or body's wording counts.
+    """
     evidence = None
-    for name, values in rules.AUTO_REPLY_HEADERS:
+    for name, values in () if bounce_like else rules.AUTO_REPLY_HEADERS:
         value = (context.headers.get(name) or "").strip().lower()
         if not value:
             continue

@@ -34,12 +34,14 @@ __all__ = [
     "dsn_reports",
     "reply_code",
     "status_code",
+    "status_comment",
     "typed_value",
 ]
 
 _BLOCK_SPLIT = re.compile(r"\r?\n[ \t]*\r?\n")
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]{0,60})[ \t]*:[ \t]*(.*)$")
 _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d])")
+_STATUS_COMMENT = re.compile(r"[245]\.\d{1,3}\.\d{1,3}\s*\((.+)\)\s*$", re.DOTALL)
 _REPLY = re.compile(r"^\s*(?:#\s*)?([245]\d\d)(?![\d.])")
 _MAX_BLOCKS = 500
 
@@ -139,6 +141,21 @@ def status_code(value: str | None) -> str | None:
     return f"{match[1]}.{int(match[2])}.{int(match[3])}"
 
 
+def status_comment(value: str | None) -> str | None:
+    """The words an MTA writes beside the status (``5.0.0 (recipient reached disk quota)``).
+
+    RFC 3464 §2.3.4 allows a comment after the status code; Sun/Oracle Messaging Server
+    (PMDF) puts its only reason there when it writes no Diagnostic-Code.
+    """
+    if not value:
+        return None
+    match = _STATUS_COMMENT.search(value)
+    if match is None:
+        return None
+    text = " ".join(match[1].split()).strip()
+    return text[:MAX_DIAGNOSTIC] or None
+
+
 def reply_code(text: str | None) -> int | None:
     """The basic reply code at the start of a diagnostic (``550 5.1.1 ...`` -> 550)."""
     if not text:
@@ -221,6 +238,8 @@ def _dsn_recipient(
     diagnostic = typed_value(block.get("diagnostic-code"))
     if diagnostic is not None:
         diagnostic = diagnostic[:MAX_DIAGNOSTIC]
+    else:
+        diagnostic = status_comment(block.get("status"))
     kind = _ACTIONS.get(action)
     if kind is None:
         kind = _STATUS_CLASS_KIND.get((status or "5")[0], Kind.BOUNCE)

@@ -169,6 +169,15 @@ FAMILIES: tuple[MtaFamily, ...] = (
         reasons=(_REMOTE_HOST_SAID,),
     ),
     MtaFamily(
+        name="exchange-5.5",
+        source="Microsoft Exchange Server 5.5 / IMS NDR text ('Your message ... did not reach "
+        "the following recipient(s):', X.400 'dda:SMTP=' addresses); flufl.bounce test data",
+        markers=("did not reach the following recipient(s)",),
+        start=("did not reach the following recipient(s)",),
+        end=(),
+        recipients=(_p(rf"dda:SMTP={ADDR};?", _MI), _ALONE_ON_DATE),
+    ),
+    MtaFamily(
         name="exchange",
         source="Microsoft Exchange / Exchange Online NDRs ('Delivery has failed to these "
         "recipients or groups', 'Diagnostic information for administrators')",
@@ -273,6 +282,62 @@ FAMILIES: tuple[MtaFamily, ...] = (
         recipients=(_p(rf"^[ \t]*<?{ADDR}>?[ \t]*(?P<rest>\(.*)?$"),),
         reasons=(_p(r"\((?!host:|queue:)(?P<text>[^)]+)\)", _MI),),
         mtas=(_p(r"\(host:\s*(?P<mta>[\w.-]+)\)", _MI),),
+    ),
+    MtaFamily(
+        name="ipswitch-imail",
+        source="Ipswitch IMail Server (SMTP32) text bounces ('Unknown user: ...', 'RCPT TO "
+        "generated following response:', 'Original message follows.'); flufl.bounce test data",
+        markers=("rcpt to generated following response", "invalid final delivery userid"),
+        start=(),
+        end=("original message follows.",),
+        recipients=(_p(rf"^(?P<rest>[A-Z][A-Za-z '-]{{2,60}}):[ \t]*<?{ADDR}>?[ \t]*$"),),
+    ),
+    MtaFamily(
+        name="pmdf",
+        source="PMDF / Sun-Oracle Messaging Server notices ('Your message cannot be delivered "
+        "to the following recipients:', 'Recipient address: ...'); flufl.bounce test data",
+        markers=(
+            "your message cannot be delivered to the following recipients",
+            "this report relates to a message you sent with the following header fields",
+        ),
+        start=("cannot be delivered to the following recipients",),
+        end=(),
+        recipients=(_p(rf"^[ \t]*recipient address:[ \t]*<?{ADDR}>?[ \t]*$", _MI),),
+        reasons=(_p(r"(?:reason|original address):\s*(?:\S+@\S+\s+)?(?P<text>.+)$", _MI),),
+    ),
+    MtaFamily(
+        name="mdaemon",
+        source="MDaemon (Alt-N) 'Permanent Delivery Failure' notices ('The following addresses "
+        "did NOT receive a copy of your message', a session transcript); flufl.bounce test data",
+        markers=(
+            "the attached message had permanent fatal delivery errors",
+            "the following addresses did not receive a copy of your message",
+        ),
+        start=("the following addresses did not receive a copy of your message",),
+        end=(),
+        recipients=(_p(rf"^>[ \t]*<?{ADDR}>?[ \t]*$"),),
+        reasons=(
+            _p(r"(?<![\w.])(?P<text>5\d\d[ -](?!.*sender ok).+?)(?=\s+(?:quit|rset)\b|$)", _MI),
+        ),
+    ),
+    MtaFamily(
+        name="smail",
+        source="smail 3 bounces ('|---- Failed addresses follow: ----|', 'addr ... reason'); "
+        "flufl.bounce test data",
+        markers=("failed addresses follow:",),
+        start=("failed addresses follow:",),
+        end=("message text follows:",),
+        recipients=(_p(rf"^[ \t]*<?{ADDR}>?[ \t]+\.\.\.[ \t]*(?P<rest>.*)$"),),
+    ),
+    MtaFamily(
+        name="hotpop",
+        source="HotPOP / simple 'Undeliverable Address: ... Reason: ...' notices; flufl.bounce "
+        "test data",
+        markers=("undeliverable address:",),
+        start=("undeliverable address:",),
+        end=("original message attached",),
+        recipients=(_p(rf"^[ \t]*undeliverable address:[ \t]*<?{ADDR}>?[ \t]*$", _MI),),
+        reasons=(_p(r"\breason:\s*(?P<text>.+)$", _MI),),
     ),
     MtaFamily(
         name="amazon-ses",

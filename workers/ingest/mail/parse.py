@@ -108,10 +108,10 @@ def _parse(raw: bytes, depth: int) -> list[MailReport]:
         reports = _text_bounce(text, family, context, lower=lower, lower_subject=lower_subject)
         if reports:
             return reports
-    auto = auto_reply(context, lower)
+    why = looks_like_bounce(context.sender, context.subject)
+    auto = auto_reply(context, lower, bounce_like=why is not None)
     if auto is not None:
         return [auto]
-    why = looks_like_bounce(context.sender, context.subject)
     if why is not None:
         reports = _text_bounce(
             text, rules.GENERIC, context, lower=lower, lower_subject=lower_subject, why=why
