@@ -158,6 +158,40 @@ TABLE: dict[str, list[Want]] = {
             "smtp.county.example",
         ),
     ],
+    # Older and smaller MTAs' text bounces (rows sourced in mta_rules)
+    "exchange-55-ims.eml": [
+        Want("pat.lee@legacyco.example", "bounce", None, None, "exchange-5.5", "not recognized"),
+    ],
+    "imail-smtp32.eml": [
+        Want(
+            "gone.user@smallisp.example", "bounce", "5.1.1", 550, "ipswitch-imail", "User unknown"
+        ),
+        Want(
+            "closed.box@smallisp.example", "bounce", None, None, "ipswitch-imail", "final delivery"
+        ),
+    ],
+    "pmdf-quota.eml": [
+        Want(
+            "mueller@mailhost.uni.example.ch", "bounce", "5.0.0", None, "dsn", "disk quota exceeded"
+        ),
+    ],
+    "dsn-status-comment.eml": [
+        Want("full.box@msg.example.org", "bounce", "5.2.2", None, "dsn", "reached disk quota"),
+    ],
+    "mdaemon-permanent.eml": [
+        Want(
+            "no.such.person@shop.example", "bounce", "5.1.1", 550, "mdaemon", "unknown user account"
+        ),
+    ],
+    "smail-failed-addresses.eml": [
+        Want("lost.user@nowhere.example", "bounce", None, None, "smail", "unknown host"),
+    ],
+    "hotpop-over-quota.eml": [
+        Want("filled.up@freepop.example", "bounce", None, None, "hotpop", "over disk quota"),
+    ],
+    "dsn-auto-submitted-bounce.eml": [
+        Want("ivan.petrov@bigmail.example", "bounce", None, 550, "generic", "User not found"),
+    ],
     "amazon-ses-text-only.eml": [Want("buyer@retail.example", "bounce", family="amazon-ses")],
     "sendgrid-forwarded-bounce.eml": [
         Want("reader@partner.example", "bounce", "5.1.1", 550, "postfix", "User unknown"),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.ingest.mail.helpers import fixture
+from workers.ingest.mail.dsn import status_comment
 from workers.ingest.mail.parse import parse_message
 
 SPECIAL: dict[str, str] = {
@@ -144,3 +145,36 @@ def test_rfc2047_subject_and_8bit_headers_are_decoded() -> None:
     )
     (report,) = parse_message(raw)
     assert (report.kind, report.email, report.smtp_status) == ("bounce", "weg@x.example", "5.1.1")
+
+
+def test_auto_submitted_header_does_not_make_a_bounce_an_auto_reply() -> None:
+    """A mailer-daemon's text bounce marked Auto-Submitted (RFC 3834 §5) stays a bounce."""
+    report = _one("dsn-auto-submitted-bounce.eml")
+    assert (report.kind, report.email) == ("bounce", "ivan.petrov@bigmail.example")
+
+
+def test_auto_submitted_from_a_person_is_still_an_auto_reply() -> None:
+    """The header alone still marks an auto-reply when neither sender nor subject says bounce."""
+    raw = (
+        b"From: Lee <lee@example.com>\r\nTo: news@acme.example\r\n"
+        b"Subject: Re: Weekly picks\r\nAuto-Submitted: auto-replied\r\n\r\nThanks!\r\n"
+    )
+    [report] = parse_message(raw)
+    assert (report.kind, report.email) == ("auto_reply", "lee@example.com")
+
+
+@pytest.mark.parametrize(
+    ("status", "comment"),
+    [
+        ("5.0.0 (recipient reached disk quota)", "recipient reached disk quota"),
+        ("5.1.1 (bad   destination\r\n mailbox address)", "bad destination mailbox address"),
+        ("5.1.1", None),
+        ("5.1.1 ()", None),
+        (None, None),
+    ],
+)
+def test_status_comment_is_the_words_beside_the_code(
+    status: str | None, comment: str | None
+) -> None:
+    """The comment after a DSN Status code is read (whitespace folded), and only a comment."""
+    assert status_comment(status) == comment

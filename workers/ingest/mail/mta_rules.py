@@ -114,6 +114,19 @@ FAMILIES: tuple[MtaFamily, ...] = (
         mtas=(_p(r"\bhost (?P<mta>[\w.-]+) \[", _MI),),
     ),
     MtaFamily(
+        name="exchange-5.5",
+        source="Microsoft Exchange Server 5.5 / IMS NDR text ('Your message ... did not reach "
+        "the following recipient(s):', X.400 'dda:SMTP=' addresses); flufl.bounce test data",
+        markers=("did not reach the following recipient(s)",),
+        start=("did not reach the following recipient(s)",),
+        end=(),
+        recipients=(
+            _p(rf"dda:SMTP={ADDR};?", _MI),
+            _p(rf"^[ \t]*<?{ADDR}>?[ \t]+on[ \t]+(?:[a-z]{{3}},[ \t]*)?\d", _MI),
+        ),
+        reasons=(_p(r"\d\d:\d\d:\d\d\s+[+-]\d{4}\s+(?P<text>.+)$", _MI),),
+    ),
+    MtaFamily(
         name="sendmail",
         source="Sendmail savemail.c bounce headings ('----- The following addresses had "
         "permanent fatal errors -----')",
@@ -167,15 +180,6 @@ FAMILIES: tuple[MtaFamily, ...] = (
         end=("--- below this line is a copy of the message",),
         recipients=(_ANGLE_ALONE,),
         reasons=(_REMOTE_HOST_SAID,),
-    ),
-    MtaFamily(
-        name="exchange-5.5",
-        source="Microsoft Exchange Server 5.5 / IMS NDR text ('Your message ... did not reach "
-        "the following recipient(s):', X.400 'dda:SMTP=' addresses); flufl.bounce test data",
-        markers=("did not reach the following recipient(s)",),
-        start=("did not reach the following recipient(s)",),
-        end=(),
-        recipients=(_p(rf"dda:SMTP={ADDR};?", _MI), _ALONE_ON_DATE),
     ),
     MtaFamily(
         name="exchange",
@@ -291,6 +295,7 @@ FAMILIES: tuple[MtaFamily, ...] = (
         start=(),
         end=("original message follows.",),
         recipients=(_p(rf"^(?P<rest>[A-Z][A-Za-z '-]{{2,60}}):[ \t]*<?{ADDR}>?[ \t]*$"),),
+        reasons=(_p(r"rcpt to generated following response:\s*(?P<text>.+)$", _MI),),
     ),
     MtaFamily(
         name="pmdf",
@@ -328,6 +333,7 @@ FAMILIES: tuple[MtaFamily, ...] = (
         start=("failed addresses follow:",),
         end=("message text follows:",),
         recipients=(_p(rf"^[ \t]*<?{ADDR}>?[ \t]+\.\.\.[ \t]*(?P<rest>.*)$"),),
+        reasons=(_p(r"\.\.\.\s*(?P<text>[^|\n]+?)\s*(?:\||$)", _MI),),
     ),
     MtaFamily(
         name="hotpop",
