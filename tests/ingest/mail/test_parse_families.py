@@ -192,6 +192,27 @@ TABLE: dict[str, list[Want]] = {
     "dsn-auto-submitted-bounce.eml": [
         Want("ivan.petrov@bigmail.example", "bounce", None, 550, "generic", "User not found"),
     ],
+    "interscan-rcpt-rejected.eml": [
+        Want("left.company@firm.example", "bounce", "5.1.1", 550, "interscan", "does not exist"),
+    ],
+    "mailru-local-scan.eml": [
+        Want("olga.k@mail.example.ru", "bounce", None, None, "mail.ru", "user not found"),
+    ],
+    "exchange-2007-bullets.eml": [
+        Want("crammed@isp.example", "bounce", None, 552, "exchange", "over its storage limit"),
+    ],
+    "bulleted-dsn-text.eml": [
+        Want(
+            "missing.one@smallhost.example", "bounce", "5.1.1", 550, "outlook.com", "No such user"
+        ),
+    ],
+    # Shapes the generic reader knows: "<words>: <addr>", "(Originally addressed to ...)",
+    # "... deliver your message to <addr>"
+    "generic-words-colon.eml": [
+        Want("stuffed@bigisp.example", "bounce", None, None, "generic", "mailbox is full"),
+        Want("old.alias@bigisp.example", "bounce", None, None, "generic", "User not known"),
+        Want("third.one@bigisp.example", "bounce", None, 550, "generic", "no such recipient"),
+    ],
     "amazon-ses-text-only.eml": [Want("buyer@retail.example", "bounce", family="amazon-ses")],
     "sendgrid-forwarded-bounce.eml": [
         Want("reader@partner.example", "bounce", "5.1.1", 550, "postfix", "User unknown"),

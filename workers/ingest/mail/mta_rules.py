@@ -71,6 +71,15 @@ _INDENTED = _p(rf"^[ \t]+<?{ADDR}>?[ \t]*$")  # an address alone on an indented 
 _ALONE = _p(rf"^[ \t]*<?{ADDR}>?[ \t]*$")  # an address alone on its line
 _ALONE_ON_DATE = _p(rf"^[ \t]*<?{ADDR}>?(?:[ \t]+on[ \t]+\d[^\n]*)?[ \t]*$", _MI)
 _LEADING = _p(rf"^[ \t]*<?{ADDR}>?[ \t]*(?:[:(]|\s-\s)[ \t]*(?P<rest>.*)$")
+_BULLET = _p(rf"^[ \t]*\*[ \t]*<?{ADDR}>?[ \t]*$")  # "   * jane@example.com"
+_BULLET_BRACKET = _p(rf"^[ \t]*\*[ \t]*\[{ADDR}\]:[ \t]*(?P<rest>.*)$")  # "* [jane@x]: 550 ..."
+# "User's mailbox is full: <jane@example.com>": two or more words (never a header name,
+# which has no space) before the colon say what happened to the address after it.
+_WORDS_COLON = _p(
+    rf"^[ \t]*(?P<rest>[A-Za-z][\w'.-]*(?:[ \t]+[\w'.-]+){{1,8}}):[ \t]*<?{ADDR}>?[ \t]*$"
+)
+_ORIGINALLY = _p(rf"\(originally addressed to <?{ADDR}>?\)", _MI)
+_MESSAGE_TO = _p(rf"\b(?:deliver (?:your )?message to|your message to)[ \t]+<?{ADDR}>?", _MI)
 
 _REMOTE_HOST_SAID = _p(
     r"remote host said:\s*(?P<text>.+?)(?:\s*\[RCPT_TO\])?(?:\s+giving up on \S+)?$", _MI
@@ -187,6 +196,7 @@ FAMILIES: tuple[MtaFamily, ...] = (
         "recipients or groups', 'Diagnostic information for administrators')",
         markers=(
             "delivery has failed to these recipients or groups",
+            "delivery has failed to these recipients or distribution lists",  # Exchange 2007
             "diagnostic information for administrators",
             "your message did not reach some or all of the intended recipients",
             "the following recipient(s) cannot be reached",
@@ -203,6 +213,7 @@ FAMILIES: tuple[MtaFamily, ...] = (
         recipients=(
             _ALONE_ON_DATE,
             _p(rf"your message to[ \t]+{ADDR}[ \t]+couldn'?t be delivered", _MI),
+            _BULLET_BRACKET,
         ),
         reasons=(
             _p(r"remote server returned '(?P<text>[^']+)'", _MI),
@@ -220,7 +231,8 @@ FAMILIES: tuple[MtaFamily, ...] = (
         ),
         start=("delivery to the following recipients failed",),
         end=("----- original message -----",),
-        recipients=(_INDENTED, _ALONE),
+        recipients=(_INDENTED, _ALONE, _BULLET),
+        reasons=(_p(r"\bsmtp:\s*\w+ host [^:\s]+:\s*(?P<text>.+?)(?:\s*={5,}.*)?$", _MI),),
     ),
     MtaFamily(
         name="domino",
@@ -346,6 +358,28 @@ FAMILIES: tuple[MtaFamily, ...] = (
         reasons=(_p(r"\breason:\s*(?P<text>.+)$", _MI),),
     ),
     MtaFamily(
+        name="interscan",
+        source="Trend Micro InterScan Messaging Security Suite notices ('Sent <<< RCPT TO:<...>', "
+        "'Received >>> 550 ...'); flufl.bounce test data",
+        markers=("message from interscan messaging security suite",),
+        start=(),
+        end=("end of message",),
+        recipients=(_p(rf"rcpt to:[ \t]*<{ADDR}>", _MI),),
+        reasons=(_p(r"received >>>\s*(?P<text>.+?)(?=\s*unable to deliver|\s*\*{3}|$)", _MI),),
+    ),
+    MtaFamily(
+        name="mail.ru",
+        source="Mail.Ru notices (Russian, then Exim's local_scan text 'A message that you sent "
+        "was rejected by the local scanning code'); flufl.bounce test data",
+        markers=("сервером mail.ru", "rejected by the local scanning code"),
+        start=(),
+        end=("------ this is a copy of your message",),
+        recipients=(
+            _p(rf"^[ \t]*local mailbox <?{ADDR}>? is unavailable:?[ \t]*(?P<rest>.*)$", _MI),
+        ),
+        reasons=(_p(r"the following error was given:\s*(?P<text>.+)$", _MI),),
+    ),
+    MtaFamily(
         name="amazon-ses",
         source="Amazon SES bounce notification text ('An error occurred while trying to deliver "
         "the mail to the following recipients')",
@@ -459,7 +493,7 @@ GENERIC = MtaFamily(
     markers=(),
     start=(),
     end=(),
-    recipients=(_ANGLE_COLON, _LEADING, _ALONE),
+    recipients=(_ANGLE_COLON, _LEADING, _ALONE, _WORDS_COLON, _ORIGINALLY, _MESSAGE_TO),
     reasons=(_REMOTE_HOST_SAID,),
 )
 

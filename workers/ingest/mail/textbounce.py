@@ -187,7 +187,13 @@ def read_recipients(
                 continue
             rest = match.groupdict().get("rest") or ""
             hits[match.start()] = (match.end(), email, rest)
-    order = sorted(hits)
+    order: list[int] = []
+    for start in sorted(hits):  # the address named again in its own paragraph: one section
+        previous = order[-1] if order else None
+        same = previous is not None and hits[previous][1] == hits[start][1]
+        if same and previous is not None and not _BLANK_LINE.search(block, previous, start):
+            continue
+        order.append(start)
     found: dict[str, TextRecipient] = {}
     for index, start in enumerate(order):
         end = order[index + 1] if index + 1 < len(order) else len(block)
