@@ -213,6 +213,13 @@ TABLE: dict[str, list[Want]] = {
         Want("old.alias@bigisp.example", "bounce", None, None, "generic", "User not known"),
         Want("third.one@bigisp.example", "bounce", None, 550, "generic", "no such recipient"),
     ],
+    # RFC 5429 Sieve reject: an MDN with disposition "deleted" and the reason in its text
+    "sieve-reject-mdn.eml": [
+        Want("brimful@host.example", "bounce", None, None, "sieve-reject", "Quota exceeded"),
+    ],
+    "gateway-delay-notice.eml": [
+        Want("slowpoke@partner.example", "delayed", None, None, "generic", "postponed"),
+    ],
     "amazon-ses-text-only.eml": [Want("buyer@retail.example", "bounce", family="amazon-ses")],
     "sendgrid-forwarded-bounce.eml": [
         Want("reader@partner.example", "bounce", "5.1.1", 550, "postfix", "User unknown"),

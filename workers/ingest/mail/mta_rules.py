@@ -68,7 +68,7 @@ class MtaFamily:
 _ANGLE_ALONE = _p(rf"^[ \t]*<{ADDR}>:?[ \t]*$")  # "<jane@example.com>:" alone on its line
 _ANGLE_COLON = _p(rf"^<{ADDR}>(?: \(expanded from <[^>\n]*>\))?:[ \t]*(?P<rest>.*)$")
 _INDENTED = _p(rf"^[ \t]+<?{ADDR}>?[ \t]*$")  # an address alone on an indented line
-_ALONE = _p(rf"^[ \t]*<?{ADDR}>?[ \t]*$")  # an address alone on its line
+_ALONE = _p(rf"^[ \t]*[<\"]?{ADDR}[>\"]?[ \t]*$")  # an address alone on its line
 _ALONE_ON_DATE = _p(rf"^[ \t]*<?{ADDR}>?(?:[ \t]+on[ \t]+\d[^\n]*)?[ \t]*$", _MI)
 _LEADING = _p(rf"^[ \t]*<?{ADDR}>?[ \t]*(?:[:(]|\s-\s)[ \t]*(?P<rest>.*)$")
 _BULLET = _p(rf"^[ \t]*\*[ \t]*<?{ADDR}>?[ \t]*$")  # "   * jane@example.com"
@@ -522,6 +522,8 @@ DELAY_MARKERS: tuple[str, ...] = (
     "delay notification",  # Exchange
     "will retry for",  # Exim, Gmail
     "message delayed",
+    "delivery attempts will continue to be made",  # Symantec AntiVirus for SMTP Gateways
+    "we will continue to try to deliver your message",
 )
 """Phrases of "still trying" warnings: a delay, not a bounce (lower-case)."""
 

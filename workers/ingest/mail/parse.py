@@ -7,7 +7,8 @@ In order, the first that applies decides:
    may still read the VERP return path);
 2. a DSN (``message/delivery-status``, RFC 3464 / 6533): one report per recipient block,
    its kind from ``Action`` (failed: bounce; delayed, delivered, relayed, expanded);
-3. a read receipt (``message/disposition-notification``): ignored;
+3. a Sieve ``reject`` (an MDN with disposition ``deleted``): a bounce (``mdn``); any
+   other disposition notification is a read receipt: ignored;
 4. a text bounce of a known MTA family (``mta_rules.FAMILIES``), or a delay warning;
 5. an auto-reply (RFC 3834 headers, then subject and body wording): ignored;
 6. a bounce by its sender or subject alone, read with the generic recipient patterns;
@@ -38,6 +39,7 @@ from workers.ingest.mail.context import (
     report,
 )
 from workers.ingest.mail.dsn import dsn_reports
+from workers.ingest.mail.mdn import sieve_rejects
 from workers.ingest.mail.mime import Headers, enclosed, iter_parts, load
 from workers.ingest.mail.reports import Kind, MailReport
 from workers.ingest.mail.textbounce import (
@@ -98,7 +100,11 @@ def _parse(raw: bytes, depth: int) -> list[MailReport]:
             if any(r.kind != Kind.UNPARSED for r in reports):
                 return reports
             dsn_failures.extend(reports)
-    if any(ctype in _MDN_TYPES for ctype in types):
+    mdn_parts = [p for p, ctype in zip(parts, types, strict=True) if ctype in _MDN_TYPES]
+    if mdn_parts:
+        rejects = sieve_rejects(mdn_parts, parts, context)
+        if rejects:
+            return rejects
         return [report(context, None, Kind.RECEIPT, "read receipt (disposition notification)")]
     text = notification_text(parts)
     lower = " ".join(text.lower().split())  # markers match across line breaks
