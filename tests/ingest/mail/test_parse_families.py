@@ -220,6 +220,9 @@ TABLE: dict[str, list[Want]] = {
     "gateway-delay-notice.eml": [
         Want("slowpoke@partner.example", "delayed", None, None, "generic", "postponed"),
     ],
+    "mimesweeper-french.eml": [
+        Want("claire.martin@agence.example", "bounce", None, None, "mimesweeper", "n'existe pas"),
+    ],
     "amazon-ses-text-only.eml": [Want("buyer@retail.example", "bounce", family="amazon-ses")],
     "sendgrid-forwarded-bounce.eml": [
         Want("reader@partner.example", "bounce", "5.1.1", 550, "postfix", "User unknown"),

@@ -14,8 +14,11 @@ Sendmail's ``savemail.c`` headings, qmail-send's ``qsutil``/``qmail-send.c`` wor
 Microsoft's published NDR documentation "Email non-delivery reports in Exchange Online",
 HCL Domino's "DELIVERY FAILURE" reports, Gmail's "Address not found" notices, Yahoo's and
 Outlook.com's notices, GroupWise's "Message status - undeliverable", Amazon SES's
-notification text) and, for carriers, from the wording they commonly use; no row copies
-another project's samples.
+notification text) and, for carriers, from the wording they commonly use. Older or
+smaller MTAs (Exchange 5.5, IMail, PMDF, MDaemon, smail, InterScan, MIMEsweeper, Mail.Ru,
+HotPOP) are written from the shapes of the public ``flufl.bounce`` test mails, the only
+public examples of their text; each row's ``source`` says which. No row copies another
+project's samples.
 """
 
 from __future__ import annotations
@@ -378,6 +381,15 @@ FAMILIES: tuple[MtaFamily, ...] = (
             _p(rf"^[ \t]*local mailbox <?{ADDR}>? is unavailable:?[ \t]*(?P<rest>.*)$", _MI),
         ),
         reasons=(_p(r"the following error was given:\s*(?P<text>.+)$", _MI),),
+    ),
+    MtaFamily(
+        name="mimesweeper",
+        source="Clearswift MIMEsweeper for SMTP notices ('A message could not be delivered to:', "
+        "the address alone, then the reason, often in the site's language); flufl.bounce test data",
+        markers=("a message could not be delivered to:",),
+        start=("a message could not be delivered to:",),
+        end=(),
+        recipients=(_ALONE,),
     ),
     MtaFamily(
         name="amazon-ses",

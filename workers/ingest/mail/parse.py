@@ -7,7 +7,7 @@ In order, the first that applies decides:
    may still read the VERP return path);
 2. a DSN (``message/delivery-status``, RFC 3464 / 6533): one report per recipient block,
    its kind from ``Action`` (failed: bounce; delayed, delivered, relayed, expanded);
-3. a Sieve ``reject`` (an MDN with disposition ``deleted``): a bounce (``mdn``); any
+3. a Sieve ``reject`` (an MDN with disposition ``deleted``): a bounce (``mdn.sieve_rejects``); any
    other disposition notification is a read receipt: ignored;
 4. a text bounce of a known MTA family (``mta_rules.FAMILIES``), or a delay warning;
 5. an auto-reply (RFC 3834 headers, then subject and body wording): ignored;
