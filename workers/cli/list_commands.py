@@ -8,11 +8,13 @@ command says is what senders see. Exit codes: 0 done, 1 failed (the message says
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 import typer
@@ -22,8 +24,9 @@ from suppressor_client.types import PLATFORM_ACCOUNT, REASON_TEXT, CommandType, 
 from workers.cli.common import fail, load_settings
 from workers.client.commands import CommandError, CommandWriter
 from workers.client.sender import FeedError, SenderClient
-from workers.domain.files import parse_import_csv, parse_manual
+from workers.domain.file_stream import stream_import_csv, stream_manual
 from workers.service import list_tools as lists
+from workers.service.import_stream import StreamedImport, import_stream
 
 __all__ = ["register"]
 
@@ -216,69 +219,140 @@ def import_(
     ),
     notes: str | None = typer.Option(None, "--notes", help="Notes for every row (--manual)."),
     timeout: float = typer.Option(
-        300.0, "--timeout", help="Seconds to wait for every row to show."
+        300.0, "--timeout", help="Seconds to wait, after the last row, for every row to show."
     ),
 ) -> None:
-    """Import a block list (SPEC §8): added / already present / invalid rows with line numbers."""
+    """Import a block list (SPEC §8): added / already present / invalid rows with line numbers.
+
+    The file is streamed (any length up to ``MAX_STREAM_ROWS`` rows), so the progress
+    bar's ETA is for reading it; rows are written in batches as they are read.
+    """
+    if notes and not manual:
+        raise fail("--notes goes with --manual; a CSV carries notes in its second column", 2)
+    with _opened(file) as (stream, size):
+        read = _Counted(stream)
+        try:
+            items = stream_manual(read, notes) if manual else stream_import_csv(read)
+            with _client(timeout) as client, _writer(client) as writer, _import_bar(size) as bar:
+                report = import_stream(
+                    writer,
+                    account,
+                    items,
+                    wait=timeout,
+                    on_rows=lambda n: bar.rows(n, read.size),
+                    on_visible=bar.visible,
+                )
+        except InputError as exc:
+            raise fail(
+                f"{exc.code}: {exc.message} (rows before it were imported; fix the file and "
+                "import it again: rows already present are skipped)"
+            ) from exc
+    _print_report(report)
+    if report.not_visible:
+        raise fail(
+            f"timed out after {timeout:.0f}s: {report.not_visible} rows written but not "
+            "visible yet (is a worker running?)",
+            TIMED_OUT,
+        )
+
+
+def _print_report(report: StreamedImport) -> None:
+    typer.echo(
+        f"{report.added} added, {report.already_present} already present, "
+        f"{report.invalid} invalid; {report.visible} visible"
+    )
+    for bad in report.invalid_rows:
+        typer.echo(f"  line {bad.line}: {bad.code}: {bad.message}: {bad.raw[:80]}")
+    if report.invalid > len(report.invalid_rows):
+        typer.echo(f"  ... and {report.invalid - len(report.invalid_rows)} more invalid rows")
+    for row in report.present_rows:
+        typer.echo(f"  line {row.line}: already present: {row.email}")
+    if report.already_present > len(report.present_rows):
+        more = report.already_present - len(report.present_rows)
+        typer.echo(f"  ... and {more} more already present rows")
+
+
+@contextmanager
+def _opened(path: str) -> Iterator[tuple[BinaryIO, int | None]]:
+    """The file (or stdin) as a binary stream, with its size when it has one."""
+    if path == "-":
+        yield sys.stdin.buffer, None
+        return
+    try:
+        stream = Path(path).open("rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise fail(f"cannot read {path}: {exc.strerror}") from exc
+    with stream:
+        yield stream, os.fstat(stream.fileno()).st_size
+
+
+class _Counted:
+    """A binary stream as 1 MiB chunks, counting the bytes read (the progress bar's position)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self.size = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self._stream.read(1 << 20):
+            self.size += len(chunk)
+            yield chunk
+
+
+class _ImportBar:
+    """The import's progress: bytes read (for the ETA), rows read, rows/s, rows visible."""
+
+    def __init__(self, bar: Any, task: Any) -> None:
+        self._bar = bar
+        self._task = task
+        self._rows = 0
+        self._visible = 0
+        self._started = time.monotonic()
+
+    def rows(self, n: int, position: int) -> None:
+        self._rows += n
+        self._show(position)
+
+    def visible(self, n: int) -> None:
+        self._visible += n
+        self._show(None)
+
+    def _show(self, position: int | None) -> None:
+        rate = self._rows / max(time.monotonic() - self._started, 1e-6)
+        fields = {
+            "rows": f"{self._rows:,}",
+            "rate": f"{rate:,.0f}",
+            "shown": f"{self._visible:,}",
+        }
+        if position is None:
+            self._bar.update(self._task, **fields)
+        else:
+            self._bar.update(self._task, completed=position, **fields)
+
+
+@contextmanager
+def _import_bar(size: int | None) -> Iterator[_ImportBar]:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
-        MofNCompleteColumn,
         Progress,
         TextColumn,
         TimeElapsedColumn,
         TimeRemainingColumn,
     )
 
-    data = _read(file)
-    try:
-        rows, invalid = parse_manual(data, notes) if manual else parse_import_csv(data)
-    except InputError as exc:
-        raise fail(f"{exc.code}: {exc.message}") from exc
-    if notes and not manual:
-        raise fail("--notes goes with --manual; a CSV carries notes in its second column", 2)
-    with _client(timeout) as client, _writer(client) as writer:
-        console = Console(stderr=True)
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),  # rows done (written and visible, or already present)
-            TextColumn("{task.fields[rate]} rows/s"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=console, transient=True) as bar:
-            task = bar.add_task("importing", total=len(rows), rate="-")
-
-            def advance(n: int) -> None:
-                bar.advance(task, n)
-                speed = bar.tasks[task].speed
-                bar.update(task, rate="-" if speed is None else f"{speed:,.0f}")
-
-            outcome = lists.import_rows(
-                writer,
-                account,
-                rows,
-                invalid,
-                wait=timeout,
-                progress=advance,
-            )
-    report = outcome.report
-    typer.echo(
-        f"{len(report.added)} added, {len(report.already_present)} already present, "
-        f"{len(report.invalid)} invalid"
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[rows]} rows  {task.fields[rate]} rows/s"),
+        TextColumn("{task.fields[shown]} visible"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
     )
-    for bad in report.invalid:
-        typer.echo(f"  line {bad.line}: {bad.code}: {bad.message}: {bad.raw[:80]}")
-    for row in report.already_present:
-        typer.echo(f"  line {row.line}: already present: {row.email}")
-    if outcome.not_visible:
-        raise fail(
-            f"timed out after {timeout:.0f}s: {len(outcome.not_visible)} rows written but not "
-            "visible yet (is a worker running?)",
-            TIMED_OUT,
-        )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("importing", total=size, rows="0", rate="-", shown="0")
+        yield _ImportBar(bar, task)
 
 
 # --- writes --------------------------------------------------------------------------------

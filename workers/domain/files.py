@@ -14,6 +14,7 @@ a cell that would start a formula gets a leading ``'``.
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,7 +36,9 @@ __all__ = [
     "ImportRow",
     "InvalidRow",
     "build_report",
+    "csv_rows",
     "export_csv",
+    "manual_rows",
     "parse_import_csv",
     "parse_manual",
 ]
@@ -181,21 +184,7 @@ def parse_import_csv(
     unsubscribes: events made them, not imports) are reported ``not_importable``. So an
     export imported again changes nothing.
     """
-    rows: list[ImportRow] = []
-    invalid: list[InvalidRow] = []
-    export = False
-    for position, (line_no, raw, parsed) in enumerate(_records(_lines(data, max_bytes))):
-        if position == 0 and isinstance(parsed, list) and _is_header(parsed):
-            export = tuple(cell.strip().lower() for cell in parsed) == EXPORT_HEADER
-            continue
-        _count(rows, invalid, max_rows)
-        try:
-            if isinstance(parsed, _RowError):
-                raise parsed
-            rows.append(_import_row(line_no, _from_export(parsed) if export else parsed))
-        except _RowError as error:
-            invalid.append(InvalidRow(line_no, _clip(raw), error.code, error.message))
-    return rows, invalid
+    return _partition(csv_rows(_lines(data, max_bytes), max_rows=max_rows))
 
 
 def parse_manual(
@@ -206,20 +195,65 @@ def parse_manual(
     max_bytes: int = MAX_IMPORT_BYTES,
 ) -> tuple[list[ImportRow], list[InvalidRow]]:
     """Manual entry: one address per line, one ``notes`` for all (reason 2)."""
+    return _partition(manual_rows(_lines(data, max_bytes), notes, max_rows=max_rows))
+
+
+def csv_rows(lines: Iterable[str], *, max_rows: int) -> Iterator[ImportRow | InvalidRow]:
+    """The rows of ``parse_import_csv``, one at a time, from lines without their line ends.
+
+    Lines are read as needed (a quoted note reads ahead at most ``_MAX_ROW_CHARS``), so
+    a file of any length costs memory for one row; ``TooLarge`` past ``max_rows`` rows.
+    """
+    export = False
+    count = 0
+    for position, (line_no, raw, parsed) in enumerate(_records(lines)):
+        if position == 0 and isinstance(parsed, list) and _is_header(parsed):
+            export = tuple(cell.strip().lower() for cell in parsed) == EXPORT_HEADER
+            continue
+        count = _count(count, max_rows)
+        try:
+            if isinstance(parsed, _RowError):
+                raise parsed
+            yield _import_row(line_no, _from_export(parsed) if export else parsed)
+        except _RowError as error:
+            yield InvalidRow(line_no, _clip(raw), error.code, error.message)
+
+
+def manual_rows(
+    lines: Iterable[str], notes: str | None = None, *, max_rows: int
+) -> Iterator[ImportRow | InvalidRow]:
+    """The rows of ``parse_manual``, one at a time; a bad ``notes`` fails before the first."""
     try:
         shared = _notes(notes or "")
     except _RowError as error:
         raise SchemaError(error.message, path="notes") from None
-    rows: list[ImportRow] = []
-    invalid: list[InvalidRow] = []
-    for line_no, raw in enumerate(_lines(data, max_bytes), start=1):
+    return _manual_rows(lines, shared, max_rows)
+
+
+def _manual_rows(
+    lines: Iterable[str], shared: str | None, max_rows: int
+) -> Iterator[ImportRow | InvalidRow]:
+    count = 0
+    for line_no, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
-        _count(rows, invalid, max_rows)
+        count = _count(count, max_rows)
         try:
-            rows.append(ImportRow(line_no, _address(raw), shared))
+            yield ImportRow(line_no, _address(raw), shared)
         except _RowError as error:
-            invalid.append(InvalidRow(line_no, _clip(raw), error.code, error.message))
+            yield InvalidRow(line_no, _clip(raw), error.code, error.message)
+
+
+def _partition(
+    items: Iterable[ImportRow | InvalidRow],
+) -> tuple[list[ImportRow], list[InvalidRow]]:
+    rows: list[ImportRow] = []
+    invalid: list[InvalidRow] = []
+    for item in items:
+        if isinstance(item, ImportRow):
+            rows.append(item)
+        else:
+            invalid.append(item)
     return rows, invalid
 
 
@@ -267,38 +301,46 @@ def _lines(data: str | bytes, max_bytes: int) -> list[str]:
     return _NEWLINE.split(text)
 
 
-def _count(rows: list[ImportRow], invalid: list[InvalidRow], max_rows: int) -> None:
-    if len(rows) + len(invalid) >= max_rows:
+def _count(count: int, max_rows: int) -> int:
+    """One more row; ``TooLarge`` once there are more than ``max_rows``."""
+    if count >= max_rows:
         raise TooLarge(f"the file has more than {max_rows} rows; split it")
+    return count + 1
 
 
-def _records(lines: list[str]) -> Iterator[tuple[int, str, list[str] | _RowError]]:
+def _records(lines: Iterable[str]) -> Iterator[tuple[int, str, list[str] | _RowError]]:
     """Each non-blank row: its first line number, its text and its cells (or why not)."""
-    index = 0
-    while index < len(lines):
-        line_no, first = index + 1, lines[index]
-        index += 1
+    source = iter(lines)
+    ahead: deque[str] = deque()  # lines a quote read ahead; given back if it never closed
+    line_no = 0
+    while True:
+        first = ahead.popleft() if ahead else next(source, None)
+        if first is None:
+            return
+        line_no += 1
         if not first.strip():
             continue
         try:
-            fields, used = _fields_spanning(first, lines, index)
+            fields, used = _fields_spanning(first, ahead, source)
         except _RowError as error:
             yield line_no, first, error
             continue
-        index += used
-        yield line_no, "\n".join(lines[line_no - 1 : index]), fields
+        taken = [first, *(ahead.popleft() for _ in range(used))]
+        yield line_no, "\n".join(taken), fields
+        line_no += used
 
 
 def _is_header(fields: list[str]) -> bool:
     return fields[0].strip().lower() in _HEADER_CELLS
 
 
-def _fields_spanning(first: str, lines: list[str], following: int) -> tuple[list[str], int]:
+def _fields_spanning(first: str, ahead: deque[str], source: Iterator[str]) -> tuple[list[str], int]:
     """The fields of a row starting with ``first``; a quoted note may run onto later lines.
 
-    Returns the fields and how many further lines the row used. A quote still open at
-    the end of the file, or after ``_MAX_ROW_CHARS``, is an error on the first line only,
-    so one stray quote cannot swallow the rest of the file.
+    Returns the fields and how many further lines the row used (they are then the first
+    of ``ahead``, read from ``source`` as needed). A quote still open at the end of the
+    file, or after ``_MAX_ROW_CHARS``, is an error on the first line only, so one stray
+    quote cannot swallow the rest of the file.
     """
     unclosed = _RowError("unterminated_quote", "a double quote is opened and never closed")
     row, used = first, 0
@@ -311,9 +353,14 @@ def _fields_spanning(first: str, lines: list[str], following: int) -> tuple[list
             raise
         if fields is not None:
             return fields, used
-        if following + used >= len(lines) or len(row) > _MAX_ROW_CHARS:
+        if len(row) > _MAX_ROW_CHARS:
             raise unclosed
-        row += "\n" + lines[following + used]
+        if used == len(ahead):
+            following = next(source, None)
+            if following is None:
+                raise unclosed
+            ahead.append(following)
+        row += "\n" + ahead[used]
         used += 1
 
 

@@ -1,0 +1,176 @@
+"""A block-list import of any size as a pipeline in bounded memory (issue 15, item 5).
+
+``list_tools.import_rows`` takes a parsed file; this takes the rows as a stream
+(``workers.domain.file_stream``) and never holds the file: rows are checked against the
+sender view and written in batches, each batch acknowledged by the broker before the
+next is read (the backpressure), and only what the report needs is kept: the counts,
+and the line numbers of invalid and already-present rows up to a cap (the rest counted).
+
+Two things grow with the file, both smaller than the view the rows end up in: one
+64-bit hash per new address (a repeat later in the file is already present, as in
+``files.build_report``), and one checkpoint per batch for the final wait. Commands of
+one account share a key, so the worker applies them in order: once a batch's last row
+shows in the view, the batch is visible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from suppressor_client.types import CATEGORY_OF, SUPPRESSION_LISTS, Command, CommandType
+from suppressor_client.view import ListView
+
+from workers.client.commands import CommandWriter, effect_visible
+from workers.domain.files import ImportRow, InvalidRow
+from workers.service.list_tools import make_command
+
+__all__ = ["BATCH_ROWS", "REPORT_ROWS", "StreamedImport", "import_stream"]
+
+BATCH_ROWS = 5_000  # rows a batch: written, then acknowledged before the next is read
+REPORT_ROWS = 1_000  # line numbers kept per kind (invalid, already present); more are counted
+
+
+@dataclass(slots=True)
+class StreamedImport:
+    """What a streamed import did: counts, capped row lists, and how many rows are visible."""
+
+    added: int = 0
+    already_present: int = 0
+    invalid: int = 0
+    visible: int = 0
+    invalid_rows: list[InvalidRow] = field(default_factory=list)
+    present_rows: list[ImportRow] = field(default_factory=list)
+    cap: int = REPORT_ROWS
+
+    @property
+    def not_visible(self) -> int:
+        """Rows written whose effect did not show before the wait ran out."""
+        return self.added - self.visible
+
+    def note_invalid(self, row: InvalidRow) -> None:
+        self.invalid += 1
+        if len(self.invalid_rows) < self.cap:
+            self.invalid_rows.append(row)
+
+    def note_present(self, row: ImportRow) -> None:
+        self.already_present += 1
+        if len(self.present_rows) < self.cap:
+            self.present_rows.append(row)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The same keys as ``ImportReport.as_dict``, plus visibility and what the caps left out."""
+        return {
+            "added": self.added,
+            "already_present": self.already_present,
+            "invalid": self.invalid,
+            "visible": self.visible,
+            "not_visible": self.not_visible,
+            "invalid_rows": [
+                {"line": r.line, "raw": r.raw, "code": r.code, "message": r.message}
+                for r in self.invalid_rows
+            ],
+            "invalid_rows_omitted": self.invalid - len(self.invalid_rows),
+            "already_present_rows": [{"line": r.line, "email": r.email} for r in self.present_rows],
+            "already_present_rows_omitted": self.already_present - len(self.present_rows),
+        }
+
+
+Progress = Callable[[int], None]
+
+
+def import_stream(
+    writer: CommandWriter,
+    account: str,
+    items: Iterable[ImportRow | InvalidRow],
+    *,
+    wait: float | None = 300.0,
+    batch_rows: int = BATCH_ROWS,
+    cap: int = REPORT_ROWS,
+    on_rows: Progress | None = None,
+    on_visible: Progress | None = None,
+) -> StreamedImport:
+    """Import streamed rows into ``account``'s block list; ``wait`` bounds the final wait.
+
+    ``on_rows(n)`` reports n more rows read and dealt with (written, present or invalid),
+    ``on_visible(n)`` n more written rows visible to senders. Raises what
+    ``CommandWriter.submit_many`` raises, and what the stream raises (``TooLarge``,
+    ``BadEncoding``); rows of earlier batches are then already written.
+    """
+    view = writer.client.view
+    report = StreamedImport(cap=cap)
+    seen: set[int] = set()
+    checkpoints: list[tuple[Command, int]] = []
+    batch: list[dict[str, Any]] = []
+    handled = 0
+
+    def flush() -> None:
+        nonlocal handled
+        if batch:
+            results = writer.submit_many(batch, wait=None)
+            last = results[-1].command
+            if last is not None:
+                checkpoints.append((last, len(batch)))
+            report.added += len(batch)
+            batch.clear()
+        if on_rows is not None and handled:
+            on_rows(handled)
+        handled = 0
+
+    for item in items:
+        handled += 1
+        if isinstance(item, InvalidRow):
+            report.note_invalid(item)
+        else:
+            digest = hash(item.email)
+            if digest in seen or _present(view, account, item):
+                report.note_present(item)
+            else:
+                seen.add(digest)
+                batch.append(
+                    make_command(
+                        CommandType.IMPORT_ROW,
+                        account,
+                        email=item.email,
+                        notes=item.notes,
+                        reason=int(item.reason),
+                    )
+                )
+        if len(batch) >= batch_rows or handled >= batch_rows:
+            flush()
+    flush()
+    if wait is not None and checkpoints:
+        report.visible = _wait_visible(writer, checkpoints, wait, on_visible)
+    return report
+
+
+def _present(view: ListView, account: str, row: ImportRow) -> bool:
+    """The address is already on the list its row would go to (block, or bounce for 10)."""
+    name = SUPPRESSION_LISTS[CATEGORY_OF[row.reason]]
+    return any(e.active and e.list is name for e in view.address_entries(account, row.email))
+
+
+def _wait_visible(
+    writer: CommandWriter,
+    checkpoints: list[tuple[Command, int]],
+    wait: float,
+    on_visible: Progress | None,
+) -> int:
+    """Rows visible: walk the batches in order as each one's last row shows (bounded wait)."""
+    position = 0
+    visible = 0
+
+    def advance(view: ListView) -> bool:
+        nonlocal position, visible
+        while position < len(checkpoints) and effect_visible(view, checkpoints[position][0]):
+            rows = checkpoints[position][1]
+            visible += rows
+            position += 1
+            if on_visible is not None:
+                on_visible(rows)
+        return position == len(checkpoints)
+
+    client = writer.client
+    client.wait_until(advance, wait)
+    return visible
