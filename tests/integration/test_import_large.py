@@ -1,0 +1,50 @@
+"""A large CLI import through a real worker: streamed, batched, and every row visible."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+from workers.cli.main import app
+from workers.devkit.worker_process import WorkerProcess
+from workers.settings import Settings
+
+pytestmark = pytest.mark.broker
+
+ROWS = 20_000
+
+
+def test_cli_imports_20000_rows_and_reports_lines(
+    topics: Settings, start_worker: Callable[..., WorkerProcess], tmp_path: Path
+) -> None:
+    """20,000 rows with bad, repeated and present rows: counts and lines reported, all visible."""
+    start_worker()
+    runner = CliRunner()
+
+    def run(*args: str) -> Result:
+        result = runner.invoke(app, list(args), env=topics.to_env())
+        assert result.exit_code == 0, f"exit {result.exit_code}\n{result.output}"
+        return result
+
+    run("address", "block", "user7@example.com", "-a", "acme")
+    lines = ["email;notes"]
+    lines += [f'user{n}@example.com;"row {n}"' for n in range(ROWS)]
+    lines[101] = "not-an-address"  # line 102 of the file
+    lines.append("USER5@example.com")  # line 20,002: a repeat of line 7
+    csv = tmp_path / "big.csv"
+    csv.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+
+    out = run("import", str(csv), "-a", "acme", "--timeout", "120").stdout
+    added = ROWS - 2  # user100 is invalid, user7 was blocked before
+    assert f"{added} added, 2 already present, 1 invalid; {added} visible" in out
+    assert "line 102: invalid_address" in out
+    assert "line 9: already present: user7@example.com" in out
+    assert f"line {ROWS + 2}: already present: user5@example.com" in out
+
+    stats = orjson.loads(run("stats", "-a", "acme").stdout)
+    assert stats["block"] == ROWS - 1  # every imported row, and the one blocked before
