@@ -154,6 +154,12 @@ class Settings:
     )
     api_host: str = _setting("SUPPRESSOR_API_HOST", "127.0.0.1", str, "HTTP API listen address")
     api_port: int = _setting("SUPPRESSOR_API_PORT", 8080, int, "HTTP API port")
+    import_stream_max_bytes: int = _setting(
+        "SUPPRESSOR_IMPORT_STREAM_MAX_BYTES",
+        256 * 1024 * 1024,
+        _positive_int,
+        "Body bound of the streamed HTTP import (POST .../import/stream), in bytes",
+    )
     api_keys: str = _setting(
         "SUPPRESSOR_API_KEYS",
         "",

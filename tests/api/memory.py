@@ -48,6 +48,10 @@ class MemoryLists(ViewDecisions, SubmitsOne):
     def staleness(self) -> Staleness:
         return Staleness(0, 0.5, self.ready)
 
+    def wait_until(self, condition: Callable[[ListView], bool], timeout: float) -> bool:
+        """Writes apply at once (unless held): the condition holds now or not before a release."""
+        return condition(self.view)
+
     def submit_many(
         self,
         commands: Iterable[Mapping[str, Any]],
@@ -65,7 +69,7 @@ class MemoryLists(ViewDecisions, SubmitsOne):
                 self._apply(
                     raw, cmd.account_id, cmd.email if COMMAND_SUBJECT[cmd.type] == "email" else None
                 )
-            results.append(WriteResult(cmd.event_id, not self.hold_writes, 0.0))
+            results.append(WriteResult(cmd.event_id, not self.hold_writes, 0.0, cmd))
             if progress is not None:
                 progress(1)
         return results

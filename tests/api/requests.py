@@ -17,6 +17,7 @@ VALID: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/filter"): {"json": {"addresses": ["jane@example.com", "joe@example.com"]}},
     ("GET", "/export"): {},
     ("POST", "/import"): {"files": {"file": ("list.csv", b'jane@example.com;"from a file"\n')}},
+    ("POST", "/import/stream"): {"content": b'jane@example.com;"from a stream"\n'},
     ("GET", "/domains"): {},
     ("GET", "/uri-patterns"): {},
     ("POST", "/uri-patterns/check"): {"json": {"body": "see https://example.com/x"}},

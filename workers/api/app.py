@@ -16,7 +16,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from workers.api import routes_read, routes_unsubscribe, routes_webhooks, routes_write
+from workers.api import (
+    routes_import,
+    routes_read,
+    routes_unsubscribe,
+    routes_webhooks,
+    routes_write,
+)
 from workers.api.auth import KeyRing
 from workers.api.errors import error_response, install_error_handlers
 from workers.api.guard import Guard
@@ -95,6 +101,7 @@ def create_app(
     install_error_handlers(app)
     app.add_exception_handler(CommandError, _broker_unavailable)
     app.include_router(routes_read.router)
+    app.include_router(routes_import.router)
     app.include_router(routes_write.router)
     app.include_router(routes_webhooks.router)
     app.include_router(routes_unsubscribe.router)
@@ -113,7 +120,7 @@ def create_app(
         }
         return JSONResponse(body, status_code=200 if state.ready else 503)
 
-    app.add_middleware(Guard, keys=keys)
+    app.add_middleware(Guard, keys=keys, limits={"import/stream": settings.import_stream_max_bytes})
     return app
 
 

@@ -10,6 +10,7 @@ bound, without buffering it.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from starlette.exceptions import HTTPException
@@ -75,9 +76,12 @@ async def _refuse(send: Send, refusal: _Refusal) -> None:
 class Guard:
     """ASGI middleware: 401 without a valid key, 403 for another account, 413 when too big."""
 
-    def __init__(self, app: ASGIApp, keys: KeyRing) -> None:
+    def __init__(
+        self, app: ASGIApp, keys: KeyRing, limits: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.keys = keys
+        self.limits = dict(limits or {})  # bounds from settings, over ``BODY_LIMITS``
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
@@ -89,7 +93,8 @@ class Guard:
         if refusal is not None:
             await _refuse(send, refusal)
             return
-        await self._bounded(scope, receive, send, body_limit(rest))
+        limit = self.limits.get(rest.strip("/")) or body_limit(rest)
+        await self._bounded(scope, receive, send, limit)
 
     def _check(self, scope: Scope, account: str) -> _Refusal | None:
         key = key_from_headers(_header(scope, b"authorization"), _header(scope, b"x-api-key"))

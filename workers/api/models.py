@@ -32,6 +32,7 @@ __all__ = [
     "HealthResponse",
     "ImportResponse",
     "PresentRowOut",
+    "StreamedImportResponse",
     "InvalidRowOut",
     "UriCheckRequest",
     "UriCheckResponse",
@@ -184,6 +185,22 @@ class ImportResponse(BaseModel):
         description="rows already on the list, or earlier in the file: line and address"
     )
     not_visible: list[int] = Field(description="lines of added rows not yet visible to readers")
+
+
+class StreamedImportResponse(BaseModel):
+    """The streamed import's report: counts, capped row lists, and how many rows are visible."""
+
+    added: int
+    already_present: int
+    invalid: int
+    visible: int = Field(description="added rows visible to readers when the wait ended")
+    not_visible: int = Field(description="added rows not yet visible (they will apply)")
+    invalid_rows: list[InvalidRowOut] = Field(description="the first invalid rows, in file order")
+    invalid_rows_omitted: int = Field(description="invalid rows past the cap, counted only")
+    already_present_rows: list[PresentRowOut] = Field(
+        description="the first rows already on the list, or earlier in the file"
+    )
+    already_present_rows_omitted: int = Field(description="such rows past the cap, counted only")
 
 
 class HealthResponse(BaseModel):

@@ -15,18 +15,18 @@ shows in the view, the batch is visible.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from suppressor_client.types import CATEGORY_OF, SUPPRESSION_LISTS, Command, CommandType
 from suppressor_client.view import ListView
 
-from workers.client.commands import CommandWriter, effect_visible
+from workers.client.commands import effect_visible
 from workers.domain.files import ImportRow, InvalidRow
 from workers.service.list_tools import make_command
 
-__all__ = ["BATCH_ROWS", "REPORT_ROWS", "StreamedImport", "import_stream"]
+__all__ = ["BATCH_ROWS", "REPORT_ROWS", "ImportWriter", "StreamedImport", "import_stream"]
 
 BATCH_ROWS = 5_000  # rows a batch: written, then acknowledged before the next is read
 REPORT_ROWS = 1_000  # line numbers kept per kind (invalid, already present); more are counted
@@ -80,8 +80,31 @@ class StreamedImport:
 Progress = Callable[[int], None]
 
 
+class _Written(Protocol):
+    @property
+    def command(self) -> Command | None: ...
+
+
+class _Feed(Protocol):
+    @property
+    def view(self) -> ListView: ...
+
+    def wait_until(self, condition: Callable[[ListView], bool], timeout: float) -> bool: ...
+
+
+class ImportWriter(Protocol):
+    """What the import needs of a ``CommandWriter``: batch writes and the view they land in."""
+
+    @property
+    def client(self) -> _Feed: ...
+
+    def submit_many(
+        self, commands: Iterable[Mapping[str, Any]], *, wait: float | None
+    ) -> Sequence[_Written]: ...
+
+
 def import_stream(
-    writer: CommandWriter,
+    writer: ImportWriter,
     account: str,
     items: Iterable[ImportRow | InvalidRow],
     *,
@@ -152,7 +175,7 @@ def _present(view: ListView, account: str, row: ImportRow) -> bool:
 
 
 def _wait_visible(
-    writer: CommandWriter,
+    writer: ImportWriter,
     checkpoints: list[tuple[Command, int]],
     wait: float,
     on_visible: Progress | None,
