@@ -1,0 +1,155 @@
+"""Streamed block-list import benchmark (issue 15, item 5): rows/s and peak memory.
+
+A CSV of N generated rows (1% invalid, 1% repeats of earlier rows) is written to a
+temporary file, then imported into a fresh account through one running worker with the
+same pipeline ``suppressor import`` uses (``workers.domain.file_stream`` into
+``workers.service.import_stream``), in this process. Figures:
+
+- rows/s to produced: every row read, checked against the sender view and its command
+  acknowledged by the broker;
+- rows/s to visible: until the last added row shows in the sender view (bounded by the
+  worker's keyed stage, a few thousand events/s on a small machine);
+- peak RSS of this process (the sender view of the account's new entries included).
+
+    python benchmarks/bench_import.py                  # 200,000 rows
+    python benchmarks/bench_import.py --rows 1000000
+
+Uses KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:9092); the benchmark's topics are
+deleted afterwards. Writes benchmarks/results/import.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from workers.client.commands import CommandWriter  # noqa: E402
+from workers.client.sender import SenderClient  # noqa: E402
+from workers.devkit.net_ports import free_port  # noqa: E402
+from workers.devkit.worker_process import WorkerProcess  # noqa: E402
+from workers.domain.file_stream import stream_import_csv  # noqa: E402
+from workers.kafka.topics import ensure_topics  # noqa: E402
+from workers.service.import_stream import import_stream  # noqa: E402
+from workers.settings import Settings  # noqa: E402
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def write_csv(path: Path, rows: int) -> None:
+    """``rows`` rows a line each, written 10,000 at a time (never held whole)."""
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write("email;notes\r\n")
+        for start in range(0, rows, 10_000):
+            out.write(
+                "".join(
+                    f"bad address {n}\r\n"
+                    if n % 100 == 1
+                    else f"user{n - 50 if n % 100 == 2 and n > 50 else n}@bench.example;"
+                    f'"row {n}"\r\n'
+                    for n in range(start, min(start + 10_000, rows))
+                )
+            )
+
+
+def delete_topics(settings: Settings) -> None:
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    names = [n for n in admin.list_topics(timeout=10).topics if n.startswith(settings.topic_prefix)]
+    for future in admin.delete_topics(names).values() if names else ():
+        with contextlib.suppress(Exception):  # best effort: the topics are the bench's own
+            future.result(30)
+
+
+def chunks(path: Path) -> Any:
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            yield chunk
+
+
+def run(rows: int, wait: float, workdir: Path) -> dict[str, Any]:
+    tag = uuid.uuid4().hex[:8]
+    settings = Settings.from_env().with_(
+        topic_prefix=f"bench.import.{tag}.",
+        app_id=f"bench-import-{tag}",
+        data_dir=workdir / "worker",
+        metrics_port=free_port(),
+    )
+    ensure_topics(settings, say=lambda _l: None)
+    csv = workdir / "rows.csv"
+    write_csv(csv, rows)
+    say(f"{rows:,} rows, {csv.stat().st_size / 1e6:.1f} MB; starting a worker")
+    worker = WorkerProcess(settings, workdir / "worker.log").start(timeout=120)
+    client = SenderClient(settings, keep_details=False).start(timeout=30)
+    writer = CommandWriter(settings, client)
+    try:
+        client.wait_ready(60)
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        handled = 0
+        produced_at = 0.0
+        started = time.monotonic()
+
+        def on_rows(n: int) -> None:
+            nonlocal handled, produced_at
+            handled += n
+            produced_at = time.monotonic()
+
+        report = import_stream(
+            writer, "bench", stream_import_csv(chunks(csv)), wait=wait, on_rows=on_rows
+        )
+        visible_at = time.monotonic()
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    finally:
+        writer.close()
+        client.stop()
+        worker.stop()
+        delete_topics(settings)
+    produce_s = produced_at - started
+    visible_s = visible_at - started
+    return {
+        "rows": rows,
+        "added": report.added,
+        "already_present": report.already_present,
+        "invalid": report.invalid,
+        "visible": report.visible,
+        "seconds_to_produced": round(produce_s, 2),
+        "rows_per_s_to_produced": round(handled / produce_s),
+        "seconds_to_visible": round(visible_s, 2),
+        "rows_per_s_to_visible": round(report.visible / visible_s),
+        "peak_rss_mb": round(peak / 1e6, 1),
+        "rss_before_import_mb": round(rss_before / 1e6, 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--wait", type=float, default=600.0, help="bound of the visible wait")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "import.json")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
+        figures = run(args.rows, args.wait, Path(tmp))
+    results = {"when": datetime.now(UTC).isoformat(timespec="seconds"), **figures}
+    for key, value in figures.items():
+        say(f"  {key}: {value}")
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    say(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
