@@ -19,6 +19,7 @@ import orjson
 from suppressor_client.lists import parse_pool
 from suppressor_client.records import format_timestamp
 from suppressor_client.sender import ViewDecisions
+from suppressor_client.types import Command
 from suppressor_client.view import ListView
 
 from workers.client.commands import SubmitsOne, WriteResult
@@ -73,6 +74,13 @@ class MemoryLists(ViewDecisions, SubmitsOne):
             if progress is not None:
                 progress(1)
         return results
+
+    def send_many(self, commands: Iterable[Mapping[str, Any]]) -> list[Command]:
+        """Like the real writer's: applied at once (unless held), no ack to wait for."""
+        return [r.command for r in self.submit_many(commands, wait=None) if r.command is not None]
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Nothing is in flight: every command applied (or was held) as it was sent."""
 
     def _apply(self, raw: bytes, account_id: str, email: str | None) -> None:
         if email is not None:

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
-from confluent_kafka import Producer
+from confluent_kafka import KafkaError, Producer
 from suppressor_client.lists import parse_pool
 from suppressor_client.records import format_timestamp
 from suppressor_client.types import (
@@ -39,7 +39,7 @@ from suppressor_client.view import ListView
 
 from workers.client.sender import SenderClient
 from workers.domain.events import parse_command
-from workers.kafka.producing import ProduceFailed, produce_acknowledged
+from workers.kafka.producing import ProduceFailed, produce_acknowledged, produce_retrying
 from workers.kafka.topics import COMMANDS
 from workers.settings import Settings
 
@@ -226,6 +226,7 @@ class CommandWriter(SubmitsOne):
                 "log_level": 0,
             }
         )
+        self._failures: list[str] = []  # delivery errors of ``send_many``, for ``settle``
 
     def submit_many(
         self,
@@ -247,6 +248,34 @@ class CommandWriter(SubmitsOne):
                 progress(len(parsed))
             return [WriteResult(c.event_id, False, 0.0, c) for c in parsed]
         return self._wait_visible(parsed, started, started + wait, progress)
+
+    def send_many(self, commands: Iterable[Mapping[str, Any]]) -> list[Command]:
+        """Validate commands and queue them without waiting for the broker (a long import).
+
+        A full local queue waits for room: that is the backpressure, and the next batch
+        is built while this one is in flight. ``settle`` waits for every ack and raises
+        what failed. A bad command raises ``InputError`` before any of the batch is queued.
+        """
+        prepared = [_prepare(c) for c in commands]
+        for raw, parsed in prepared:
+            key = parsed.account_id.encode()
+            produce_retrying(self._producer, self.topic, raw, key, self._delivered)
+        self._producer.poll(0)
+        return [parsed for _raw, parsed in prepared]
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until the broker acknowledged everything ``send_many`` queued."""
+        left = self._producer.flush(timeout)
+        failure = self._failures[0] if self._failures else None
+        self._failures.clear()
+        if left and failure is None:
+            failure = f"{left} records not acknowledged after {timeout}s"
+        if failure is not None:
+            raise CommandError(f"could not write to {self.topic} at {self._bootstrap}: {failure}")
+
+    def _delivered(self, err: KafkaError | None, _msg: object) -> None:
+        if err is not None and len(self._failures) < 10:
+            self._failures.append(str(err))
 
     def _produce(self, records: list[tuple[bytes, bytes]]) -> None:
         try:

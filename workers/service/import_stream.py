@@ -2,8 +2,9 @@
 
 ``list_tools.import_rows`` takes a parsed file; this takes the rows as a stream
 (``workers.domain.file_stream``) and never holds the file: rows are checked against the
-sender view and written in batches, each batch acknowledged by the broker before the
-next is read (the backpressure), and only what the report needs is kept: the counts,
+sender view and queued in batches on the writer's producer, whose bounded local queue
+makes the reader wait when the broker falls behind (the backpressure; every ack is
+awaited before the final wait), and only what the report needs is kept: the counts,
 and the line numbers of invalid and already-present rows up to a cap (the rest counted).
 
 Two things grow with the file, both smaller than the view the rows end up in: one
@@ -28,7 +29,7 @@ from workers.service.list_tools import make_command
 
 __all__ = ["BATCH_ROWS", "REPORT_ROWS", "ImportWriter", "StreamedImport", "import_stream"]
 
-BATCH_ROWS = 5_000  # rows a batch: written, then acknowledged before the next is read
+BATCH_ROWS = 5_000  # rows a batch: validated, then queued on the producer together
 REPORT_ROWS = 1_000  # line numbers kept per kind (invalid, already present); more are counted
 
 
@@ -80,11 +81,6 @@ class StreamedImport:
 Progress = Callable[[int], None]
 
 
-class _Written(Protocol):
-    @property
-    def command(self) -> Command | None: ...
-
-
 class _Feed(Protocol):
     @property
     def view(self) -> ListView: ...
@@ -98,9 +94,9 @@ class ImportWriter(Protocol):
     @property
     def client(self) -> _Feed: ...
 
-    def submit_many(
-        self, commands: Iterable[Mapping[str, Any]], *, wait: float | None
-    ) -> Sequence[_Written]: ...
+    def send_many(self, commands: Iterable[Mapping[str, Any]]) -> Sequence[Command]: ...
+
+    def settle(self, timeout: float = ...) -> None: ...
 
 
 def import_stream(
@@ -118,7 +114,7 @@ def import_stream(
 
     ``on_rows(n)`` reports n more rows read and dealt with (written, present or invalid),
     ``on_visible(n)`` n more written rows visible to senders. Raises what
-    ``CommandWriter.submit_many`` raises, and what the stream raises (``TooLarge``,
+    ``CommandWriter.send_many`` and ``settle`` raise, and what the stream raises (``TooLarge``,
     ``BadEncoding``); rows of earlier batches are then already written.
     """
     view = writer.client.view
@@ -131,10 +127,8 @@ def import_stream(
     def flush() -> None:
         nonlocal handled
         if batch:
-            results = writer.submit_many(batch, wait=None)
-            last = results[-1].command
-            if last is not None:
-                checkpoints.append((last, len(batch)))
+            sent = writer.send_many(batch)
+            checkpoints.append((sent[-1], len(batch)))
             report.added += len(batch)
             batch.clear()
         if on_rows is not None and handled:
@@ -163,6 +157,7 @@ def import_stream(
         if len(batch) >= batch_rows or handled >= batch_rows:
             flush()
     flush()
+    writer.settle()
     if wait is not None and checkpoints:
         report.visible = _wait_visible(writer, checkpoints, wait, on_visible)
     return report
