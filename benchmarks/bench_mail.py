@@ -44,12 +44,12 @@ import psutil  # noqa: E402
 
 from tests.kafka_helpers import read_topic  # noqa: E402
 from workers.devkit.local_broker import LocalBroker, broker_answers  # noqa: E402
+from workers.devkit.mail_server_process import MailServerProcess  # noqa: E402
 from workers.devkit.net_ports import free_port, free_port_pair  # noqa: E402
 from workers.ingest.mail.parse import parse_message  # noqa: E402
 from workers.ingest.mail.pipeline import process_message  # noqa: E402
 from workers.ingest.mail.resolve import MailConfig  # noqa: E402
 from workers.ingest.mail.samples import arf_complaint, dsn_bounce  # noqa: E402
-from workers.ingest.mail.server_process import MailServerProcess  # noqa: E402
 from workers.ingest.mail.verp import VerpTemplate  # noqa: E402
 from workers.kafka.topics import DELIVERY_EVENTS, ensure_topics  # noqa: E402
 from workers.settings import Settings  # noqa: E402

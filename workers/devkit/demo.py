@@ -293,9 +293,9 @@ def _mail(settings: Settings, feed: SuppressionFeed) -> None:
     """Bounce and ARF mails sent over SMTP to ``suppressor mail serve`` end up suppressed."""
     import smtplib
 
+    from workers.devkit.mail_server_process import MailServerProcess, smtp_answers
     from workers.ingest.mail.config import verp_template
     from workers.ingest.mail.samples import arf_complaint, dsn_bounce
-    from workers.ingest.mail.server_process import MailServerProcess, smtp_answers
 
     _say()
     _say("Bounce and complaint mail over SMTP (suppressor mail serve)")

@@ -20,10 +20,10 @@ from suppressor_client.types import ListName
 from tests.integration.test_worker_rules import suppressions_until
 from tests.kafka_helpers import active_subjects, read_topic
 from workers.devkit.local_broker import LocalBroker
+from workers.devkit.mail_server_process import MailServerProcess
 from workers.devkit.net_ports import free_port, free_port_pair
 from workers.devkit.worker_process import WorkerProcess
 from workers.ingest.mail.samples import arf_complaint, dsn_bounce
-from workers.ingest.mail.server_process import MailServerProcess
 from workers.ingest.mail.verp import VerpTemplate
 from workers.kafka.topics import BOUNCE_MAIL_DLQ, DELIVERY_EVENTS, ensure_topics
 from workers.settings import Settings
