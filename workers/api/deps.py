@@ -10,20 +10,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.security import APIKeyHeader, HTTPBearer
 
 from workers.api.auth import may_access
 from workers.api.errors import ApiError
-from workers.api.models import WriteResponse
+from workers.api.models import ErrorBody, WriteResponse
 from workers.api.protocols import Reader, Writer, WriteResultLike
+from workers.api.responses import ERRORS
 
 __all__ = [
     "AccountId",
     "IMPORT_WAIT",
+    "ReaderDep",
+    "WriterDep",
     "WRITE_WAIT",
     "authorized",
     "reader",
+    "reading_router",
     "ready_reader",
     "write",
     "writer",
@@ -87,3 +91,16 @@ def write(
     if not result.visible:
         response.status_code = 202
     return WriteResponse(event_id=result.event_id, visible=result.visible, waited_s=result.waited_s)
+
+
+ReaderDep = Annotated[Reader, Depends(ready_reader)]
+WriterDep = Annotated[Writer, Depends(writer)]
+
+
+def reading_router() -> APIRouter:
+    """A router of account routes that read the view: key checked, 503 while it loads."""
+    return APIRouter(
+        prefix="/v1/accounts/{account_id}",
+        dependencies=[Depends(authorized)],
+        responses={**ERRORS, 503: {"model": ErrorBody, "description": "the view is still loading"}},
+    )

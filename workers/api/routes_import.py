@@ -16,12 +16,10 @@ from typing import Annotated, Any, Literal, cast
 import anyio
 import anyio.from_thread
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Query, Request, Response
 
-from workers.api.deps import IMPORT_WAIT, AccountId, authorized, ready_reader, writer
-from workers.api.models import ErrorBody, StreamedImportResponse
-from workers.api.protocols import Reader, Writer
-from workers.api.responses import ERRORS
+from workers.api.deps import IMPORT_WAIT, AccountId, ReaderDep, WriterDep, reading_router
+from workers.api.models import StreamedImportResponse
 from workers.domain.file_stream import stream_import_csv, stream_manual
 from workers.domain.files import MAX_NOTES
 from workers.service.import_stream import ImportWriter, StreamedImport, import_stream
@@ -29,13 +27,7 @@ from workers.settings import Settings
 
 __all__ = ["router"]
 
-router = APIRouter(
-    prefix="/v1/accounts/{account_id}",
-    dependencies=[Depends(authorized)],
-    responses={**ERRORS, 503: {"model": ErrorBody, "description": "the view is still loading"}},
-)
-ReaderDep = Annotated[Reader, Depends(ready_reader)]
-WriterDep = Annotated[Writer, Depends(writer)]
+router = reading_router()
 
 
 @router.post(

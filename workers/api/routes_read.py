@@ -11,17 +11,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from fastapi import File, Form, Query, Response, UploadFile
 from fastapi.responses import StreamingResponse
 from suppressor_client.types import Stream
 
-from workers.api.deps import IMPORT_WAIT, AccountId, authorized, ready_reader, writer
+from workers.api.deps import IMPORT_WAIT, AccountId, ReaderDep, WriterDep, reading_router
 from workers.api.models import (
     MAX_CHECK,
     CheckRequest,
     CheckResponse,
     DomainsResponse,
-    ErrorBody,
     FilterRequest,
     FilterResponse,
     ImportResponse,
@@ -29,20 +28,13 @@ from workers.api.models import (
     UriCheckResponse,
     UriPatternsResponse,
 )
-from workers.api.protocols import Reader, Writer
-from workers.api.responses import ERRORS
+from workers.api.protocols import Reader
 from workers.domain.files import MAX_IMPORT_BYTES, parse_import_csv, parse_manual
 from workers.service import list_tools as lists
 
 __all__ = ["router"]
 
-router = APIRouter(
-    prefix="/v1/accounts/{account_id}",
-    dependencies=[Depends(authorized)],
-    responses={**ERRORS, 503: {"model": ErrorBody, "description": "the view is still loading"}},
-)
-ReaderDep = Annotated[Reader, Depends(ready_reader)]
-WriterDep = Annotated[Writer, Depends(writer)]
+router = reading_router()
 
 
 def _results(source: Reader, account_id: str, addresses: list[str], stream: Stream) -> Any:

@@ -15,7 +15,13 @@ from typing import Any
 
 from workers.ingest.mail.context import MessageContext, address, report
 from workers.ingest.mail.dsn import typed_value
-from workers.ingest.mail.mime import decode_bytes, decode_header_value, parse_date, unfold
+from workers.ingest.mail.mime import (
+    decode_bytes,
+    decode_header_value,
+    parse_date,
+    part_bytes,
+    unfold,
+)
 from workers.ingest.mail.mta_rules import REDACTED_LOCAL_PARTS
 from workers.ingest.mail.reports import Kind, MailReport
 
@@ -52,14 +58,8 @@ def feedback_fields(part: Message) -> FeedbackFields:
         for key, value in payload[0].items():
             values.setdefault(key.strip().lower(), []).append(decode_header_value(str(value)))
         return FeedbackFields(values)
-    try:
-        data = part.get_payload(decode=True)
-    except Exception:
-        data = None
-    if not isinstance(data, bytes):
-        data = (payload if isinstance(payload, str) else "").encode("utf-8", "surrogateescape")
     last: tuple[str, int] | None = None
-    for line in decode_bytes(data, "utf-8").splitlines()[:500]:
+    for line in decode_bytes(part_bytes(part), "utf-8").splitlines()[:500]:
         if line[:1] in (" ", "\t") and last is not None:
             name, index = last
             values[name][index] = unfold(values[name][index] + " " + line.strip())

@@ -24,7 +24,14 @@ from workers.ingest.mail.context import (
     notification_text,
     report,
 )
-from workers.ingest.mail.mime import decode_bytes, decode_header_value, parse_date, unfold
+from workers.ingest.mail.mime import (
+    decode_bytes,
+    decode_header_value,
+    parse_date,
+    part_bytes,
+    part_charset,
+    unfold,
+)
 from workers.ingest.mail.reports import Kind, MailReport
 from workers.ingest.mail.textbounce import TextRecipient, codes_in, identify, read_recipients
 
@@ -108,17 +115,8 @@ def delivery_status(part: Message) -> list[DsnFields]:
             return [DsnFields(b) for b in (head, *rest) if b]
         blocks = [_fields_of_message(p) for p in payload[:_MAX_BLOCKS] if isinstance(p, Message)]
         return [DsnFields(b) for b in blocks if b]
-    try:
-        data = part.get_payload(decode=True)
-    except Exception:
-        data = None
-    if not isinstance(data, bytes):
-        data = (payload if isinstance(payload, str) else "").encode("utf-8", "surrogateescape")
-    try:
-        charset = part.get_content_charset()
-    except Exception:
-        charset = None
-    return [DsnFields(b) for b in _fields_of_text(decode_bytes(data, charset or "utf-8"))]
+    text = decode_bytes(part_bytes(part), part_charset(part) or "utf-8")
+    return [DsnFields(b) for b in _fields_of_text(text)]
 
 
 def typed_value(value: str | None) -> str | None:

@@ -274,25 +274,32 @@ def iter_parts(msg: Message, depth: int = 0, limit: int = 200) -> Iterator[Messa
             stack.extend((p, level + 1) for p in reversed(payload) if isinstance(p, Message))
 
 
+def part_bytes(part: Message) -> bytes:
+    """A leaf part's body, transfer encoding undone (else its raw text); never raises."""
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:
+        data = None
+    if isinstance(data, bytes):
+        return data
+    try:
+        raw = part.get_payload()
+    except Exception:
+        raw = None
+    return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+
+
+def part_charset(part: Message) -> str | None:
+    """The part's declared charset, or None (a malformed parameter never raises)."""
+    try:
+        return part.get_content_charset()
+    except Exception:
+        return None
+
+
 def part_text(part: Message) -> str:
     """A leaf part's text: transfer encoding undone, charset decoded; never raises."""
-    try:
-        payload = part.get_payload(decode=True)
-    except Exception:
-        payload = None
-    if payload is None:
-        raw = part.get_payload()
-        if isinstance(raw, str):
-            payload = raw.encode("utf-8", "surrogateescape")
-        else:
-            return ""
-    if not isinstance(payload, bytes):
-        return ""
-    try:
-        charset = part.get_content_charset()
-    except Exception:
-        charset = None
-    text = decode_bytes(payload[:MAX_PART_BYTES], charset)
+    text = decode_bytes(part_bytes(part)[:MAX_PART_BYTES], part_charset(part))
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
