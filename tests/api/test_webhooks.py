@@ -289,6 +289,12 @@ def test_the_link_opened_in_a_browser_shows_a_button_and_changes_nothing(
     assert page.headers["cache-control"] == "no-store"
     plain = api.post(f"/unsubscribe/{token}", content=b"", headers={"Content-Type": "text/plain"})
     assert plain.status_code == 400  # a POST without the one-click field does nothing
+    crowded = api.post(
+        f"/unsubscribe/{token}",
+        content=b"&".join(b"f%d=1" % i for i in range(11)) + b"&List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert crowded.status_code == 400  # more fields than a one-click body has: refused, no 500
 
 
 @pytest.mark.parametrize(

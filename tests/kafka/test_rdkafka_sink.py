@@ -89,3 +89,6 @@ def test_a_record_that_cannot_be_delivered_makes_the_flush_fail(settings: Settin
     sink.produce(settings.topic("no-such-topic"), b"k", b"v", partition=0)
     with pytest.raises(DeliveryFailed, match="not delivered"):
         FlushBeforeCommit(sink).on_commit_initiated(None)
+    # faust commits once more while it stops after the error: that commit must fail too.
+    with pytest.raises(DeliveryFailed, match="not delivered"):
+        FlushBeforeCommit(sink).on_commit_initiated(None)

@@ -94,7 +94,10 @@ async def _one_click(request: Request, body: bytes) -> bool:
         except MultiPartException:
             return False
         return form.get("List-Unsubscribe") == "One-Click"
-    fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
+    try:
+        fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
+    except ValueError:  # more fields than a one-click body has
+        return False
     return fields.get("List-Unsubscribe") == ["One-Click"]
 
 

@@ -91,8 +91,9 @@ class RdKafkaSink:
         if remaining:
             raise DeliveryFailed(f"{remaining} records not acknowledged in time")
         if self.failures:
-            errors, self.failures = self.failures[:3], []
-            raise DeliveryFailed(f"records were not delivered: {errors}")
+            # Kept, not cleared: faust commits again while it stops after this error, and that
+            # flush must fail too, or it would commit past the records that were lost.
+            raise DeliveryFailed(f"records were not delivered: {self.failures[:3]}")
 
 
 class FlushBeforeCommit(Sensor):

@@ -222,3 +222,34 @@ def test_secrets_fall_back_to_the_provider_wide_one_and_never_echo() -> None:
     with pytest.raises(ValueError, match="pair 2") as refused:
         WebhookSecrets.parse("acme=one,hunter2", "X")
     assert "hunter2" not in str(refused.value)
+
+
+def test_a_certificate_url_the_http_client_cannot_use_is_a_refusal(sns: SnsSigner) -> None:
+    """A trusted-looking URL that fails inside the HTTP client refuses the call (no 500)."""
+    import http.client
+
+    def fetch(url: str) -> bytes:
+        raise http.client.IncompleteRead(b"-----BEGIN")  # an HTTPException, not an OSError
+
+    with pytest.raises(SignatureRefused):
+        verify(parse_envelope(sns.envelope('{"a": 1}')), CachedCertificates(fetch))
+
+
+def test_a_mailgun_signature_with_non_ascii_text_is_refused_not_an_error() -> None:
+    """Any text in the signature field is compared, and a wrong one is a refusal."""
+    stamp = str(int(NOW.timestamp()))
+    with pytest.raises(SignatureRefused, match="does not match"):
+        check_mailgun(
+            timestamp=stamp,
+            token="t" * 50,
+            signature="é" * 64,
+            signing_key="k" * 20,
+            now=NOW,
+            max_age=AGE,
+            replays=ReplayGuard(AGE),
+        )
+
+
+def test_configured_secrets_never_show_in_a_repr() -> None:
+    """Objects that hold webhook secrets can be logged without leaking them."""
+    assert "supersecret" not in repr(WebhookSecrets.parse("*=supersecret"))

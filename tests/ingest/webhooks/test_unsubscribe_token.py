@@ -97,3 +97,15 @@ def test_bad_key_settings_are_refused_without_echoing_the_secret(text: str) -> N
     with pytest.raises(ValueError) as refused:
         UnsubscribeKeys.parse(text)
     assert "a-secret-long" not in str(refused.value)
+
+
+@pytest.mark.parametrize("token", ["v1.k2.é.AAAA", "v1.é.e30.AAAA", "v1.k2.e30.é"])
+def test_a_token_with_non_ascii_characters_is_refused(token: str) -> None:
+    """Whatever a visitor puts in the link is a refusal, never an error."""
+    with pytest.raises(BadToken):
+        read_token(KEYS, token, DAY)
+
+
+def test_the_keys_never_show_in_a_repr() -> None:
+    """The unsubscribe keys can be logged without leaking a secret."""
+    assert "secret-of-32" not in repr(KEYS)

@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from cryptography.exceptions import InvalidSignature
@@ -50,7 +50,7 @@ class MissingCredentials(InputError):
 class WebhookSecrets:
     """One provider's configured secrets, by account (``*``: provider-wide)."""
 
-    by_account: tuple[tuple[str, str], ...] = ()
+    by_account: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # secrets
 
     @classmethod
     def parse(cls, text: str, env: str = "") -> WebhookSecrets:
@@ -173,7 +173,8 @@ def check_mailgun(
     expected = hmac.new(
         signing_key.encode("utf-8"), (timestamp + token).encode("utf-8"), hashlib.sha256
     ).hexdigest()
-    if not hmac.compare_digest(expected, signature.lower()):
+    presented = signature.lower().encode("utf-8", "surrogatepass")  # bytes: any text compares
+    if not hmac.compare_digest(expected.encode("ascii"), presented):
         raise SignatureRefused("the Mailgun signature does not match")
     if replays.seen(token, now):
         raise SignatureRefused("the Mailgun token was used before: replay refused")

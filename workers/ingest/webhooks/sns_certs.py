@@ -63,7 +63,7 @@ class CachedCertificates:
             data = self._fetch(url)
         except SignatureRefused:
             raise
-        except OSError as error:
+        except (OSError, ValueError, http.client.HTTPException) as error:  # InvalidURL too
             raise SignatureRefused(f"could not fetch the signing certificate: {error}") from None
         with self._lock:
             self._cache[url] = data

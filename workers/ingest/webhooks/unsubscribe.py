@@ -19,7 +19,7 @@ import base64
 import binascii
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import orjson
@@ -54,7 +54,7 @@ class BadToken(InputError):
 class UnsubscribeKeys:
     """(key id, secret) pairs; the first signs new tokens, all verify."""
 
-    keys: tuple[tuple[str, bytes], ...]
+    keys: tuple[tuple[str, bytes], ...] = field(repr=False)  # secrets
 
     @classmethod
     def parse(cls, text: str) -> UnsubscribeKeys:
@@ -130,6 +130,8 @@ def read_token(
     if len(parts) != 4 or parts[0] != _VERSION:
         raise refused
     _, kid, body, mac = parts
+    if not (kid.isascii() and body.isascii()):
+        raise refused
     secret = keys.secret(kid)
     try:
         presented = _unb64(mac)
