@@ -15,12 +15,9 @@ from suppressor_client.types import ListKey, ListName, ListRecord, Suppression
 
 from tests.integration.test_worker_rules import released_until, send, suppressions_until
 from tests.kafka_helpers import produce
+from workers.devkit.chaos import expected_lists
 from workers.devkit.loadgen import bounce, mixed_deliveries
 from workers.devkit.worker_process import WorkerProcess
-from workers.domain import ladder
-from workers.domain.classify import classify_delivery
-from workers.domain.events import parse_delivery_event
-from workers.domain.ladder_state import AddressState, LadderConfig, entries
 from workers.kafka.topics import DELIVERY_EVENTS
 from workers.settings import Settings
 
@@ -65,23 +62,6 @@ def test_a_worker_that_was_down_releases_what_expired_as_soon_as_it_is_back(
     released_until(topics, _bounce_key("away@gmail.com"), timeout=60)
 
 
-def _expected(events: list[bytes], config: LadderConfig) -> dict[ListKey, Suppression | None]:
-    """The lists the pure rules give for the input, folded per (account, address)."""
-    states: dict[tuple[str, str], AddressState] = {}
-    for raw in events:
-        event = parse_delivery_event(raw)
-        key = (event.account_id, event.email)
-        state = states.get(key, AddressState.empty(event.email))
-        classification = classify_delivery(event)
-        outcome = classification.outcome if classification else None
-        states[key], _effects = ladder.step(state, event, config, outcome)
-    return {
-        ListKey(account, name, address): entry
-        for (account, address), state in states.items()
-        for name, entry in entries(state).items()
-    }
-
-
 def _as_entry(record: ListRecord) -> Suppression | None:
     if record.reason is None:
         return None
@@ -108,7 +88,7 @@ def test_sigkill_mid_load_loses_nothing_and_contradicts_nothing(
     keyed = [
         (f"{e['account_id']}\x1f{e['email']}".encode(), v) for e, v in zip(raw, events, strict=True)
     ]
-    expected = _expected(events, Settings().ladder())
+    expected = expected_lists(events, Settings().ladder())
     worker = start_worker("before-kill")
     sender = threading.Thread(
         target=lambda: produce(topics.bootstrap_servers, topics.topic(DELIVERY_EVENTS), keyed),
