@@ -22,13 +22,22 @@ def produce_retrying(
     value: bytes,
     key: bytes | None = None,
     on_delivery: Callable[[KafkaError | None, Any], None] | None = None,
+    *,
+    deadline: float | None = None,
 ) -> None:
-    """Produce, waiting for room in the local queue instead of failing when it is full."""
+    """Produce, waiting for room in the local queue instead of failing when it is full.
+
+    With a ``deadline`` (a ``time.monotonic()`` value) the wait for room is bounded:
+    ``ProduceFailed`` once it passes with the queue still full (a broker that takes
+    nothing must not hold a caller that promised an answer in bounded time).
+    """
     while True:
         try:
             producer.produce(topic, key=key, value=value, on_delivery=on_delivery)
             return
         except BufferError:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise ProduceFailed("the producer's queue stayed full until the deadline") from None
             producer.poll(0.05)
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import smtplib
 import ssl
 import subprocess
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -32,12 +34,14 @@ def serve() -> Iterator[Callable[..., MailServer]]:
 
     def start(**overrides: Any) -> MailServer:
         settings = Settings.from_env(
-            bootstrap_servers=f"127.0.0.1:{free_port()}",  # nothing listens there
-            mail_port=free_port(),
-            mail_verp_template=TEMPLATE,
-            mail_verp_secret=SECRET,
-            mail_ack_timeout=timedelta(seconds=1),
-            **overrides,
+            **{
+                "bootstrap_servers": f"127.0.0.1:{free_port()}",  # nothing listens there
+                "mail_port": free_port(),
+                "mail_verp_template": TEMPLATE,
+                "mail_verp_secret": SECRET,
+                "mail_ack_timeout": timedelta(seconds=1),
+                **overrides,
+            }
         )
         server = MailServer(settings).start()
         started.append(server)
@@ -158,3 +162,45 @@ def test_starttls_is_offered_when_a_certificate_is_configured(
     with _client(serve()) as smtp:
         smtp.ehlo("mx.test")
         assert not smtp.has_extn("starttls")
+
+
+def test_a_silent_broker_gives_451_within_the_bound_while_others_are_served(
+    serve: Callable[..., MailServer],
+) -> None:
+    """While one message waits for acks that never come, another connection is answered at
+    every step; each waiting message gets 451 4.3.0 once the ack bound passed, not later."""
+    ack = 2.0
+    server = serve(mail_ack_timeout=timedelta(seconds=ack))
+    path = VERP.build("acme", "d-1")
+    received = _count("suppressor_mail_received_total")
+    answers: list[tuple[int, float]] = []
+
+    def send_waiting() -> None:
+        with _client(server) as smtp:
+            smtp.ehlo("mx.test")
+            smtp.mail("")
+            smtp.rcpt(path)
+            started = time.monotonic()
+            code, _reply = smtp.data(dsn_bounce(path, "first@example.net"))
+            answers.append((code, time.monotonic() - started))
+
+    waiting = threading.Thread(target=send_waiting)
+    waiting.start()
+    deadline = time.monotonic() + 30
+    while _count("suppressor_mail_received_total") == received:  # its DATA is in
+        assert time.monotonic() < deadline, "the first message never reached DATA"
+        time.sleep(0.01)
+    with _client(server) as smtp:
+        assert smtp.ehlo("mx.test")[0] == 250
+        assert smtp.mail("")[0] == 250
+        assert smtp.rcpt(path)[0] == 250
+        assert smtp.noop()[0] == 250
+        assert not answers, "the other connection waited for the first message's answer"
+        started = time.monotonic()
+        code, reply = smtp.data(dsn_bounce(path, "second@example.net"))
+        took = time.monotonic() - started
+    waiting.join(timeout=60)
+    assert code == 451 and b"4.3.0" in reply
+    assert [c for c, _ in answers] == [451]
+    for seconds in (took, answers[0][1]):
+        assert ack * 0.5 <= seconds <= ack + 5.0  # the ack bound, plus room for a busy machine

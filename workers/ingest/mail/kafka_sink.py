@@ -1,14 +1,16 @@
 """Producing mail records to Kafka and knowing when the broker has them.
 
-``send`` returns a future that completes once every record of one message was
-acknowledged (``acks=all``), or fails with the first delivery error; librdkafka gives up
-after ``timeout`` (``message.timeout.ms``), so a broker outage surfaces as a failed future
-in bounded time. A thread serves the delivery callbacks.
+``store`` blocks until every record of one message was acknowledged (``acks=all``) and
+raises on the first delivery error, or once ``timeout`` seconds passed: the wait for room
+in a full producer queue and the wait for the acks share that one bound, and librdkafka
+gives up on a record after the same time (``message.timeout.ms``). It blocks, so callers
+on an event loop run it in a thread. A thread of the sink serves the delivery callbacks.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
@@ -16,7 +18,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from workers.ingest.mail.pipeline import Outgoing
-from workers.kafka.producing import produce_retrying
+from workers.kafka.producing import ProduceFailed, produce_retrying
 from workers.kafka.topics import BOUNCE_MAIL_DLQ_MAX_BYTES
 from workers.settings import Settings
 
@@ -27,7 +29,7 @@ class KafkaSink:
     """One producer shared by every message; thread-safe."""
 
     def __init__(self, settings: Settings, timeout: float) -> None:
-        self._settings = settings
+        self._settings, self.timeout = settings, timeout
         self._producer = Producer(
             {
                 "bootstrap.servers": settings.bootstrap_servers,
@@ -47,8 +49,24 @@ class KafkaSink:
         while not self._stop.is_set():
             self._producer.poll(0.05)
 
-    def send(self, records: Sequence[Outgoing]) -> Future[int]:
-        """Produce the records; the future's result is how many the broker acknowledged."""
+    def store(self, records: Sequence[Outgoing]) -> int:
+        """Produce the records and wait for their acks, ``timeout`` seconds at most in all.
+
+        Returns how many the broker acknowledged; raises ``ProduceFailed`` (timed out),
+        ``KafkaException`` (a delivery failed) or ``ValueError`` (refused locally).
+        """
+        deadline = time.monotonic() + self.timeout
+        future = self.send(records, deadline=deadline)
+        try:
+            return future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            raise ProduceFailed(f"not acknowledged within {self.timeout:g}s") from None
+
+    def send(self, records: Sequence[Outgoing], *, deadline: float | None = None) -> Future[int]:
+        """Produce the records; the future's result is how many the broker acknowledged.
+
+        With a ``deadline`` (``time.monotonic()``) a full producer queue waits no longer.
+        """
         future: Future[int] = Future()
         if not records:
             future.set_result(0)
@@ -77,8 +95,9 @@ class KafkaSink:
                     record.value,
                     record.key,
                     delivered,
+                    deadline=deadline,
                 )
-        except (KafkaException, ValueError) as exc:  # refused locally (too large, bad config)
+        except (KafkaException, ValueError, ProduceFailed) as exc:  # refused locally, queue full
             if not future.done():
                 future.set_exception(exc)
         return future

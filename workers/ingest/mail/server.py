@@ -7,7 +7,12 @@
   the bound); STARTTLS when a certificate and key are configured.
 - ``250`` only after Kafka acknowledged every record the message made (events and/or its
   DLQ record); else ``451 4.3.0`` so the sending MTA retries: nothing is lost, and a
-  retried message gives the same event ids.
+  retried message gives the same event ids. The wait for the acks (room in the producer
+  queue included) is bounded by ``SUPPRESSOR_MAIL_ACK_TIMEOUT``.
+- Parsing (up to the size bound) and producing block, so both run in a pool of threads,
+  one per connection the gate admits (SMTP sends one message at a time per connection,
+  so no message queues for a thread): the event loop keeps serving every other
+  connection while one message is parsed or waits for Kafka.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import asyncio
 import logging
 import ssl
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +31,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from workers import metrics
 from workers.ingest.mail.config import bounce_domains, mail_config
 from workers.ingest.mail.kafka_sink import KafkaSink
-from workers.ingest.mail.pipeline import process_message
+from workers.ingest.mail.pipeline import Processed, process_message
 from workers.ingest.mail.resolve import MailConfig
 from workers.settings import Settings, SettingsError
 
@@ -83,16 +89,19 @@ class _BoundedSMTP(SMTP):
 
 
 class BounceHandler:
-    """The aiosmtpd handler: RCPT checks, then parse, produce, and answer after the ack."""
+    """The aiosmtpd handler: RCPT checks, then parse, produce, and answer after the ack.
+
+    The blocking work runs in ``pool``; the handler only awaits it.
+    """
 
     def __init__(
         self,
         config: MailConfig,
         domains: frozenset[str],
         sink: KafkaSink,
-        ack_timeout: float,
+        pool: ThreadPoolExecutor,
     ) -> None:
-        self.config, self.domains, self.sink, self.ack_timeout = config, domains, sink, ack_timeout
+        self.config, self.domains, self.sink, self.pool = config, domains, sink, pool
 
     async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
         self,
@@ -122,18 +131,12 @@ class BounceHandler:
             raw = raw.encode("utf-8", "surrogateescape")
         metrics.MAIL_RECEIVED.inc()
         peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
-        processed = process_message(
-            raw,
-            f"smtp:{peer}",
-            self.config,
-            now=datetime.now(UTC),
-            envelope_recipients=tuple(envelope.rcpt_tos),
+        loop = asyncio.get_running_loop()
+        processed = await loop.run_in_executor(
+            self.pool, self._parse, raw, peer, tuple(envelope.rcpt_tos)
         )
         try:
-            await asyncio.wait_for(
-                asyncio.wrap_future(self.sink.send(processed.records)),
-                timeout=self.ack_timeout + 5,
-            )
+            await loop.run_in_executor(self.pool, self.sink.store, processed.records)
         except Exception as exc:  # broker down, timed out, refused: the sender retries
             metrics.MAIL_REFUSED.labels("kafka_unavailable").inc()
             log.warning("451 for a message from %s: Kafka did not acknowledge: %s", peer, exc)
@@ -146,6 +149,13 @@ class BounceHandler:
             first = next(r.error for r in processed.resolutions if r.error is not None)
             metrics.MAIL_UNRESOLVED.labels(first["code"]).inc()
         return f"250 2.0.0 OK: {processed.events} events stored"
+
+    def _parse(self, raw: bytes, peer: str, recipients: tuple[str, ...]) -> Processed:
+        """Runs in the pool: parsing a message of up to the size bound is CPU work."""
+        return process_message(
+            raw, f"smtp:{peer}", self.config, now=datetime.now(UTC),
+            envelope_recipients=recipients,
+        )  # fmt: skip
 
 
 class _Controller(Controller):
@@ -187,7 +197,8 @@ class MailServer:
         self.tls = tls_context(settings.mail_tls_cert, settings.mail_tls_key)
         ack = settings.mail_ack_timeout.total_seconds()
         self.sink = KafkaSink(settings, timeout=ack)
-        self.handler = BounceHandler(self.config, self.domains, self.sink, ack)
+        self.pool = ThreadPoolExecutor(settings.mail_max_connections, "mail-data")
+        self.handler = BounceHandler(self.config, self.domains, self.sink, self.pool)
         self.gate = _Gate(settings.mail_max_connections)
         self.controller = _Controller(
             self.handler,
@@ -207,4 +218,5 @@ class MailServer:
 
     def stop(self) -> None:
         self.controller.stop()
+        self.pool.shutdown(wait=True)
         self.sink.close()
