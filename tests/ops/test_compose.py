@@ -112,12 +112,21 @@ def _mount_target(service: str, host: Path) -> str:
 
 
 def test_prometheus_grafana_and_worker_are_wired_together() -> None:
-    """Prometheus scrapes the worker's metrics port and loads the mounted rules; Grafana's
-    datasource is that Prometheus and its dashboard provider reads the mounted dashboards."""
+    """Prometheus scrapes the worker's and the mail server's metrics ports (one job each)
+    and loads the mounted rules; Grafana's datasource is that Prometheus and its dashboard
+    provider reads the mounted dashboards."""
     prom = load_yaml(PROMETHEUS_YML)
     worker = Settings.from_env(_environment(SERVICES["worker"]))
-    (job,) = prom["scrape_configs"]
-    assert job["static_configs"][0]["targets"] == [f"worker:{worker.metrics_port}"]
+    mail = Settings.from_env(_environment(SERVICES["mail"]))
+    targets = {
+        job["job_name"]: job["static_configs"][0]["targets"] for job in prom["scrape_configs"]
+    }
+    assert targets == {
+        "suppressor-worker": [f"worker:{worker.metrics_port}"],
+        "suppressor-mail": [f"mail:{mail.mail_metrics_port}"],
+    }
+    assert f"{mail.mail_metrics_port}:{mail.mail_metrics_port}" in SERVICES["mail"]["ports"]
+    assert {"worker", "mail"} <= set(SERVICES["prometheus"]["depends_on"])
     rules = _mount_target("prometheus", PROMETHEUS_YML.parent / "alerts.yml")
     assert prom["rule_files"] == [rules]
     assert _mount_target("prometheus", PROMETHEUS_YML) == "/etc/prometheus/prometheus.yml"

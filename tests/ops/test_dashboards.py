@@ -79,7 +79,8 @@ def test_every_query_and_rule_uses_only_metrics_the_worker_exports() -> None:
 
 
 def test_the_issue_panels_are_there() -> None:
-    """The operations and lists dashboards chart what the issue lists, by the right labels."""
+    """The operations and lists dashboards chart what the issue lists, by the right labels,
+    and the bounce mail server's health, throughput, dead letters and refusals."""
     queries = [q.expr for board in BOARDS.values() for q in panel_queries(board)]
     wanted = [
         "sum by (topic) (rate(suppressor_events_in_total",
@@ -94,6 +95,10 @@ def test_the_issue_panels_are_there() -> None:
         "sum by (reason) (suppressor_entries",
         "sum by (category) (suppressor_entries",
         "topk($topn, sum by (domain) (suppressor_entries_by_domain",
+        'sum(up{job=~"$mail_job"})',
+        "sum(rate(suppressor_mail_received_total",
+        "sum by (reason) (rate(suppressor_mail_refused_total",
+        "sum by (error) (rate(suppressor_mail_unresolved_total",
     ]
     missing = [w for w in wanted if not any(w in q for q in queries)]
     assert not missing, missing

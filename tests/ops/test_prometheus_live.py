@@ -1,10 +1,12 @@
 """Every dashboard query and alert expression, evaluated by a real Prometheus that scrapes
-a real worker under a short demo load: each is valid, and each panel query returns data."""
+a real worker and a real bounce mail server (each under its own job of the compose stack's
+config) under a short demo load: each is valid, and each panel query returns data."""
 
 from __future__ import annotations
 
 import json
 import math
+import smtplib
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -32,12 +34,18 @@ from tests.ops.ops_files import (
     substitute,
 )
 from workers.devkit.loadgen import BOUNCES, bounce, command, customer_event, delivery
+from workers.devkit.mail_server_process import MailServerProcess
 from workers.devkit.net_ports import free_port
 from workers.devkit.worker_process import WorkerProcess
+from workers.ingest.mail.samples import dsn_bounce
+from workers.ingest.mail.verp import VerpTemplate
 from workers.kafka.topics import COMMANDS, CUSTOMER_EVENTS, DELIVERY_EVENTS
 from workers.settings import Settings
 
 pytestmark = pytest.mark.broker
+
+VERP_TEMPLATE = "b+{account}.{delivery}.{tag}@bounces.test.example"
+VERP = VerpTemplate.parse(VERP_TEMPLATE, "ops-test-secret")
 
 SHORT = (timedelta(seconds=2), timedelta(seconds=4), timedelta(seconds=8))
 """Ladder steps short enough that a condition bounce expires during the test."""
@@ -50,15 +58,17 @@ class PromQLError(AssertionError):
 class Prometheus:
     """A Prometheus server process on loopback, asked through its HTTP API."""
 
-    def __init__(self, binary: str, workdir: Path, metrics_port: int) -> None:
+    def __init__(self, binary: str, workdir: Path, ports: dict[str, int]) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / "prometheus.log"
-        config = load_yaml(PROMETHEUS_YML)  # the compose file's config, pointed at this worker
+        config = load_yaml(PROMETHEUS_YML)  # the compose file's config, pointed at these ports
         config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
         config["rule_files"] = [str(ALERTS)]
-        (job,) = config["scrape_configs"]
-        job["static_configs"] = [{"targets": [f"127.0.0.1:{metrics_port}"]}]
+        jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+        assert jobs.keys() == ports.keys(), f"scrape jobs {sorted(jobs)}, ports for {sorted(ports)}"
+        for name, port in ports.items():
+            jobs[name]["static_configs"] = [{"targets": [f"127.0.0.1:{port}"]}]
         config_file = workdir / "prometheus.yml"
         config_file.write_text(yaml.safe_dump(config))
         with self.log.open("ab") as log:
@@ -168,6 +178,19 @@ def _demo_load(settings: Settings, wave: int) -> None:
     )
 
 
+def _mail_load(mail: MailServerProcess, wave: int) -> None:
+    """Over SMTP: a bounce (an event), a mail nobody can read (bounce-mail.dlq) and a relay
+    attempt (refused), so every mail panel's series exists."""
+    path = VERP.build("acme", f"d-{wave}")
+    settings = mail.settings
+    with smtplib.SMTP(settings.mail_host, settings.mail_port, timeout=60) as smtp:
+        assert smtp.sendmail("", [path], dsn_bounce(path, f"gone{wave}@yahoo.com")) == {}
+        assert smtp.sendmail("", [path], b"Subject: hello\r\n\r\nnot a bounce\r\n") == {}
+        smtp.mail("")
+        assert smtp.rcpt(f"postmaster{wave}@not-ours.example")[0] == 550
+        smtp.rset()
+
+
 def _processed(worker: WorkerProcess) -> float:
     """Records the worker finished processing, from its own /metrics (all topics)."""
     url = f"http://127.0.0.1:{worker.settings.metrics_port}/metrics"
@@ -199,12 +222,26 @@ def _until(condition: Callable[[], bool], what: str, timeout: float) -> None:
 
 
 @pytest.fixture
-def prometheus_server(tmp_path: Path) -> Iterator[Callable[[int], Prometheus]]:
+def mail_server(topics: Settings, tmp_path: Path) -> Iterator[MailServerProcess]:
+    """`suppressor mail serve` with its /metrics, on the test's topics."""
+    settings = topics.with_(
+        mail_port=free_port(),
+        mail_metrics_port=free_port(),
+        mail_verp_template=VERP_TEMPLATE,
+        mail_verp_secret="ops-test-secret",
+    )
+    server = MailServerProcess(settings, tmp_path / "mail.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def prometheus_server(tmp_path: Path) -> Iterator[Callable[[dict[str, int]], Prometheus]]:
     binary = require_binary("prometheus")
     started: list[Prometheus] = []
 
-    def start(metrics_port: int) -> Prometheus:
-        server = Prometheus(binary, tmp_path, metrics_port)
+    def start(ports: dict[str, int]) -> Prometheus:
+        server = Prometheus(binary, tmp_path, ports)
         started.append(server)
         server.wait_ready()
         return server
@@ -225,19 +262,26 @@ def _queries() -> list[tuple[PanelQuery, str]]:
 def test_every_panel_query_returns_data_and_every_alert_is_valid(
     start_worker: Callable[..., WorkerProcess],
     topics: Settings,
-    prometheus_server: Callable[[int], Prometheus],
+    prometheus_server: Callable[[dict[str, int]], Prometheus],
+    mail_server: MailServerProcess,
 ) -> None:
-    """With Prometheus scraping a worker every second under a demo load, every dashboard
-    query is valid PromQL and returns data, every alert expression is valid, and Prometheus
-    loads and evaluates the alert rules file without an error."""
+    """With Prometheus scraping a worker and the bounce mail server every second under a
+    demo load, every dashboard query is valid PromQL and returns data, every alert
+    expression is valid, and Prometheus loads and evaluates the alert rules without error."""
     worker = start_worker(ladder_steps=SHORT)
-    prom = prometheus_server(worker.settings.metrics_port)
+    mail = mail_server
+    prom = prometheus_server(
+        {"suppressor-worker": worker.settings.metrics_port,
+         "suppressor-mail": mail.settings.mail_metrics_port}
+    )  # fmt: skip
     _create_account(topics)
     _demo_load(topics, 1)
+    _mail_load(mail, 1)
     # A counter series is born at its first value, so rates (and latency quantiles) need a
     # second wave after Prometheus saw the whole first one: as under any continuous load.
     _until(lambda: _first_wave_scraped(worker, prom), "Prometheus to scrape the first wave", 40)
     _demo_load(topics, 2)
+    _mail_load(mail, 2)
     queries = _queries()
     assert len(queries) > 20
     empty: list[str] = []
