@@ -213,6 +213,21 @@ TABLE: dict[str, list[Want]] = {
         Want("old.alias@bigisp.example", "bounce", None, None, "generic", "User not known"),
         Want("third.one@bigisp.example", "bounce", None, 550, "generic", "no such recipient"),
     ],
+    # An address inside a sentence: "The address ... was addressed, <addr>, did not ..."
+    "generic-address-clause.eml": [
+        Want("j.smith@lab.example", "bounce", None, None, "generic", "did not exactly match"),
+    ],
+    # Recipients named by local part alone, completed from the returned original's To
+    # when exactly one address there has that local part, else left unnamed
+    "phquery-alias-completed.eml": [
+        Want("rkwan@campus.example", "bounce", None, None, "phquery", "No matches to nameserver"),
+    ],
+    "phquery-alias-ambiguous.eml": [
+        Want(None, "bounce", None, None, "phquery", "Ambiguous name"),
+    ],
+    "jetmail-mailbox-full.eml": [
+        Want("lihua@isp.example.cn", "bounce", None, None, "jetmail", "mail box space not enough"),
+    ],
     # RFC 5429 Sieve reject: an MDN with disposition "deleted" and the reason in its text
     "sieve-reject-mdn.eml": [
         Want("brimful@host.example", "bounce", None, None, "sieve-reject", "Quota exceeded"),

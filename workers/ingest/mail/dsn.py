@@ -298,7 +298,8 @@ def _text_for(
     if "found" not in cache:
         text = notification_text(parts)
         family = identify(" ".join(text.lower().split()), {}) or rules.GENERIC
-        cache["found"] = (family.name, {r.email: r for r in read_recipients(text, family)})
+        named = {r.email: r for r in read_recipients(text, family) if r.email is not None}
+        cache["found"] = (family.name, named)
     family_name, found = cache["found"]
     recipient = found.get(email)
     if recipient is None or not recipient.diagnostic:

@@ -44,6 +44,10 @@ __all__ = [
 ADDR = r"(?P<addr>[^\s<>()\[\]\"',;:@]{1,64}@[^\s<>()\[\]\"',;:@]{1,255})"
 """One address as the recognisers capture it (checked and normalised afterwards)."""
 
+LOCAL = r"(?P<local>[A-Za-z0-9][A-Za-z0-9._+-]{0,63})(?![\w.+-]*@)"
+"""A recipient named by its local part alone (directory gateways); ``textbounce`` completes
+it from the returned original's recipients, or leaves the recipient unnamed."""
+
 _M = re.MULTILINE
 _MI = re.MULTILINE | re.IGNORECASE
 
@@ -83,6 +87,13 @@ _WORDS_COLON = _p(
 )
 _ORIGINALLY = _p(rf"\(originally addressed to <?{ADDR}>?\)", _MI)
 _MESSAGE_TO = _p(rf"\b(?:deliver (?:your )?message to|your message to)[ \t]+<?{ADDR}>?", _MI)
+# "The address to which your message was addressed, jane@x, did not exactly match ...": an
+# address inside a sentence, then what happened to it (a verb phrase).
+_ADDRESS_CLAUSE = _p(
+    rf"\baddress(?:ed)?,?\s+(?:to\s+)?<?{ADDR}>?,?[ \t]+"
+    r"(?P<rest>(?:did|does|is|was|could|can|cannot|has|had)\b[^\n]*)$",
+    _MI,
+)
 
 _REMOTE_HOST_SAID = _p(
     r"remote host said:\s*(?P<text>.+?)(?:\s*\[RCPT_TO\])?(?:\s+giving up on \S+)?$", _MI
@@ -392,6 +403,38 @@ FAMILIES: tuple[MtaFamily, ...] = (
         recipients=(_ALONE,),
     ),
     MtaFamily(
+        name="phquery",
+        source="phquery, the CSO/ph directory mail gateway of university sites (its notice "
+        "'Returned mail - nameserver error report': '--------Message not delivered to the "
+        "following:', '--------Error Detail (phquery V<n>):', '--------Unsent Message below:'); "
+        "the recipient written as its directory alias, often with no domain. Wording as the "
+        "gateway writes it in the notice (no published source)",
+        markers=("error detail (phquery",),
+        start=("message not delivered to the following",),
+        end=("--------unsent message below",),
+        recipients=(
+            _p(rf"^[ \t]+<?{ADDR}>?(?:[ \t]{{2,}}(?P<rest>\S[^\n]*))?[ \t]*$"),
+            _p(rf"^[ \t]+{LOCAL}[ \t]{{2,}}(?P<rest>\S[^\n]*)$"),
+        ),
+        reasons=(_p(r"^-{2,}\s*\S+@\S+\s+(?P<text>.+)$"),),  # the detail's "---- jane@x" paragraph
+    ),
+    MtaFamily(
+        name="jetmail",
+        source="JetMail, a mail server of Chinese ISPs (its Received lines read 'JetMail "
+        "2.5.3.0'): 'Your mail cannot be delivered to the following address(es):', then "
+        "'name \"(n), ErrMsg=<reason>, account=name \"' (the local part alone), then "
+        "'---- Header of the source mail attached ----'. Wording as the server writes it "
+        "(closed source, no published text)",
+        markers=("your mail cannot be delivered to the following address(es)",),
+        start=("cannot be delivered to the following address(es)",),
+        end=("---- header of the source mail attached",),
+        recipients=(
+            _p(rf"^[ \t]*<?{ADDR}>?[ \t]+\"(?P<rest>[^\"\n]*)"),
+            _p(rf"^[ \t]*{LOCAL}[ \t]+\"(?P<rest>[^\"\n]*)"),
+        ),
+        reasons=(_p(r"errmsg=(?P<text>[^,\"\n]+)", _MI),),
+    ),
+    MtaFamily(
         name="amazon-ses",
         source="Amazon SES bounce notification text ('An error occurred while trying to deliver "
         "the mail to the following recipients')",
@@ -505,9 +548,11 @@ GENERIC = MtaFamily(
     markers=(),
     start=(),
     end=(),
-    recipients=(_ANGLE_COLON, _LEADING, _ALONE, _WORDS_COLON, _ORIGINALLY, _MESSAGE_TO),
+    recipients=(
+        _ANGLE_COLON, _LEADING, _ALONE, _WORDS_COLON, _ORIGINALLY, _MESSAGE_TO, _ADDRESS_CLAUSE
+    ),
     reasons=(_REMOTE_HOST_SAID,),
-)
+)  # fmt: skip
 
 ORIGINAL_MARKERS: tuple[str, ...] = (
     "------ this is a copy of the message",  # Exim
@@ -519,6 +564,8 @@ ORIGINAL_MARKERS: tuple[str, ...] = (
     "original message headers:",  # Exchange
     "-----original message-----",  # Outlook
     "possibly truncated original message follows",  # GroupWise
+    "---- header of the source mail attached ----",  # JetMail
+    "--------unsent message below:",  # phquery
 )
 """Lines after which a text bounce quotes the returned original message (lower-case)."""
 

@@ -40,7 +40,14 @@ from workers.ingest.mail.context import (
 )
 from workers.ingest.mail.dsn import dsn_reports
 from workers.ingest.mail.mdn import sieve_rejects
-from workers.ingest.mail.mime import Headers, enclosed, iter_parts, load
+from workers.ingest.mail.mime import (
+    Headers,
+    addresses_in,
+    decode_header_value,
+    enclosed,
+    iter_parts,
+    load,
+)
 from workers.ingest.mail.reports import Kind, MailReport
 from workers.ingest.mail.textbounce import (
     codes_in,
@@ -163,14 +170,21 @@ def _text_bounce(
     why: str | None = None,
 ) -> list[MailReport]:
     delay = is_delay(lower, lower_subject)
-    recipients = read_recipients(text, family, context.exclude)
+    originals = _original_recipients(context)
+    recipients = read_recipients(text, family, context.exclude, originals)
     if not recipients and family is not rules.GENERIC:
-        recipients = read_recipients(text, rules.GENERIC, context.exclude)
+        recipients = read_recipients(text, rules.GENERIC, context.exclude, originals)
     kind = Kind.DELAYED if delay else Kind.BOUNCE
     label = family.name if why is None else f"{family.name} ({why})"
     reports = []
     for recipient in recipients:
         evidence = f"{label} text" + (f", delay warning {delay!r}" if delay else "")
+        if "@" not in recipient.named:
+            evidence += (
+                f", recipient {recipient.named!r} named without a domain"
+                + (", completed from the returned original" if recipient.email else
+                   ", not completed: no single match in the returned original")
+            )  # fmt: skip
         if recipient.diagnostic:
             evidence += f": {recipient.diagnostic}"
         reports.append(
@@ -187,6 +201,22 @@ def _text_bounce(
             )
         )
     return reports
+
+
+_RECIPIENT_HEADERS = ("to", "cc", "envelope-to", "x-original-to")
+
+
+def _original_recipients(context: MessageContext) -> tuple[str, ...]:
+    """The returned original's recipients (normalised), for local-part-only names."""
+    if context.original is None:
+        return ()
+    found = (
+        address(a)
+        for name in _RECIPIENT_HEADERS
+        for value in context.original.raw(name)
+        for a in addresses_in(decode_header_value(value))  # every one, angled or bare
+    )
+    return tuple(dict.fromkeys(a for a in found if a is not None))
 
 
 def _lone_recipient(context: MessageContext, text: str, label: str) -> list[MailReport]:

@@ -5,13 +5,19 @@ writes a recipient; this module runs them. A recipient's *section* is its block 
 to the next recipient; the server's words are the first ``reasons`` match in it, else
 the paragraph that names the address. Reply code and enhanced status are taken from
 those words wherever they appear.
+
+Some MTAs (directory gateways such as phquery, JetMail) name a local recipient by its
+local part alone. Such a name is completed from the returned original's recipients
+(``To``, ``Cc``, ``Envelope-To``, ``X-Original-To``) only when exactly one of them has
+that local part; otherwise the recipient stays unnamed (``email`` None), so the report
+keeps the server's words but can list nobody unless the VERP path names the recipient.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from suppressor_client.addresses import normalize_address
 from suppressor_client.errors import InvalidAddress
@@ -22,6 +28,7 @@ from workers.ingest.mail.mta_rules import MtaFamily
 __all__ = [
     "TextRecipient",
     "codes_in",
+    "complete_local",
     "identify",
     "is_delay",
     "looks_like_bounce",
@@ -43,14 +50,16 @@ _CODE_BEFORE_WORDS = re.compile(r"(?<![\w.#/-])([45][0-5]\d)[ -](?=[A-Za-z#])")
 
 @dataclass(frozen=True, slots=True)
 class TextRecipient:
-    """One failed recipient read from a text bounce."""
+    """One failed recipient read from a text bounce (``email`` None: named without a domain
+    that the returned original could not complete; ``named`` is what the text wrote)."""
 
-    email: str
+    email: str | None
     diagnostic: str | None
     smtp_status: str | None
     smtp_code: int | None
     remote_mta: str | None
     matched_reason: bool  # the family's reason pattern found the server's words
+    named: str = ""
 
 
 def codes_in(text: str | None) -> tuple[str | None, int | None]:
@@ -153,9 +162,9 @@ def _paragraphs(text: str) -> str:
     return "\n".join(p for p in (_collapse(c) for c in _BLANK_LINE.split(text)) if p)
 
 
-def _paragraph(section: str, first_rest: str) -> str:
+def _paragraph(section: str, first_rest: str, spans: int = 1) -> str:
     """The words that go with a recipient: its line's rest, then lines up to a blank line."""
-    lines = section.splitlines()[1:]
+    lines = section.splitlines()[spans:]  # after the lines the recipient match spans
     words = [first_rest] if first_rest.strip() else []
     for line in lines:
         if not line.strip():
@@ -168,25 +177,46 @@ def _paragraph(section: str, first_rest: str) -> str:
     return _collapse(" ".join(words))
 
 
+def complete_local(local: str, originals: Iterable[str]) -> str | None:
+    """The one address of ``originals`` whose local part is ``local``, else None."""
+    wanted = local.casefold()
+    found = {a for a in originals if a.rpartition("@")[0].casefold() == wanted}
+    return found.pop() if len(found) == 1 else None
+
+
 def read_recipients(
-    text: str, family: MtaFamily, exclude: Iterable[str] = ()
+    text: str, family: MtaFamily, exclude: Iterable[str] = (), originals: Iterable[str] = ()
 ) -> list[TextRecipient]:
-    """The failed recipients of one notification text, as ``family`` writes them."""
+    """The failed recipients of one notification text, as ``family`` writes them.
+
+    ``originals``: the returned original's recipient addresses, to complete a recipient
+    the text names by its local part alone.
+    """
     lower = text.lower()
     if len(lower) != len(text):  # a few characters change length when lower-cased
         text = lower
     block = _block(text, lower, family)
     skip = set(exclude)
-    hits: dict[int, tuple[int, str, str]] = {}
+    known = tuple(originals)
+    hits: dict[int, tuple[int, str, str]] = {}  # start -> (end, key, rest)
+    named: dict[str, tuple[str | None, str]] = {}  # key -> (address or None, as written)
     for pattern in family.recipients:
         for match in pattern.finditer(block):
             if match.start() in hits:
                 continue
-            email = _address(match["addr"])
-            if email is None or email in skip:
+            groups = match.groupdict()
+            if groups.get("addr") is not None:
+                email, written = _address(groups["addr"]), groups["addr"]
+                if email is None:
+                    continue
+            else:
+                written = groups["local"]
+                email = complete_local(written, known)
+            if email is not None and email in skip:
                 continue
-            rest = match.groupdict().get("rest") or ""
-            hits[match.start()] = (match.end(), email, rest)
+            key = email if email is not None else f"?{written.casefold()}"
+            named.setdefault(key, (email, written))
+            hits[match.start()] = (match.end(), key, groups.get("rest") or "")
     order: list[int] = []
     for start in sorted(hits):  # the address named again in its own paragraph: one section
         previous = order[-1] if order else None
@@ -197,20 +227,24 @@ def read_recipients(
     found: dict[str, TextRecipient] = {}
     for index, start in enumerate(order):
         end = order[index + 1] if index + 1 < len(order) else len(block)
-        _match_end, email, rest = hits[start]
+        match_end, key, rest = hits[start]
         section = block[start : min(end, start + MAX_SECTION)]
-        recipient = _read_section(section, rest, email, family)
-        held = found.get(email)
+        email, written = named[key]
+        spans = 1 + block.count("\n", start, match_end)
+        recipient = _read_section(section, rest, email, family, written=written, spans=spans)
+        held = found.get(key)
         if held is None or _better(recipient, held):
             if held is not None and recipient.remote_mta is None:
-                recipient = _with_mta(recipient, held.remote_mta)
-            found[email] = recipient
+                recipient = replace(recipient, remote_mta=held.remote_mta)
+            found[key] = recipient
         elif held.remote_mta is None and recipient.remote_mta is not None:
-            found[email] = _with_mta(held, recipient.remote_mta)
+            found[key] = replace(held, remote_mta=recipient.remote_mta)
     return list(found.values())
 
 
-def _read_section(section: str, rest: str, email: str, family: MtaFamily) -> TextRecipient:
+def _read_section(
+    section: str, rest: str, email: str | None, family: MtaFamily, *, written: str, spans: int
+) -> TextRecipient:
     collapsed = _paragraphs(section)
     diagnostic: str | None = None
     matched = False
@@ -220,7 +254,7 @@ def _read_section(section: str, rest: str, email: str, family: MtaFamily) -> Tex
             diagnostic, matched = match["text"].strip(), True
             break
     if diagnostic is None:
-        diagnostic = _paragraph(section, rest).strip(" :-") or None
+        diagnostic = _paragraph(section, rest, spans).strip(" :-") or None
     if diagnostic is not None:
         diagnostic = diagnostic[:MAX_DIAGNOSTIC]
     mta = None
@@ -232,7 +266,7 @@ def _read_section(section: str, rest: str, email: str, family: MtaFamily) -> Tex
     status, code = codes_in(diagnostic)
     if status is None and code is None:  # the code may stand outside the quoted words
         status, code = codes_in(collapsed)
-    return TextRecipient(email, diagnostic, status, code, mta, matched)
+    return TextRecipient(email, diagnostic, status, code, mta, matched, written)
 
 
 def _better(new: TextRecipient, held: TextRecipient) -> bool:
@@ -243,14 +277,3 @@ def _better(new: TextRecipient, held: TextRecipient) -> bool:
                 int(bool(r.diagnostic)))  # fmt: skip
 
     return score(new) > score(held)
-
-
-def _with_mta(recipient: TextRecipient, mta: str | None) -> TextRecipient:
-    return TextRecipient(
-        recipient.email,
-        recipient.diagnostic,
-        recipient.smtp_status,
-        recipient.smtp_code,
-        mta,
-        recipient.matched_reason,
-    )
