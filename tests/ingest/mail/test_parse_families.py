@@ -316,3 +316,16 @@ def test_family_fixture_reads_every_recipient(name: str) -> None:
         if want.mta is not None:
             assert report.remote_mta == want.mta
         assert report.evidence
+
+
+def test_every_family_row_cites_where_its_words_come_from() -> None:
+    """Each MTA family row names whose words it reads and where they were found (the MTA's
+    docs or source, an RFC, a public record of its notices), never a test corpus alone."""
+    from workers.ingest.mail.mta_rules import FAMILIES, GENERIC
+
+    names = [family.name for family in FAMILIES]
+    assert len(names) == len(set(names))
+    for family in (*FAMILIES, GENERIC):
+        source = family.source.lower()
+        assert len(source.split()) >= 6, family.name
+        assert "test data" not in source and "flufl" not in source, family.name

@@ -9,16 +9,17 @@ whose marker is found reads the message, and ``GENERIC`` reads what no row claim
 looks like a bounce by its sender or subject.
 
 Sources: the formats are written from each MTA's documented or long-stable bounce text
-(Postfix ``bounce(5)`` templates, Exim's ``exim_bounce``/``warn_message`` defaults,
-Sendmail's ``savemail.c`` headings, qmail-send's ``qsutil``/``qmail-send.c`` wording,
-Microsoft's published NDR documentation "Email non-delivery reports in Exchange Online",
-HCL Domino's "DELIVERY FAILURE" reports, Gmail's "Address not found" notices, Yahoo's and
-Outlook.com's notices, GroupWise's "Message status - undeliverable", Amazon SES's
-notification text) and, for carriers, from the wording they commonly use. Older or
-smaller MTAs (Exchange 5.5, IMail, PMDF, MDaemon, smail, InterScan, MIMEsweeper, Mail.Ru,
-HotPOP) are written from the shapes of the public ``flufl.bounce`` test mails, the only
-public examples of their text; each row's ``source`` says which. No row copies another
-project's samples.
+(Postfix ``bounce(5)`` templates, Exim's ``exim_bounce``/``warn_message`` defaults and
+``src/moan.c``, Sendmail's ``savemail.c`` headings, qmail-send's ``qsutil``/``qmail-send.c``
+wording, Microsoft's published NDR documentation "Email non-delivery reports in Exchange
+Online" and Knowledge Base articles, HCL Domino's "DELIVERY FAILURE" reports, Gmail's
+"Address not found" notices, Yahoo's and Outlook.com's notices, GroupWise's "Message
+status - undeliverable", Amazon SES's notification text) and, for carriers, from the
+wording they commonly use. Older, closed-source or site-specific MTAs (IMail, MDaemon,
+smail, InterScan, MIMEsweeper, HotPOP, phquery, JetMail) publish no text of their own:
+their rows cite where their words are recorded (GNU Mailman's bounce detectors, Sympa's
+bounce analyser, notices the servers sent). Each row's ``source`` names the MTA family and
+where its words were found. No row copies another project's samples or patterns.
 """
 
 from __future__ import annotations
@@ -138,8 +139,12 @@ FAMILIES: tuple[MtaFamily, ...] = (
     ),
     MtaFamily(
         name="exchange-5.5",
-        source="Microsoft Exchange Server 5.5 / IMS NDR text ('Your message ... did not reach "
-        "the following recipient(s):', X.400 'dda:SMTP=' addresses); flufl.bounce test data",
+        source="Microsoft Exchange Server 5.5 IMS / MTA non-delivery reports: 'Your message "
+        "did not reach some or all of the intended recipients', 'The following recipient(s) "
+        "could not be reached:', '<recipient> on <date>' lines, X.400 'dda:' addresses, "
+        "'MSEXCH:IMS:' diagnostics, as Microsoft's Knowledge Base quotes them (Q183588, "
+        "Q192349, Q237951); the heading 'did not reach the following recipient(s):' as GNU "
+        "Mailman's SimpleMatch.py records it",
         markers=("did not reach the following recipient(s)",),
         start=("did not reach the following recipient(s)",),
         end=(),
@@ -315,8 +320,11 @@ FAMILIES: tuple[MtaFamily, ...] = (
     ),
     MtaFamily(
         name="ipswitch-imail",
-        source="Ipswitch IMail Server (SMTP32) text bounces ('Unknown user: ...', 'RCPT TO "
-        "generated following response:', 'Original message follows.'); flufl.bounce test data",
+        source="Ipswitch (now Progress) IMail Server's SMTP32 delivery agent (X-Mailer '<SMTP32 "
+        "vN>'): 'Unknown user: <addr>', 'Invalid final delivery userid: <addr>', 'RCPT TO "
+        "generated following response:', 'Original message follows.'. Closed source: wording "
+        "as GNU Mailman's bounce detectors record it (Mailman/Bouncers/SMTP32.py, and "
+        "SimpleMatch.py's 'Invalid final delivery userid:' pattern)",
         markers=("rcpt to generated following response", "invalid final delivery userid"),
         start=(),
         end=("original message follows.",),
@@ -325,8 +333,11 @@ FAMILIES: tuple[MtaFamily, ...] = (
     ),
     MtaFamily(
         name="pmdf",
-        source="PMDF / Sun-Oracle Messaging Server notices ('Your message cannot be delivered "
-        "to the following recipients:', 'Recipient address: ...'); flufl.bounce test data",
+        source="PMDF (Process Software) and its successor Sun / Oracle Communications Messaging "
+        "Server, whose NOTARY routines generate the notice (immd_return(3) of the Messaging "
+        "Server MTA SDK): 'Your message cannot be delivered to the following recipients:', "
+        "'Recipient address: ...', 'Reason: ...', 'This report relates to a message you sent "
+        "with the following header fields:'. Named PMDF by Sympa's bounce analyser",
         markers=(
             "your message cannot be delivered to the following recipients",
             "this report relates to a message you sent with the following header fields",
@@ -338,8 +349,12 @@ FAMILIES: tuple[MtaFamily, ...] = (
     ),
     MtaFamily(
         name="mdaemon",
-        source="MDaemon (Alt-N) 'Permanent Delivery Failure' notices ('The following addresses "
-        "did NOT receive a copy of your message', a session transcript); flufl.bounce test data",
+        source="MDaemon (Alt-N, now MDaemon Technologies) 'Permanent Delivery Failure' notices: "
+        "'The attached message had PERMANENT fatal delivery errors', 'removed from the MDaemon "
+        "mail queue on this server', 'The following addresses did NOT receive a copy of your "
+        "message:', then '--- Session Transcript ---'. Closed source: wording as MDaemon "
+        "servers send it (e.g. the notice quoted in gitlab.com/stavros/Spamnesty issue 100) "
+        "and as GNU Mailman's SimpleMatch.py records it for 'MDaemon 3.5.2'",
         markers=(
             "the attached message had permanent fatal delivery errors",
             "the following addresses did not receive a copy of your message",
@@ -353,8 +368,9 @@ FAMILIES: tuple[MtaFamily, ...] = (
     ),
     MtaFamily(
         name="smail",
-        source="smail 3 bounces ('|---- Failed addresses follow: ----|', 'addr ... reason'); "
-        "flufl.bounce test data",
+        source="smail 3 error notices ('|---- Message log follows: ----|', '|---- Failed "
+        "addresses follow: ----|' with 'addr ... reason' lines, '|---- Message text follows: "
+        "----|'), as GNU Mailman's SimpleMatch.py records them for Smail",
         markers=("failed addresses follow:",),
         start=("failed addresses follow:",),
         end=("message text follows:",),
@@ -363,8 +379,9 @@ FAMILIES: tuple[MtaFamily, ...] = (
     ),
     MtaFamily(
         name="hotpop",
-        source="HotPOP / simple 'Undeliverable Address: ... Reason: ...' notices; flufl.bounce "
-        "test data",
+        source="HotPOP (hotpop.com) and other simple notices 'Undeliverable Address: <addr>', "
+        "'Reason: ...', 'Original message attached', as GNU Mailman's SimpleMatch.py records "
+        "them for hotpop.com",
         markers=("undeliverable address:",),
         start=("undeliverable address:",),
         end=("original message attached",),
@@ -373,8 +390,10 @@ FAMILIES: tuple[MtaFamily, ...] = (
     ),
     MtaFamily(
         name="interscan",
-        source="Trend Micro InterScan Messaging Security Suite notices ('Sent <<< RCPT TO:<...>', "
-        "'Received >>> 550 ...'); flufl.bounce test data",
+        source="Trend Micro InterScan Messaging Security Suite / E-Mail VirusWall notices "
+        "('Message from InterScan Messaging Security Suite', the session lines 'Sent <<< RCPT "
+        "TO:<...>' and 'Received >>> 550 ...', '*** End of message ***'), as GNU Mailman's "
+        "SimpleMatch.py records them for InterScan E-Mail VirusWall NT",
         markers=("message from interscan messaging security suite",),
         start=(),
         end=("end of message",),
@@ -383,8 +402,11 @@ FAMILIES: tuple[MtaFamily, ...] = (
     ),
     MtaFamily(
         name="mail.ru",
-        source="Mail.Ru notices (Russian, then Exim's local_scan text 'A message that you sent "
-        "was rejected by the local scanning code'); flufl.bounce test data",
+        source="Mail.Ru, which runs Exim: a Russian preamble, then Exim's own text for a message "
+        "its local_scan() or non-SMTP ACL refused (Exim src/moan.c, ERRMESS_LOCAL_SCAN: 'A "
+        "message that you sent was rejected by the local scanning code that checks incoming "
+        "messages on this system. The following error was given:'), then its 'Local mailbox "
+        "<addr> is unavailable: ...' reason",
         markers=("сервером mail.ru", "rejected by the local scanning code"),
         start=(),
         end=("------ this is a copy of your message",),
@@ -395,8 +417,10 @@ FAMILIES: tuple[MtaFamily, ...] = (
     ),
     MtaFamily(
         name="mimesweeper",
-        source="Clearswift MIMEsweeper for SMTP notices ('A message could not be delivered to:', "
-        "the address alone, then the reason, often in the site's language); flufl.bounce test data",
+        source="Clearswift MIMEsweeper (formerly MAILsweeper) for SMTP notices: 'A message could "
+        "not be delivered to:', the address alone on its line, then the reason in the site's "
+        "own language (the notice text is a site-edited template); the shape as GNU "
+        "Mailman's SimpleMatch.py records it ('^A message could not be delivered to:')",
         markers=("a message could not be delivered to:",),
         start=("a message could not be delivered to:",),
         end=(),
