@@ -24,7 +24,10 @@ from tests.api.webhook_support import (
 )
 from tests.ingest.webhooks.signing import FIXTURES, TOPIC_ARN, fixture_bytes
 from tests.kafka_helpers import Record, read_topic
+from workers.api.event_sink import KafkaSink
+from workers.ingest.webhooks.dead_letter import MAX_RECORD_BYTES
 from workers.ingest.webhooks.unsubscribe import Claims, UnsubscribeKeys, issue_token
+from workers.kafka.producing import ProduceFailed
 from workers.kafka.topics import DELIVERY_EVENTS, WEBHOOKS_DLQ, ensure_topics
 from workers.settings import Settings
 
@@ -243,6 +246,19 @@ def test_a_confirmation_sns_does_not_take_is_502_so_sns_sends_it_again(
     answer = api.post("/webhooks/ses/acme", content=json.dumps(envelope))
     assert answer.status_code == 502
     assert answer.json()["error"]["code"] == "confirm_failed"
+
+
+def test_a_record_kafka_refuses_locally_is_a_produce_failure_not_a_500(
+    hook_settings: Settings,
+) -> None:
+    """librdkafka refuses a record over the sink's message size with a KafkaException; the
+    sink raises ProduceFailed for it, which the route answers 503 (the provider retries)."""
+    sink = KafkaSink(hook_settings)
+    try:
+        with pytest.raises(ProduceFailed, match="refused"):
+            sink.dead_letter(b"x" * (MAX_RECORD_BYTES + 1), b"sparkpost")
+    finally:
+        sink.close()
 
 
 def test_a_body_over_the_bound_is_413(api: TestClient, calls: Calls) -> None:

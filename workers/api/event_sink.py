@@ -1,7 +1,8 @@
 """Where webhook and one-click events go: ``delivery-events``, acknowledged before we answer.
 
 A provider retries a call we do not answer 2xx, so the route answers 2xx only once Kafka
-acknowledged every event of the call (``produce_acknowledged``), and 503 otherwise; the
+acknowledged every event of the call (``produce_acknowledged``), and 503 otherwise
+(a record librdkafka refuses locally included); the
 event ids come from the provider's own ids, so the retry changes nothing. One idempotent
 producer (``acks=all``) is shared by every request thread; one thread of the sink serves
 its delivery callbacks, so request threads waiting for their acks just sleep.
@@ -14,9 +15,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import orjson
-from confluent_kafka import Producer
+from confluent_kafka import KafkaException, Producer
 
-from workers.kafka.producing import produce_acknowledged
+from workers.ingest.webhooks.dead_letter import MAX_RECORD_BYTES
+from workers.kafka.producing import ProduceFailed, produce_acknowledged
 from workers.kafka.topics import DELIVERY_EVENTS, WEBHOOKS_DLQ
 from workers.settings import Settings
 
@@ -56,6 +58,7 @@ class KafkaSink:
                 "linger.ms": 2,
                 "message.timeout.ms": max(1000, int(self._timeout * 1000)),
                 "queue.buffering.max.messages": 200_000,
+                "message.max.bytes": MAX_RECORD_BYTES,
                 "log_level": 0,
             }
         )
@@ -70,19 +73,22 @@ class KafkaSink:
     def publish(self, events: Sequence[Mapping[str, Any]]) -> None:
         """Every event on ``delivery-events``, keyed by account and address, acknowledged."""
         records = [(event_key(e), orjson.dumps(e)) for e in events]
-        produce_acknowledged(
-            self._producer, self.events_topic, records, self._timeout + 1.0, polled_elsewhere=True
-        )
+        self._produce(self.events_topic, records)
 
     def dead_letter(self, record: bytes, key: bytes | None) -> None:
         """One record on ``webhooks.dlq``, acknowledged."""
-        produce_acknowledged(
-            self._producer,
-            self.dlq_topic,
-            [(key, record)],
-            self._timeout + 1.0,
-            polled_elsewhere=True,
-        )
+        self._produce(self.dlq_topic, [(key, record)])
+
+    def _produce(self, topic: str, records: Sequence[tuple[bytes | None, bytes]]) -> None:
+        """Acknowledged, or ``ProduceFailed``: librdkafka refusing a record locally (a
+        ``KafkaException``: too large, a fatal producer state) is a failed production too,
+        so the route answers 503 and the provider retries, never a 500."""
+        try:
+            produce_acknowledged(
+                self._producer, topic, records, self._timeout + 1.0, polled_elsewhere=True
+            )
+        except KafkaException as error:
+            raise ProduceFailed(f"Kafka refused the record: {error}") from None
 
     def close(self) -> None:
         """Stop serving callbacks and deliver what is still queued (at most 5 s)."""

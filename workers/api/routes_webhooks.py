@@ -130,7 +130,9 @@ async def _handle(request: Request, provider: str, account: str | None) -> JSONR
         return _error(provider, started, 413, "too_large", f"the body is over {limit} bytes")
     now = service.clock()
     headers = {k.lower(): v for k, v in request.headers.items()}
-    verdict = service.intake.handle(provider, account, body, headers, now)
+    # In a thread: SES calls may fetch an SNS signing certificate (the first time per URL),
+    # and mapping a body of up to the bound is CPU work; the event loop keeps serving.
+    verdict = await run_in_threadpool(service.intake.handle, provider, account, body, headers, now)
     try:
         if verdict.dead_letter and verdict.error is not None:
             record = encode_webhook_dlq(

@@ -16,9 +16,14 @@ import orjson
 from suppressor_client.errors import InputError
 from suppressor_client.records import MAX_DLQ_ORIGINAL_BYTES, format_timestamp
 
-__all__ = ["encode_webhook_dlq"]
+__all__ = ["MAX_RECORD_BYTES", "encode_webhook_dlq"]
 
 _MAX_MESSAGE = 2000
+MAX_RECORD_BYTES = 1_000_000
+"""The webhook sink's ``message.max.bytes`` (librdkafka's default, under the broker's
+1 MiB): every record of ``encode_webhook_dlq`` stays below it, since the original is kept
+to its first ``MAX_DLQ_ORIGINAL_BYTES`` (512 KiB, ~700 KB in base64) and every other
+field is cut short."""
 
 
 def encode_webhook_dlq(

@@ -4,7 +4,8 @@ The route hands over the provider, the URL's account, the raw body and the heade
 module checks the credentials the provider uses, decodes, maps, and answers with a
 ``Verdict``: the events to produce, the status to answer, whether the body belongs on
 ``webhooks.dlq``. No Kafka here and no clock: ``now`` is passed in; the SNS certificate
-source is injected.
+source is injected. The production source may fetch over the network (once per
+certificate URL), so the route calls ``handle`` from a thread.
 
 Order matters. Credentials first, so an unauthenticated caller gets 401/403 and nothing
 else (not even whether its JSON parsed); only a call whose sender is proven can put a
@@ -120,10 +121,12 @@ def _ses(
         message = sns.parse_envelope(decode(body))
     except NotUnderstood as error:  # unsigned (or unreadable) bytes: nothing proves SNS sent them
         return Verdict(400, "bad_payload", error=error)
-    sns.verify(message, intake.certificates)
+    # The topic first: a call naming a topic this URL does not take is refused before its
+    # SigningCertURL is fetched, so forged calls cannot make us fetch certificates at will.
     allowed = intake.secret("ses", routing.account)
     if message.topic_arn not in allowed.split():
         raise SignatureRefused("this SNS topic is not configured for this URL")
+    sns.verify(message, intake.certificates)
     if message.type == "SubscriptionConfirmation":
         url = message.subscribe_url
         if url is None or not sns.trusted_cert_url(url, pem=False):

@@ -145,8 +145,9 @@ def verify(message: SnsMessage, certificates: CertificateSource) -> None:
         signature = base64.b64decode(message.fields["Signature"], validate=True)
     except (binascii.Error, ValueError):
         raise SignatureRefused("Signature is not base64", path="Signature") from None
+    pem = certificates(url)  # its own refusal (an InputError, so a ValueError) says why
     try:
-        certificate = x509.load_pem_x509_certificate(certificates(url))
+        certificate = x509.load_pem_x509_certificate(pem)
     except ValueError:
         raise SignatureRefused("the signing certificate is not a PEM certificate") from None
     key: Any = certificate.public_key()
