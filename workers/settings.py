@@ -296,6 +296,13 @@ class Settings:
         str,
         "Header of the returned original that names the delivery id when there is no VERP path",
     )
+    mail_stream_header: str = _setting(
+        "SUPPRESSOR_MAIL_STREAM_HEADER",
+        "X-Suppressor-Stream",
+        str,
+        "Header of the returned original that names the stream (marketing or transactional) "
+        "of the events a bounce makes (empty: they name none)",
+    )
     mail_default_account: str = _setting(
         "SUPPRESSOR_MAIL_DEFAULT_ACCOUNT",
         "",

@@ -181,3 +181,39 @@ def test_a_failure_of_resolution_dead_letters_the_message(monkeypatch: pytest.Mo
     value = orjson.loads(record.value)
     assert value["error"]["code"] == "internal_error" and "boom" in value["error"]["message"]
     assert base64.b64decode(value["original"]) == raw
+
+
+@pytest.mark.parametrize(
+    ("written", "stream"),
+    [
+        ("transactional", "transactional"),
+        (" Marketing ", "marketing"),  # trimmed, case folded
+        ("newsletters", None),  # not a stream: the event names none
+        (None, None),  # no header: the event names none
+    ],
+)
+def test_the_originals_stream_header_sets_the_events_stream(
+    written: str | None, stream: str | None
+) -> None:
+    """With SUPPRESSOR_MAIL_STREAM_HEADER set, a stream the returned original names goes on
+    the event; anything else leaves the event without a stream (the worker's default)."""
+    path = VERP.build("acme", "d-7")
+    headers = {"X-Suppressor-Stream": written} if written is not None else None
+    config = MailConfig(verp=VERP, stream_header="X-Suppressor-Stream")
+    (res,) = _resolved(dsn_bounce(path, "gone@example.net", headers=headers), config)
+    assert res.event is not None and res.event.get("stream") == stream
+    assert EVENTS.is_valid(res.event)
+
+
+def test_without_a_stream_header_setting_the_event_names_no_stream() -> None:
+    """An empty SUPPRESSOR_MAIL_STREAM_HEADER turns the lookup off, whatever the original says."""
+    from workers.ingest.mail.config import mail_config
+    from workers.settings import Settings
+
+    path = VERP.build("acme", "d-8")
+    message = dsn_bounce(path, "gone@example.net", headers={"X-Suppressor-Stream": "transactional"})
+    verp = {"mail_verp_template": VERP.template, "mail_verp_secret": "s3cret"}
+    off = mail_config(Settings.from_env(**verp, mail_stream_header=""))
+    on = mail_config(Settings.from_env(**verp))
+    assert "stream" not in (_resolved(message, off)[0].event or {})
+    assert (_resolved(message, on)[0].event or {})["stream"] == "transactional"

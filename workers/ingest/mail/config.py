@@ -25,6 +25,7 @@ def mail_config(settings: Settings) -> MailConfig:
         verp=verp_template(settings),
         account_header=settings.mail_account_header.strip() or "X-Suppressor-Account",
         delivery_header=settings.mail_delivery_header.strip() or "X-Suppressor-Delivery",
+        stream_header=settings.mail_stream_header.strip() or None,
         default_account=settings.mail_default_account.strip() or None,
     )
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 from suppressor_client.errors import InputError
-from suppressor_client.types import BounceDetails, Outcome
+from suppressor_client.types import BounceDetails, Outcome, Stream
 
 from workers.domain.classify import classify, classify_feedback
 from workers.domain.events import parse_delivery_event
@@ -55,6 +55,7 @@ class MailConfig:
     account_header: str = "X-Suppressor-Account"
     delivery_header: str = "X-Suppressor-Delivery"
     default_account: str | None = None
+    stream_header: str | None = None  # None: events name no stream
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +165,10 @@ def resolve(
         message = "the recipient is redacted or missing and the return path does not name it"
         return done(Kind.UNRESOLVED.value, email,
                     error={"code": "no_recipient", "message": message}, **facts)  # fmt: skip
-    event = _event(report, outcome, account=account, email=email, delivery=delivery, now=now)
+    stream = _stream(report, config.stream_header)
+    event = _event(
+        report, outcome, account=account, email=email, delivery=delivery, stream=stream, now=now
+    )
     if event is not None:
         try:
             parse_delivery_event(orjson.dumps(event))
@@ -210,6 +214,7 @@ def _event(
     account: str,
     email: str,
     delivery: str,
+    stream: str | None,
     now: datetime,
 ) -> dict[str, Any] | None:
     when = _iso(report.occurred_at or now)
@@ -234,6 +239,8 @@ def _event(
         event = {"type": "delivered"}
     else:
         return None
+    if stream is not None:
+        event["stream"] = stream
     return {
         "event_id": event_id(report.message_key, email, event["type"]),
         "account_id": account,
@@ -242,3 +249,14 @@ def _event(
         "delivery_id": delivery,
         **event,
     }
+
+
+_STREAM_NAMES = frozenset(s.value for s in Stream)
+
+
+def _stream(report: MailReport, header: str | None) -> str | None:
+    """The stream the returned original's header names, if it names one we know."""
+    if header is None:
+        return None
+    value = (report.original_header(header) or "").strip().lower()
+    return value if value in _STREAM_NAMES else None
