@@ -123,7 +123,10 @@ def test_every_alert_has_severity_summary_and_what_to_do() -> None:
         "SuppressorDlqRateHigh",
         "SuppressorLatencyP99High",
         "SuppressorExpiriesStalled",
+        "SuppressorMailServerDown",
+        "SuppressorMailNotStored",
     } <= rules.keys()
+    assert 'reason="kafka_unavailable"' in rules["SuppressorMailNotStored"].expr
     assert "> 1" in rules["SuppressorLatencyP99High"].expr  # the 1-second service level
     expiry = rules["SuppressorExpiriesStalled"].expr
     assert "suppressor_entries_due" in expiry and "suppressor_expiries_total" in expiry
