@@ -4,6 +4,7 @@ forged VERP refused, size and connection bounds, STARTTLS, and 451 when Kafka is
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
 import subprocess
 import threading
@@ -164,13 +165,27 @@ def test_starttls_is_offered_when_a_certificate_is_configured(
         assert not smtp.has_extn("starttls")
 
 
+@pytest.fixture
+def silent_broker() -> Iterator[str]:
+    """A port that takes TCP connections (the kernel's backlog) and never answers a byte."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("broker", ["nothing listens", "connects, never answers"])
 def test_a_silent_broker_gives_451_within_the_bound_while_others_are_served(
-    serve: Callable[..., MailServer],
+    serve: Callable[..., MailServer], silent_broker: str, broker: str
 ) -> None:
-    """While one message waits for acks that never come, another connection is answered at
-    every step; each waiting message gets 451 4.3.0 once the ack bound passed, not later."""
+    """While one message waits for acks that never come (no broker on the port, or one that
+    takes the connection and never answers), another connection is answered at every step;
+    each waiting message gets 451 4.3.0 once the ack bound passed, not later."""
     ack = 2.0
-    server = serve(mail_ack_timeout=timedelta(seconds=ack))
+    overrides: dict[str, Any] = {"mail_ack_timeout": timedelta(seconds=ack)}
+    if broker == "connects, never answers":
+        overrides["bootstrap_servers"] = silent_broker
+    server = serve(**overrides)
     path = VERP.build("acme", "d-1")
     received = _count("suppressor_mail_received_total")
     answers: list[tuple[int, float]] = []
