@@ -219,3 +219,45 @@ def test_a_silent_broker_gives_451_within_the_bound_while_others_are_served(
     assert [c for c, _ in answers] == [451]
     for seconds in (took, answers[0][1]):
         assert ack * 0.5 <= seconds <= ack + 5.0  # the ack bound, plus room for a busy machine
+
+
+def test_a_message_being_parsed_does_not_stall_other_connections(
+    serve: Callable[..., MailServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parsing runs off the SMTP event loop: while one message's parse is held, another
+    connection is answered at every step. (Parsed on the loop, the second connection's
+    EHLO would wait for the held parse, and the hold would run out first.)"""
+    from workers.ingest.mail import server as server_module
+
+    held, released_by_test = threading.Event(), threading.Event()
+    real_parse = server_module.process_message
+
+    def held_parse(*args: Any, **kwargs: Any) -> Any:
+        held.set()
+        released_by_test.wait(timeout=10)
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr(server_module, "process_message", held_parse)
+    server = serve()
+    path = VERP.build("acme", "d-1")
+    answers: list[int] = []
+
+    def send_held() -> None:
+        with _client(server) as smtp:
+            smtp.ehlo("mx.test")
+            smtp.mail("")
+            smtp.rcpt(path)
+            answers.append(smtp.data(dsn_bounce(path, "first@example.net"))[0])
+
+    first = threading.Thread(target=send_held)
+    first.start()
+    assert held.wait(timeout=30), "the first message never reached its parse"
+    try:
+        with smtplib.SMTP(server.settings.mail_host, server.settings.mail_port, timeout=5) as smtp:
+            assert smtp.ehlo("mx.test")[0] == 250
+            assert smtp.noop()[0] == 250
+        assert not released_by_test.is_set(), "the parse hold ran out before the answers"
+    finally:
+        released_by_test.set()
+        first.join(timeout=60)
+    assert answers == [451]  # nothing acknowledges in this fixture: the sender retries
