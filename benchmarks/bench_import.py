@@ -9,7 +9,10 @@ same pipeline ``suppressor import`` uses (``workers.domain.file_stream`` into
   acknowledged by the broker;
 - rows/s to visible: until the last added row shows in the sender view (bounded by the
   worker's keyed stage, a few thousand events/s on a small machine);
-- peak RSS of this process (the sender view of the account's new entries included).
+- peak RSS of this process (the sender view of the account's new entries included), and
+  the worker's RSS at the end (both stages);
+- CPU seconds of this process and of the worker (both stages) during the import, per
+  1,000 rows: the figure to compare on a shared machine, where wall time is noise.
 
     python benchmarks/bench_import.py                  # 200,000 rows
     python benchmarks/bench_import.py --rows 1000000
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -31,6 +35,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -75,6 +81,25 @@ def delete_topics(settings: Settings) -> None:
             future.result(30)
 
 
+def cpu_seconds(process: psutil.Process) -> float:
+    """User and system CPU of a process and its children (the worker's front stage)."""
+    total = 0.0
+    for proc in (process, *process.children(recursive=True)):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def worker_rss(process: psutil.Process) -> int:
+    """Resident memory of the worker and its children."""
+    total = 0
+    for proc in (process, *process.children(recursive=True)):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += proc.memory_info().rss
+    return total
+
+
 def chunks(path: Path) -> Any:
     with path.open("rb") as stream:
         while chunk := stream.read(1 << 20):
@@ -94,6 +119,9 @@ def run(rows: int, wait: float, workdir: Path) -> dict[str, Any]:
     write_csv(csv, rows)
     say(f"{rows:,} rows, {csv.stat().st_size / 1e6:.1f} MB; starting a worker")
     worker = WorkerProcess(settings, workdir / "worker.log").start(timeout=120)
+    assert worker.proc is not None
+    worker_ps = psutil.Process(worker.proc.pid)
+    this_ps = psutil.Process()
     client = SenderClient(settings, keep_details=False).start(timeout=30)
     writer = CommandWriter(settings, client)
     try:
@@ -101,6 +129,7 @@ def run(rows: int, wait: float, workdir: Path) -> dict[str, Any]:
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         handled = 0
         produced_at = 0.0
+        cpu_before = cpu_seconds(this_ps), cpu_seconds(worker_ps)
         started = time.monotonic()
 
         def on_rows(n: int) -> None:
@@ -113,6 +142,10 @@ def run(rows: int, wait: float, workdir: Path) -> dict[str, Any]:
         )
         visible_at = time.monotonic()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        importer_cpu = cpu_seconds(this_ps) - cpu_before[0]
+        worker_cpu = cpu_seconds(worker_ps) - cpu_before[1]
+        worker_mem = worker_rss(worker_ps)
+        load = os.getloadavg()
     finally:
         writer.close()
         client.stop()
@@ -132,6 +165,12 @@ def run(rows: int, wait: float, workdir: Path) -> dict[str, Any]:
         "rows_per_s_to_visible": round(report.visible / visible_s),
         "peak_rss_mb": round(peak / 1e6, 1),
         "rss_before_import_mb": round(rss_before / 1e6, 1),
+        "worker_rss_at_end_mb": round(worker_mem / 1e6, 1),
+        "importer_cpu_s": round(importer_cpu, 1),
+        "worker_cpu_s": round(worker_cpu, 1),
+        "importer_cpu_ms_per_1000_rows": round(importer_cpu / rows * 1e6, 1),
+        "worker_cpu_ms_per_1000_rows": round(worker_cpu / rows * 1e6, 1),
+        "load_average_at_end": [round(x, 2) for x in load],
     }
 
 

@@ -50,7 +50,7 @@ from workers.kafka.topics import (
     ops_topic,
 )
 from workers.settings import Settings
-from workers.stream import counts, expiry, handlers, ops_codec
+from workers.stream import bundles, counts, expiry, handlers, ops_codec
 from workers.stream.metric_batch import MetricBatch
 from workers.stream.publishing import Outgoing
 
@@ -99,11 +99,13 @@ class SuppressorApp:
         )
         self.suppressions = app.topic(settings.topic(SUPPRESSIONS), **_RAW)
         delivery_dlq = app.topic(settings.topic(dlq_of(DELIVERY_EVENTS)), **_RAW)
+        commands_dlq = app.topic(settings.topic(dlq_of(COMMANDS)), **_RAW)
         self.dlqs = {
             handlers.DELIVERY: delivery_dlq,
             ops_codec.DELIVERED: delivery_dlq,
             ops_codec.LADDER: delivery_dlq,
-            handlers.COMMAND: app.topic(settings.topic(dlq_of(COMMANDS)), **_RAW),
+            handlers.COMMAND: commands_dlq,
+            bundles.BUNDLE: commands_dlq,  # a torn bundle (never written so), whole
         }
         internal: dict[str, Any] = {"partitions": n, "internal": True, **_RAW}
         self.address_ops = app.topic(ops_topic(settings, ADDRESS_OPS), **internal)
@@ -130,22 +132,25 @@ class SuppressorApp:
 
     # --- helpers --------------------------------------------------------------------
 
-    async def _refuse(self, event: EventT[bytes], exc: Exception) -> None:
+    async def _refuse(
+        self, event: EventT[bytes], key: bytes | None, value: bytes, exc: Exception
+    ) -> None:
         """A record the keyed stage cannot apply goes to the DLQ of the input it came from.
 
-        Its original bytes are kept; its position is the one on the ops topic.
+        Its original bytes are kept; its position is the one of the ops record (``event``)
+        that carried it, alone or in a bundle.
         """
         error = as_input_error(exc)
-        kind, original = (event.value or b"")[:1], (event.value or b"")[1:]
+        kind, original = value[:1], value[1:]
         dlq = self.dlqs.get(kind)
         if dlq is None:  # an expiry tick: nothing to dead-letter, the next tick tries again
             log.error("expiry tick for %r failed: %s", event.key, error.message)
             return
         msg = event.message
         now = _now()
-        record = encode_dlq(msg.topic, msg.partition, msg.offset, error, original, event.key, now)
-        await dlq.send(key=event.key, value=record)
-        source = COMMANDS if kind == handlers.COMMAND else DELIVERY_EVENTS
+        record = encode_dlq(msg.topic, msg.partition, msg.offset, error, original, key, now)
+        await dlq.send(key=key, value=record)
+        source = COMMANDS if kind in (handlers.COMMAND, bundles.BUNDLE) else DELIVERY_EVENTS
         metrics.DLQ_RECORDS.labels(source, error.code).inc()
 
     @staticmethod
@@ -176,29 +181,43 @@ class SuppressorApp:
 
     async def _addresses(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            account_id, address = handlers.split_address_key(event.key)
-            try:  # everything that can fail, before anything is written
-                result = handlers.handle_address(
-                    self.address_table.get(event.key), event.value, account_id, address, self.config
-                )
-                encoded = self._encode(result.out) if result is not None else []
-            except Exception as exc:  # a worker never crashes on input
-                await self._refuse(event, exc)
+            value = event.value or b""
+            if value[:1] != bundles.BUNDLE:
+                await self._address(event, event.key, value)
                 continue
-            if result is None:  # a delivery that changes nothing: nothing to write or send
-                self._observe(ADDRESS_OPS, event)
+            try:
+                items = list(bundles.decode_bundle(value))
+            except ValueError as exc:
+                await self._refuse(event, event.key, value, exc)
                 continue
-            self.address_table[event.key] = result.stored
-            self.expiry.move(event.key, result.expiry_before, result.expiry_after)
-            counts.add(self.counts, result.counts)
-            await self._send_out(encoded)
-            if result.outcome is not None and result.ladder_move is not None:
-                self.batch.inc(metrics.LADDER_TRANSITIONS, result.outcome.value, result.ladder_move)
-            if event.value[:1] == handlers.EXPIRE:
-                released = sum(1 for _k, r in result.out if r is not None and not r.active)
-                self.batch.inc(metrics.EXPIRIES, amount=released)
-            else:
-                self._observe(ADDRESS_OPS, event)
+            for key, op in items:  # in order, each as if it had come alone
+                await self._address(event, key, op)
+
+    async def _address(self, event: EventT[bytes], key: bytes, op: bytes) -> None:
+        """One internal record of (account, address): ``event`` is the ops record carrying it."""
+        account_id, address = handlers.split_address_key(key)
+        try:  # everything that can fail, before anything is written
+            result = handlers.handle_address(
+                self.address_table.get(key), op, account_id, address, self.config
+            )
+            encoded = self._encode(result.out) if result is not None else []
+        except Exception as exc:  # a worker never crashes on input
+            await self._refuse(event, key, op, exc)
+            return
+        if result is None:  # a delivery that changes nothing: nothing to write or send
+            self._observe(ADDRESS_OPS, event)
+            return
+        self.address_table[key] = result.stored
+        self.expiry.move(key, result.expiry_before, result.expiry_after)
+        counts.add(self.counts, result.counts)
+        await self._send_out(encoded)
+        if result.outcome is not None and result.ladder_move is not None:
+            self.batch.inc(metrics.LADDER_TRANSITIONS, result.outcome.value, result.ladder_move)
+        if op[:1] == handlers.EXPIRE:
+            released = sum(1 for _k, r in result.out if r is not None and not r.active)
+            self.batch.inc(metrics.EXPIRIES, amount=released)
+        else:
+            self._observe(ADDRESS_OPS, event)
 
     async def _accounts(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
@@ -208,7 +227,7 @@ class SuppressorApp:
                 )
                 encoded = self._encode(result.out)
             except Exception as exc:  # a worker never crashes on input
-                await self._refuse(event, exc)
+                await self._refuse(event, event.key, event.value or b"", exc)
                 continue
             self.account_table[event.key] = result.stored
             await self._send_out(encoded)

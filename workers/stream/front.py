@@ -8,6 +8,10 @@ and commands are re-keyed onto the ops topics with the Java-compatible murmur2
 partitioner, the one aiokafka (and so faust) uses, so the faust agents and their tables
 see every key on one partition whoever wrote it.
 
+Address-level commands go out in bundles (``bundles``): one ops record for the commands
+of one read that share a partition, so a long import costs the keyed stage one faust
+record per bundle, not per row.
+
 Offsets are committed only after the produced records were acknowledged: at least once.
 Records go out as they are routed; every ``COMMIT_EVERY_S`` the stage waits for their
 acknowledgements and commits, so a sync commit and a flush are paid per interval, not
@@ -31,6 +35,7 @@ from confluent_kafka import (
     Message,
     Producer,
     TopicPartition,
+    murmur2,
 )
 from suppressor_client.consuming import consume_ready
 from suppressor_client.feed import SuppressionFeed
@@ -41,6 +46,7 @@ from workers.kafka.producing import produce_retrying
 from workers.kafka.topics import (
     ACCOUNT_OPS,
     ADDRESS_OPS,
+    COMMANDS,
     CUSTOMER_EVENTS,
     INPUTS,
     TopicSpec,
@@ -49,7 +55,8 @@ from workers.kafka.topics import (
     ops_topic,
 )
 from workers.settings import Settings
-from workers.stream.routing import route
+from workers.stream.bundles import Bundler
+from workers.stream.routing import Out, route
 
 __all__ = ["DeliveryFailed", "FrontStage"]
 
@@ -72,6 +79,7 @@ class FrontStage:
         self.rules = rules
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._bundler: Bundler | None = None  # once the ops topic's partitions are known
         self._undelivered: list[str] = []
         self._names = {settings.topic(t): t for t in INPUTS}
         self._out = {
@@ -108,6 +116,9 @@ class FrontStage:
             for name in self._out.values()
         ]
         create_missing(admin_client(self.settings), specs)
+        ops = self._out[ADDRESS_OPS]
+        count = len(self.producer.list_topics(ops, timeout=30).topics[ops].partitions)
+        self._bundler = Bundler(lambda key: int(murmur2(key, count)))
         self._thread = threading.Thread(target=self._run, name="front-stage", daemon=True)
         self._thread.start()
 
@@ -177,9 +188,8 @@ class FrontStage:
                 prefixed_topic=prefixed,
             )
             target = self._target(routed.out.topic)
-            produce_retrying(
-                self.producer, target, routed.out.value, routed.out.key, self._on_delivery
-            )
+            for out_key, out_value in self._bundled(topic, routed.out):
+                produce_retrying(self.producer, target, out_value, out_key, self._on_delivery)
             metrics.EVENTS_IN.labels(topic, routed.kind).inc()
             if routed.outcome.startswith("dlq:"):
                 metrics.DLQ_RECORDS.labels(topic, routed.outcome[4:]).inc()
@@ -190,7 +200,19 @@ class FrontStage:
             if ts > 0:
                 metrics.PROCESSING_LATENCY.labels(topic).observe(max(0.0, wall - ts / 1000))
             handled[prefixed, msg.partition() or 0] = msg.offset() or 0
+        if self._bundler is not None:
+            ops = self._out[ADDRESS_OPS]
+            for out_key, out_value in self._bundler.drain():
+                produce_retrying(self.producer, ops, out_value, out_key, self._on_delivery)
         self._store(handled)
+
+    def _bundled(self, topic: str, out: Out) -> list[tuple[bytes | None, bytes]]:
+        """The records to send now for ``out``: address-level commands wait in a bundle."""
+        if self._bundler is None or out.topic != ADDRESS_OPS or out.key is None:
+            return [(out.key, out.value)]
+        if topic == COMMANDS:
+            return list(self._bundler.add(out.key, out.value))
+        return [*self._bundler.before(out.key), (out.key, out.value)]
 
     def _store(self, handled: dict[tuple[str, int], int]) -> None:
         """Mark records as handled: a commit covers only these, whenever it happens.
