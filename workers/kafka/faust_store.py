@@ -1,9 +1,10 @@
-"""The one place that touches faust's private attributes, behind three small functions.
+"""The one place that touches faust's private attributes, behind a few small functions.
 
 faust has no public API for a table's RocksDB handles per active partition, nor for a
 consumer's committed offsets. The keyed stage needs both (the expiry index scans sorted
 keys; the lag gauge compares the committed offset with the high-water mark), so the
-reach into faust's internals lives here alone, and ``tests/kafka/test_faust_store.py``
+reach into faust's internals lives here alone (as do the per-partition writes the entry
+counts make at a commit, outside any agent), and ``tests/kafka/test_faust_store.py``
 fails when a faust upgrade moves them.
 """
 
@@ -12,7 +13,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-__all__ = ["BytesTable", "RocksHandle", "active_dbs", "committed_offset", "count_keys"]
+__all__ = [
+    "BytesTable",
+    "RocksHandle",
+    "active_dbs",
+    "active_partitions",
+    "committed_offset",
+    "count_keys",
+    "partition_db",
+    "write_partition",
+]
 
 _ESTIMATE = "rocksdb.estimate-num-keys"
 
@@ -23,6 +33,9 @@ class RocksHandle(Protocol):
     def keys(self) -> Iterator[bytes]: ...
     def items(self) -> Iterator[tuple[bytes, bytes]]: ...
     def property_int_value(self, name: str) -> int | None: ...
+    def get(self, key: bytes) -> bytes | None: ...
+    def put(self, key: bytes, value: bytes) -> None: ...
+    def delete(self, key: bytes) -> None: ...
 
 
 class BytesTable(Protocol):
@@ -34,6 +47,7 @@ class BytesTable(Protocol):
     def __contains__(self, key: object) -> bool: ...
     def __setitem__(self, key: bytes, value: bytes) -> None: ...
     def __delitem__(self, key: bytes) -> None: ...
+    def send_changelog(self, partition: int | None, key: bytes, value: bytes | None) -> Any: ...
 
 
 def active_dbs(table: BytesTable) -> Iterator[RocksHandle]:
@@ -42,6 +56,29 @@ def active_dbs(table: BytesTable) -> Iterator[RocksHandle]:
     if dbs is None:
         raise TypeError("the keyed stage needs the RocksDB table store (store='rocksdb://')")
     yield from dbs()
+
+
+def active_partitions(table: BytesTable) -> set[int]:
+    """The partitions of the table this worker actively owns now."""
+    topic = table.data.table.changelog_topic_name
+    return {tp.partition for tp in table.data.app.assignor.assigned_actives() if tp.topic == topic}
+
+
+def partition_db(table: BytesTable, partition: int) -> RocksHandle:
+    """The RocksDB handle of one partition of the table (opened if it is not yet)."""
+    db: RocksHandle = table.data._db_for_partition(partition)
+    return db
+
+
+def write_partition(table: BytesTable, partition: int, key: bytes, value: bytes | None) -> None:
+    """Set (or, with None, delete) a key of one partition outside any agent, as faust would
+    inside one: in that partition's RocksDB and on that partition of the changelog."""
+    db = partition_db(table, partition)
+    if value is None:
+        db.delete(key)
+    else:
+        db.put(key, value)
+    table.send_changelog(partition, key, value)
 
 
 def count_keys(table: BytesTable) -> int:

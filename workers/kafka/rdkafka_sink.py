@@ -11,8 +11,11 @@ confluent-kafka producer for both, with the delivery guarantee kept as it was:
   offsets to commit) has flushed the sink and seen every record acknowledged; a record
   that failed makes the commit fail, so the input is processed again after a restart;
 - recovery: a changelog record is the same bytes on the same partition as faust's own,
-  and its delivery stores the changelog offset in the table's RocksDB folder exactly as
-  faust's callback does, so a restart reads the changelog from the right place;
+  and once it is acknowledged its offset is stored in the table's RocksDB folder as
+  faust's callback does, so a restart reads the changelog from the right place. The
+  offsets are stored once per partition at each flush (the highest acknowledged), not
+  once per record: a RocksDB write per record saved, and an offset that lags only makes
+  a recovery read a little more of the changelog again;
 - outputs are keyed with the Java-compatible murmur2 partitioner, the one aiokafka uses,
   so a key's records stay on one partition of the compacted topic.
 
@@ -58,6 +61,11 @@ class RdKafkaSink:
         self.flush_timeout_s = flush_timeout_s
         self.failures: list[str] = []
         self._since_poll = 0
+        self._after_flush: list[Callable[[], None]] = []
+
+    def after_flush(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` after every flush that saw everything acknowledged."""
+        self._after_flush.append(callback)
 
     def _failed(self, err: KafkaError | None, _msg: Message) -> None:
         if err is not None:
@@ -94,6 +102,8 @@ class RdKafkaSink:
             # Kept, not cleared: faust commits again while it stops after this error, and that
             # flush must fail too, or it would commit past the records that were lost.
             raise DeliveryFailed(f"records were not delivered: {self.failures[:3]}")
+        for callback in self._after_flush:
+            callback()
 
 
 class FlushBeforeCommit(Sensor):
@@ -121,11 +131,17 @@ def route_changelog(table: Any, sink: RdKafkaSink) -> None:
     """Send ``table``'s changelog records through ``sink`` instead of faust's producer.
 
     The table must hold raw bytes (key and value types ``bytes``); a deletion is a
-    tombstone. Each acknowledged record moves the table's persisted changelog offset, as
-    faust's own ``_on_changelog_sent`` does in at-least-once mode.
+    tombstone. Acknowledged records move the table's persisted changelog offset, as
+    faust's own ``_on_changelog_sent`` does in at-least-once mode, at the next flush.
     """
     topic: str = table.changelog_topic.get_topic_name()
     data = table.data
+    acknowledged: dict[int, int] = {}  # partition -> highest acknowledged offset
+
+    def persist() -> None:
+        for partition, offset in acknowledged.items():
+            data.set_persisted_offset(TP(topic, partition), offset)
+        acknowledged.clear()
 
     def send_changelog(
         partition: int | None, key: Any, value: Any, *_serializers: Any, **_kw: Any
@@ -137,10 +153,13 @@ def route_changelog(table: Any, sink: RdKafkaSink) -> None:
             if err is not None:
                 sink.failures.append(str(err))
             else:
-                data.set_persisted_offset(TP(topic, partition), msg.offset())
+                offset = msg.offset()
+                if offset is not None and offset > acknowledged.get(partition, -1):
+                    acknowledged[partition] = offset
 
         sink.produce(topic, key, value, partition, delivered)
         # faust's on_key_set reads the final partition from the returned future's message
         return SimpleNamespace(message=SimpleNamespace(partition=partition))
 
     table.send_changelog = send_changelog
+    sink.after_flush(persist)

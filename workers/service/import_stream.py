@@ -16,10 +16,13 @@ shows in the view, the batch is visible.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from suppressor_client.records import format_timestamp
 from suppressor_client.types import CATEGORY_OF, SUPPRESSION_LISTS, Command, CommandType
 from suppressor_client.view import ListView
 
@@ -118,6 +121,8 @@ def import_stream(
     ``BadEncoding``); rows of earlier batches are then already written.
     """
     view = writer.client.view
+    run = uuid.uuid4().hex  # a row's event id is the run's and its line: unique, and cheap
+    occurred_at = format_timestamp(datetime.now(UTC))  # of the batch being gathered
     report = StreamedImport(cap=cap)
     seen: set[int] = set()
     checkpoints: list[tuple[Command, int]] = []
@@ -125,7 +130,8 @@ def import_stream(
     handled = 0
 
     def flush() -> None:
-        nonlocal handled
+        nonlocal handled, occurred_at
+        occurred_at = format_timestamp(datetime.now(UTC))
         if batch:
             sent = writer.send_many(batch)
             checkpoints.append((sent[-1], len(batch)))
@@ -149,6 +155,8 @@ def import_stream(
                     make_command(
                         CommandType.IMPORT_ROW,
                         account,
+                        event_id=f"{run}:{item.line}",
+                        occurred_at=occurred_at,
                         email=item.email,
                         notes=item.notes,
                         reason=int(item.reason),

@@ -116,6 +116,12 @@ class SuppressorApp:
         self.expiry_index = app.Table(EXPIRY_TABLE, **table)
         self.counts = app.Table(COUNTS_TABLE, **table)
         self.expiry = expiry.ExpiryIndex(self.expiry_index)
+        self.entry_counts = counts.Counts(
+            self.counts,
+            self.address_table,
+            handlers.entry_counts,
+            ready=lambda: not app.rebalancing,
+        )
         self.batch = MetricBatch(metrics.PROCESSING_LATENCY)
         # Changelogs and outputs through librdkafka, flushed before every commit (see
         # workers/kafka/rdkafka_sink.py); faust's transactions would not cover it.
@@ -124,13 +130,21 @@ class SuppressorApp:
             self.sink = RdKafkaSink(settings.bootstrap_servers)
             for stored in (self.address_table, self.account_table, self.expiry_index, self.counts):
                 route_changelog(stored, self.sink)
-        app.sensors.add(FlushBeforeCommit(self.sink, before_flush=self.batch.flush))
+            self.sink.after_flush(self.entry_counts.flushed)
+        app.sensors.add(FlushBeforeCommit(self.sink, before_flush=self._before_commit))
         app.agent(self.address_ops, name="addresses")(self._addresses)
         app.agent(self.account_ops, name="accounts")(self._accounts)
         app.timer(settings.expiry_interval.total_seconds(), name="expire")(self._expire_due)
         app.timer(5.0, name="gauges")(self._gauges)
 
     # --- helpers --------------------------------------------------------------------
+
+    def _before_commit(self) -> None:
+        """What waits for a commit: metrics and entry counts (before the sink's flush)."""
+        self.batch.flush()
+        self.entry_counts.flush()
+        if self.sink is None:  # faust's producer carries the changelogs: nothing to wait for
+            self.entry_counts.flushed()
 
     async def _refuse(
         self, event: EventT[bytes], key: bytes | None, value: bytes, exc: Exception
@@ -207,9 +221,9 @@ class SuppressorApp:
         if result is None:  # a delivery that changes nothing: nothing to write or send
             self._observe(ADDRESS_OPS, event)
             return
+        self.entry_counts.add(event.message.partition, result.counts)  # before the state
         self.address_table[key] = result.stored
         self.expiry.move(key, result.expiry_before, result.expiry_after)
-        counts.add(self.counts, result.counts)
         await self._send_out(encoded)
         if result.outcome is not None and result.ladder_move is not None:
             self.batch.inc(metrics.LADDER_TRANSITIONS, result.outcome.value, result.ladder_move)
@@ -250,6 +264,7 @@ class SuppressorApp:
             (EXPIRY_TABLE, self.expiry_index),
         ):
             metrics.TABLE_KEYS.labels(name).set(count_keys(table))
+        self.entry_counts.check()
         totals = counts.totals(self.counts)
         metrics.set_entries(totals)
         self._lag()

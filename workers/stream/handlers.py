@@ -52,6 +52,7 @@ __all__ = [
     "AddressResult",
     "AccountResult",
     "address_key",
+    "entry_counts",
     "split_address_key",
     "handle_address",
     "handle_account",
@@ -127,6 +128,13 @@ def _count_deltas(
                 category = entry.category.value.encode()
                 deltas.append((b"c|%d|%b|%b" % (entry.reason, category, domain), sign))
     return deltas
+
+
+def entry_counts(key: bytes, stored: bytes) -> list[tuple[bytes, int]]:
+    """The entry counters of one stored address state, counted from nothing (a recount)."""
+    _account_id, address = split_address_key(key)
+    state, _versions = _load_address(stored, address)
+    return _count_deltas({}, entries(state), state.address or address)
 
 
 def _ladder_move(out: list[Outgoing]) -> str:
