@@ -19,6 +19,7 @@ commit (while nothing else runs on the event loop).
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
 
@@ -31,6 +32,8 @@ from workers.kafka.faust_store import (
 )
 
 __all__ = ["MARKER", "Counts", "totals"]
+
+log = logging.getLogger(__name__)
 
 MARKER = b"\x00counts-not-flushed"
 """In the address table: this partition changed since its counts were last flushed."""
@@ -113,10 +116,18 @@ class Counts:
     def _replace(self, partition: int) -> None:
         """Count a partition again from its address states and replace its counters."""
         fresh: Counter[bytes] = Counter()
+        states = 0
         for key, stored in partition_db(self.states, partition).items():
             if b"\x1f" in key:  # address keys: not the marker, nor faust's offset key
+                states += 1
                 for name, delta in self.recount(key, stored):
                     fresh[name] += delta
+        log.warning(
+            "entry counts of partition %d were not flushed before a stop: counted again "
+            "from %d address states",
+            partition,
+            states,
+        )
         gone = [k for k in partition_db(self.table, partition).keys() if k[:2] == _PREFIX]  # noqa: SIM118 - a rocksdict handle
         for key in gone:
             if key not in fresh:
