@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from suppressor_client.errors import TooLarge
 
-from workers.domain.file_stream import stream_import_csv, stream_lines, stream_manual
+from workers.domain.file_stream import SeenSet, stream_import_csv, stream_lines, stream_manual
 from workers.domain.files import BadEncoding, ImportRow, InvalidRow, parse_import_csv
 
 
@@ -106,3 +106,30 @@ def test_memory_stays_flat_over_200k_rows() -> None:
         tracemalloc.stop()
     assert count == 200_000
     assert peak < 1_000_000, peak
+
+
+@given(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=400), st.integers(1, 9))
+def test_a_seen_set_answers_as_a_set_does(values: list[int], recent: int) -> None:
+    """Whatever the values and however often the small set spills into sorted runs,
+    membership and size are a Python set's."""
+    seen, reference = SeenSet(recent=recent), set()
+    for value in values:
+        assert (value in seen) == (value in reference)
+        if value not in reference:
+            seen.add(value)
+            reference.add(value)
+        assert len(seen) == len(reference)
+    assert all(v in seen for v in reference)
+    assert not any(v + 1 in seen for v in reference if v + 1 not in reference and v < 2**63 - 1)
+
+
+def test_a_seen_set_of_many_hashes_is_small() -> None:
+    """200,000 64-bit values take ~8 bytes each, not a set's ~76."""
+    tracemalloc.start()
+    seen = SeenSet()
+    for n in range(200_000):
+        seen.add(hash(f"user{n}@example.com"))
+    size, _peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert len(seen) == 200_000
+    assert size < 16 * 200_000

@@ -222,7 +222,9 @@ class CommandWriter(SubmitsOne):
                 "enable.idempotence": True,
                 "linger.ms": 5,
                 "message.timeout.ms": 30_000,
-                "queue.buffering.max.messages": 200_000,
+                # in flight at most: a long import waits for acks here (its backpressure)
+                # instead of holding ~100 MB of queued commands when the broker is slower
+                "queue.buffering.max.messages": 50_000,
                 "log_level": 0,
             }
         )

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import codecs
 import re
+from array import array
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
+from heapq import merge
 
 from suppressor_client.errors import TooLarge
 
@@ -24,6 +27,7 @@ __all__ = [
     "MAX_LINE_CHARS",
     "MAX_STREAM_BYTES",
     "MAX_STREAM_ROWS",
+    "SeenSet",
     "stream_import_csv",
     "stream_lines",
     "stream_manual",
@@ -34,6 +38,44 @@ MAX_STREAM_BYTES = 2 * 1024**3
 MAX_LINE_CHARS = 65_536  # a row is an address, notes of 1000 chars and a reason
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+class SeenSet:
+    """Which 64-bit values were added, in ~8 bytes a value (a Python set takes ~76).
+
+    An import remembers the hash of every address it wrote, so a repeat later in the file
+    counts as already present; at a million rows a set of ints is the largest thing the
+    import holds. Here new values wait in a small set, then go into sorted arrays of
+    machine integers, merged when two reach the same size (as a log-structured merge), so
+    a lookup is a set probe and a binary search per array (at most ~log2(n / recent)).
+    """
+
+    def __init__(self, recent: int = 65_536) -> None:
+        self._limit = recent
+        self._recent: set[int] = set()
+        self._runs: list[array[int]] = []  # sorted, sizes strictly decreasing
+
+    def __contains__(self, value: int) -> bool:
+        if value in self._recent:
+            return True
+        for run in self._runs:
+            at = bisect_left(run, value)
+            if at < len(run) and run[at] == value:
+                return True
+        return False
+
+    def __len__(self) -> int:
+        return len(self._recent) + sum(len(run) for run in self._runs)
+
+    def add(self, value: int) -> None:
+        """Add a value that is not in the set yet (``value in self`` was False)."""
+        self._recent.add(value)
+        if len(self._recent) >= self._limit:
+            run = array("q", sorted(self._recent))
+            self._recent = set()
+            while self._runs and len(self._runs[-1]) <= len(run):
+                run = array("q", merge(self._runs.pop(), run))
+            self._runs.append(run)
 
 
 def stream_lines(

@@ -8,10 +8,15 @@ awaited before the final wait), and only what the report needs is kept: the coun
 and the line numbers of invalid and already-present rows up to a cap (the rest counted).
 
 Two things grow with the file, both smaller than the view the rows end up in: one
-64-bit hash per new address (a repeat later in the file is already present, as in
-``files.build_report``), and one checkpoint per batch for the final wait. Commands of
-one account share a key, so the worker applies them in order: once a batch's last row
-shows in the view, the batch is visible.
+64-bit hash per new address, 8 bytes each in a ``SeenSet`` (a repeat later in the file
+is already present, as in ``files.build_report``), and one checkpoint per batch for the
+final wait. A batch counts as visible once its last row shows in the view: the worker
+reads the commands of one account in order (one key), so every earlier row has reached
+the keyed stage by then; rows on other partitions of its ops topic can trail by the few
+bundles the keyed stage holds at once (milliseconds).
+
+Each row's event id is the run's id and the row's line, and each batch carries one
+``occurred_at``: no random bytes or clock read per row.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from suppressor_client.types import CATEGORY_OF, SUPPRESSION_LISTS, Command, Com
 from suppressor_client.view import ListView
 
 from workers.client.commands import effect_visible
+from workers.domain.file_stream import SeenSet
 from workers.domain.files import ImportRow, InvalidRow
 from workers.service.list_tools import make_command
 
@@ -124,7 +130,7 @@ def import_stream(
     run = uuid.uuid4().hex  # a row's event id is the run's and its line: unique, and cheap
     occurred_at = format_timestamp(datetime.now(UTC))  # of the batch being gathered
     report = StreamedImport(cap=cap)
-    seen: set[int] = set()
+    seen = SeenSet()
     checkpoints: list[tuple[Command, int]] = []
     batch: list[dict[str, Any]] = []
     handled = 0

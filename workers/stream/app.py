@@ -66,6 +66,16 @@ _RAW: dict[str, Any] = {
 }
 
 
+_ROCKSDB: dict[str, int] = {
+    "write_buffer_size": 8 << 20,
+    "max_write_buffer_number": 2,
+    "block_cache_size": 16 << 20,
+}
+"""Per table partition (16 of them at 4 partitions). faust's defaults (64 MiB write
+buffers, three of them, and a 2 GiB block cache each) let a worker that writes a
+million states hold ~500 MB of memtables; these keep it bounded (benchmarks/bench_import.py)."""
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -110,7 +120,12 @@ class SuppressorApp:
         internal: dict[str, Any] = {"partitions": n, "internal": True, **_RAW}
         self.address_ops = app.topic(ops_topic(settings, ADDRESS_OPS), **internal)
         self.account_ops = app.topic(ops_topic(settings, ACCOUNT_OPS), **internal)
-        table: dict[str, Any] = {"partitions": n, "key_type": bytes, "value_type": bytes}
+        table: dict[str, Any] = {
+            "partitions": n,
+            "key_type": bytes,
+            "value_type": bytes,
+            "options": _ROCKSDB,
+        }
         self.address_table = app.Table(ADDRESS_TABLE, **table)
         self.account_table = app.Table(ACCOUNT_TABLE, **table)
         self.expiry_index = app.Table(EXPIRY_TABLE, **table)
