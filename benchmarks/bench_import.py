@@ -130,6 +130,7 @@ def run(rows: int, wait: float, workdir: Path) -> dict[str, Any]:
         handled = 0
         produced_at = 0.0
         cpu_before = cpu_seconds(this_ps), cpu_seconds(worker_ps)
+        load_before = os.getloadavg()
         started = time.monotonic()
 
         def on_rows(n: int) -> None:
@@ -170,6 +171,7 @@ def run(rows: int, wait: float, workdir: Path) -> dict[str, Any]:
         "worker_cpu_s": round(worker_cpu, 1),
         "importer_cpu_ms_per_1000_rows": round(importer_cpu / rows * 1e6, 1),
         "worker_cpu_ms_per_1000_rows": round(worker_cpu / rows * 1e6, 1),
+        "load_average_at_start": [round(x, 2) for x in load_before],
         "load_average_at_end": [round(x, 2) for x in load],
     }
 
@@ -182,7 +184,13 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
         figures = run(args.rows, args.wait, Path(tmp))
-    results = {"when": datetime.now(UTC).isoformat(timespec="seconds"), **figures}
+    command = " ".join(["python", "benchmarks/bench_import.py", *sys.argv[1:]])
+    results = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": command,
+        "cores": os.cpu_count(),
+        **figures,
+    }
     for key, value in figures.items():
         say(f"  {key}: {value}")
     args.out.write_text(json.dumps(results, indent=2) + "\n")
