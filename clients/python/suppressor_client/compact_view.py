@@ -30,8 +30,9 @@ from __future__ import annotations
 import sys
 from array import array
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import compress, repeat
 from typing import Any
 from zlib import crc32
 
@@ -41,25 +42,22 @@ from suppressor_client.errors import BadJson, SchemaError
 from suppressor_client.records import decode_record, encode_key, encode_record
 from suppressor_client.types import ListKey, ListName, ListRecord, Reason
 from suppressor_client.values import parse_timestamp
-from suppressor_client.view import AddressEntry, ListView
+from suppressor_client.view import (
+    ENTRY_ACTIVE,
+    ENTRY_COMPLEX,
+    ENTRY_NONE,
+    LIST_CODES,
+    AddressEntry,
+    ListView,
+)
 
 __all__ = ["LIST_CODES", "CompactView"]
-
-LIST_CODES: tuple[ListName, ...] = (
-    ListName.BOUNCE,
-    ListName.BLOCK,
-    ListName.COMPLAINT,
-    ListName.UNSUBSCRIBE,
-    ListName.ADDRESS_ALLOW,
-    ListName.RECIPIENT_ALLOW,
-)
-"""The address lists, by the code a flags byte stores (the order is the snapshot format)."""
 
 _CODE_OF = {name: code for code, name in enumerate(LIST_CODES)}
 _LISTS_BY_TEXT = {name.value: name for name in LIST_CODES}
 _ALL_LISTS = frozenset(name.value for name in ListName)
 _REASON_OF: dict[int, Reason] = {int(r): r for r in Reason}
-_ACTIVE = 0x10  # flags: low nibble the list code, this bit the active flag
+_ACTIVE = ENTRY_ACTIVE  # flags: low nibble the list code, this bit the active flag
 _MULTI = 0xFF  # flags: the entries are in the side dict
 _DEAD = 0xFE  # flags: the entry was removed (its arena bytes are garbage)
 _DELETED = (1 << 64) - 1  # a slot whose entry was removed (probing goes on past it)
@@ -209,11 +207,17 @@ class CompactView(ListView):
     # --- reading ---------------------------------------------------------------------
 
     def address_entries(self, account_id: str, address: str) -> tuple[AddressEntry, ...]:
-        """The entries (active or released) held for a normalised address (``_find`` inlined:
-        this is the decision's hot path)."""
+        """The entries (active or released) held for a normalised address."""
+        key = self._key(account_id, address, False)
+        e = -1 if key is None else self._find(key)[1]
+        return () if e < 0 else self._read(e)
+
+    def entry_code(self, account_id: str, address: str) -> int:
+        """The entry code of one normalised address (``ListView.entry_codes``; ``_find``
+        inlined: this is the decision's hot path)."""
         number = self._numbers.get(account_id)
         if number is None:
-            return ()
+            return ENTRY_NONE
         try:  # naming an error handler takes encode's slow path: only when it is needed
             key = number + address.encode()
         except UnicodeEncodeError:
@@ -221,16 +225,60 @@ class CompactView(ListView):
         h = crc32(key)
         slots, mask = self._slots, self._mask
         i = h & mask
-        while True:
-            v = slots[i]
-            if v == 0:
-                return ()
+        while v := slots[i]:
             if v >> 32 == h and v != _DELETED:
                 e = (v & 0xFFFFFFFF) - 1
                 offsets = self._offsets
                 if self._arena[offsets[e] : offsets[e + 1]] == key:
-                    return self._read(e)
+                    flags = self._flags[e]
+                    if flags == _MULTI or self._expires[e] != _NO_TIME:
+                        return ENTRY_COMPLEX
+                    return (flags | self._reasons[e] << 8) + 1
             i = (i + 1) & mask
+        return ENTRY_NONE
+
+    def entry_codes(self, account_id: str, addresses: Sequence[str]) -> list[int]:
+        """The entry code of each normalised address, in order: the batch decision's probe.
+
+        The batch is encoded in one call and hashed by ``map`` (a key's CRC-32 continues
+        the account number's), and only addresses whose first slot is taken are walked
+        in Python; an entry is never turned into a tuple here.
+        """
+        number = self._numbers.get(account_id)
+        count = len(addresses)
+        out = [ENTRY_NONE] * count
+        if number is None:
+            return out
+        try:
+            subjects = "\n".join(addresses).encode().split(b"\n")
+        except UnicodeEncodeError:
+            subjects = [a.encode("utf-8", "surrogatepass") for a in addresses]
+        if len(subjects) != count:  # an address held a line break
+            subjects = [a.encode("utf-8", "surrogatepass") for a in addresses]
+        hashes = list(map(crc32, subjects, repeat(crc32(number))))
+        slots, mask, offsets, arena = self._slots, self._mask, self._offsets, self._arena
+        flags, reasons, expires = self._flags, self._reasons, self._expires
+        firsts = list(map(slots.__getitem__, map(mask.__and__, hashes)))
+        deleted, dead, multi, no_time = _DELETED, _DEAD, _MULTI, _NO_TIME
+        for j in compress(range(count), firsts):
+            h = hashes[j]
+            i = h & mask
+            v = firsts[j]
+            while v:
+                if v >> 32 == h and v != deleted:
+                    e = (v & 0xFFFFFFFF) - 1
+                    if arena[offsets[e] : offsets[e + 1]] == number + subjects[j]:
+                        f = flags[e]
+                        if f == dead:  # removed while this batch held the old table
+                            break
+                        if f == multi or expires[e] != no_time:
+                            out[j] = ENTRY_COMPLEX
+                        else:
+                            out[j] = (f | reasons[e] << 8) + 1
+                        break
+                i = (i + 1) & mask
+                v = slots[i]
+        return out
 
     # --- writing ---------------------------------------------------------------------
 

@@ -27,11 +27,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import compress
+from operator import or_
 
 from suppressor_client.addresses import MAX_ADDRESS_LENGTH, domain_of, normalize_address
 from suppressor_client.lists import Mechanism, domain_allowed, domain_rule_for
 from suppressor_client.types import PLATFORM_ACCOUNT, ListName, Reason, Stream
-from suppressor_client.view import AddressEntry, ListView
+from suppressor_client.view import ENTRY_ACTIVE, ENTRY_NONE, LIST_CODES, AddressEntry, ListView
 
 __all__ = ["RULES", "Decision", "decide", "decide_many", "normalize_fast"]
 
@@ -76,11 +78,19 @@ _DENYING: dict[bool, dict[ListName, int]] = {
 # check), a top-level label that is not all digits, no trailing dot. Anything this
 # accepts, normalize_address returns unchanged (a property test holds them together);
 # the rest take the full path.
-_NORMAL_FORM = re.compile(
-    r"[!#-'*+\-./0-9=?^_`a-z{|}~]{1,64}"
-    r"@(?:(?!xn--)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+"
+_LOCAL_CHARS = "!#$%&'*+-./0123456789=?^_`abcdefghijklmnopqrstuvwxyz{|}~"
+_NORMAL_DOMAIN = (
+    r"(?:(?!xn--)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+"
     r"(?!xn--)(?![0-9]+\Z)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 )
+_NORMAL_FORM = re.compile(f"[{re.escape(_LOCAL_CHARS)}]{{1,64}}@{_NORMAL_DOMAIN}")
+_DOMAIN_FORM = re.compile(_NORMAL_DOMAIN)
+_FULLMATCH = _NORMAL_FORM.fullmatch
+# What may be left of a batch once these bytes are deleted: nothing (each address then
+# needs only its '@', lengths and domain checked; see _normalize_batch).
+_BATCH_BYTES = (_LOCAL_CHARS + "@\n").encode()
+_CHUNK = 1024  # addresses normalised and probed together: a bad one slows only its chunk
+_MAX_ANSWERS = 65536  # domains a batch, or a view between domain-list changes, keeps answers of
 
 
 def normalize_fast(address: str) -> str | None:
@@ -98,15 +108,36 @@ def normalize_fast(address: str) -> str | None:
         return None
 
 
+def _clean(addresses: list[str]) -> bool:
+    """Whether every address holds only characters of a normal form, and no line break:
+    one C pass over the joined batch. Each one is then in normal form exactly when its
+    first '@' splits it into a local part of 1 to 64 characters and a domain that
+    ``_DOMAIN_FORM`` accepts, within the length limit (see ``_NORMAL_FORM``)."""
+    try:
+        joined = "\n".join(addresses)
+    except TypeError:
+        return False
+    return (
+        joined.isascii()
+        and joined.count("\n") == len(addresses) - 1
+        and not joined.encode().translate(None, _BATCH_BYTES)
+    )
+
+
 _TRANSACTIONAL_NAME = Stream.TRANSACTIONAL.value
 
 
+_TRANSACTIONAL_OF: dict[str, bool] = {
+    Stream.MARKETING: False,
+    Stream.TRANSACTIONAL: True,
+}  # names hash alike
+
+
 def _transactional(stream: Stream | str) -> bool:
-    if stream is Stream.MARKETING:
-        return False
-    if stream is Stream.TRANSACTIONAL:
-        return True
-    return isinstance(stream, str) and stream.strip().lower() == _TRANSACTIONAL_NAME
+    if isinstance(stream, str):
+        known = _TRANSACTIONAL_OF.get(stream)
+        return stream.strip().lower() == _TRANSACTIONAL_NAME if known is None else known
+    return False
 
 
 def decide(
@@ -117,10 +148,31 @@ def decide(
     now: datetime | None = None,
 ) -> Decision:
     """Whether ``account_id`` may send ``stream`` to ``address`` (SPEC §7)."""
-    normal = normalize_fast(address)
-    if normal is None:
-        return _INVALID_ADDRESS
-    return _decide(view, account_id, normal, _transactional(stream), now)
+    if type(address) is str and len(address) <= MAX_ADDRESS_LENGTH and _FULLMATCH(address):
+        normal = address  # normalize_fast's first test, without its call
+    else:
+        slow = normalize_fast(address)
+        if slow is None:
+            return _INVALID_ADDRESS
+        normal = slow
+    own = view.entry_code(account_id, normal)
+    shared = view.entry_code(PLATFORM_ACCOUNT, normal) if account_id != PLATFORM_ACCOUNT else 0
+    if own or shared:
+        transactional = _transactional(stream)
+        if own < 0 or shared < 0:
+            answer = _entries_answer(view, account_id, normal, transactional, now)
+        else:
+            answer = _code_answer(transactional, own << 16 | shared)
+        if answer is not None:
+            return answer
+    key = (account_id, normal[normal.rfind("@") + 1 :])
+    answer = view.domain_answers.get(key)
+    if answer is None:
+        answers = view.domain_answers
+        if len(answers) >= _MAX_ANSWERS:
+            answers.clear()
+        answer = answers[key] = _domain_step(view, account_id, key[1])
+    return answer
 
 
 def decide_many(
@@ -130,22 +182,121 @@ def decide_many(
     stream: Stream | str = Stream.MARKETING,
     now: datetime | None = None,
 ) -> list[Decision]:
-    """``decide`` for each address, in order (a batch filter before delivery)."""
+    """``decide`` for each address, in order (a batch filter before delivery).
+
+    The per-account work is done once: the stream read, each domain's steps once per
+    batch, and a chunk of addresses at a time normalised (``_clean``) and probed
+    (``ListView.entry_codes``), so an address on no list costs a partition, a dict
+    lookup and a hash probe; only the listed ones are looked at one by one.
+    """
     transactional = _transactional(stream)
+    batch = addresses if isinstance(addresses, list) else list(addresses)
+    domains: dict[str, Decision | None] = {}
     out: list[Decision] = []
-    for address in addresses:
-        normal = normalize_fast(address)
-        if normal is None:
-            out.append(_INVALID_ADDRESS)
+    for start in range(0, len(batch), _CHUNK):
+        chunk = batch[start : start + _CHUNK]
+        answers, normals = _domain_answers(view, account_id, chunk, domains)
+        owns = view.entry_codes(account_id, normals)
+        if account_id != PLATFORM_ACCOUNT:
+            shareds = view.entry_codes(PLATFORM_ACCOUNT, normals)
+            listed = compress(range(len(chunk)), map(or_, owns, shareds))
         else:
-            out.append(_decide(view, account_id, normal, transactional, now))
+            shareds, listed = None, compress(range(len(chunk)), owns)
+        for j in listed:
+            own, shared = owns[j], 0 if shareds is None else shareds[j]
+            if answers[j] is _INVALID_ADDRESS:  # its code is the placeholder's
+                continue
+            if own < 0 or shared < 0:
+                answer = _entries_answer(view, account_id, normals[j], transactional, now)
+            else:
+                answer = _code_answer(transactional, own << 16 | shared)
+            if answer is not None:
+                answers[j] = answer
+        out += answers
     return out
 
 
-def _decide(
+def _domain_answers(
+    view: ListView, account_id: str, addresses: list[str], domains: dict[str, Decision | None]
+) -> tuple[list[Decision], list[str]]:
+    """Each address's answer were it on no list, and its normal form ("" for none).
+
+    ``domains`` keeps, per domain, its domain steps' answer (None: not a normal form).
+    """
+    clean = _clean(addresses)
+    normals = list(addresses)
+    answers: list[Decision] = []
+    append = answers.append
+    for j, address in enumerate(addresses):
+        if clean:
+            local, _at, domain = address.partition("@")
+            answer = domains.get(domain, _MISSING)
+            if answer is _MISSING:
+                if len(domains) >= _MAX_ANSWERS:
+                    domains.clear()
+                answer = domains[domain] = (
+                    _domain_step(view, account_id, domain)
+                    if _DOMAIN_FORM.fullmatch(domain) is not None
+                    else None
+                )
+            if answer is not None and 0 < len(local) <= 64 and len(address) <= MAX_ADDRESS_LENGTH:
+                append(answer)
+                continue
+        normal = normalize_fast(address)
+        if normal is None:
+            normals[j] = ""
+            append(_INVALID_ADDRESS)
+        else:
+            normals[j] = normal
+            append(_domain_step(view, account_id, domain_of(normal)))
+    return answers, normals
+
+
+_MISSING = Decision(False, "")  # a key not seen yet
+_CODE_ANSWERS: tuple[dict[int, Decision | None], dict[int, Decision | None]] = ({}, {})
+
+
+def _code_answer(transactional: bool, codes: int) -> Decision | None:
+    """Steps 1 to 3 for two plain entry codes (``own << 16 | shared``); None: go on.
+
+    A table filled on first use by ``_address_steps`` itself, on the entries the codes
+    stand for, so the fast paths and the entries give one answer.
+    """
+    table = _CODE_ANSWERS[transactional]
+    answer = table.get(codes, _MISSING)
+    if answer is _MISSING:
+        own, shared = _entries_of_code(codes >> 16), _entries_of_code(codes & 0xFFFF)
+        answer = table[codes] = _address_steps(own, shared, transactional, None)
+    return answer
+
+
+def _entries_answer(
     view: ListView, account_id: str, address: str, transactional: bool, now: datetime | None
-) -> Decision:
+) -> Decision | None:
+    """Steps 1 to 3 on the entries themselves (several on one address, or temporary)."""
     own = view.address_entries(account_id, address)
+    shared = (
+        view.address_entries(PLATFORM_ACCOUNT, address) if account_id != PLATFORM_ACCOUNT else ()
+    )
+    return _address_steps(own, shared, transactional, now)
+
+
+def _entries_of_code(code: int) -> tuple[AddressEntry, ...]:
+    """The entry a plain code stands for, as far as a decision reads it."""
+    if code == ENTRY_NONE:
+        return ()
+    flags, reason = (code - 1) & 0xFF, (code - 1) >> 8
+    return (AddressEntry(LIST_CODES[flags & 0x0F], 1, bool(flags & ENTRY_ACTIVE),
+                         Reason(reason) if reason else None, None, None, None),)  # fmt: skip
+
+
+def _address_steps(
+    own: tuple[AddressEntry, ...],
+    shared: tuple[AddressEntry, ...],
+    transactional: bool,
+    now: datetime | None,
+) -> Decision | None:
+    """Steps 1 to 3 on the account's and the platform's entries; None: go on."""
     allowed_address = False
     for entry in own:
         if entry.active:
@@ -154,15 +305,18 @@ def _decide(
             allowed_address = allowed_address or entry.list is ListName.ADDRESS_ALLOW
     denying = _DENYING[transactional]
     hit = _suppression(own, denying, now) if own else None
-    if hit is None and account_id != PLATFORM_ACCOUNT:
-        shared = view.address_entries(PLATFORM_ACCOUNT, address)
-        hit = _suppression(shared, denying, now) if shared else None
+    if hit is None and shared:
+        hit = _suppression(shared, denying, now)
     if hit is not None:
         return _SUPPRESSED[hit.reason if hit.reason is not None else Reason.MANUAL]
     if allowed_address:
         return _ADDRESS_ALLOW
+    return None
+
+
+def _domain_step(view: ListView, account_id: str, domain: str) -> Decision:
+    """Steps 4 to 6: the domain allow list, then domain rules, then the default."""
     lists = view.account_lists(account_id)
-    domain = domain_of(address)
     if lists is not None and not domain_allowed(lists.domain_allow, domain):
         return _DOMAIN_ALLOW_LIST
     platform = view.account_lists(PLATFORM_ACCOUNT)

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from suppressor_client.lists import AccountLists
 from suppressor_client.types import DomainRule, ListKey, ListName, ListRecord, Reason
@@ -31,12 +31,38 @@ from suppressor_client.uri import (
     compile_pattern,
 )
 
-__all__ = ["DOMAIN_LISTS", "AddressEntry", "ListView"]
+__all__ = [
+    "DOMAIN_LISTS",
+    "ENTRY_ACTIVE",
+    "ENTRY_COMPLEX",
+    "ENTRY_NONE",
+    "LIST_CODES",
+    "AddressEntry",
+    "ListView",
+]
 
 
 DOMAIN_LISTS: frozenset[ListName] = frozenset(
     {ListName.DOMAIN_RULE, ListName.DOMAIN_ALLOW, ListName.URI_PATTERN}
 )
+
+LIST_CODES: tuple[ListName, ...] = (
+    ListName.BOUNCE,
+    ListName.BLOCK,
+    ListName.COMPLAINT,
+    ListName.UNSUBSCRIBE,
+    ListName.ADDRESS_ALLOW,
+    ListName.RECIPIENT_ALLOW,
+)
+"""The address lists by number: an entry code's low nibble (and a CompactView snapshot's)."""
+
+# Entry codes (``ListView.entry_codes``): what a decision needs of an address's entries as
+# one int, so a batch reads no tuples or datetimes. A single entry without an end is
+# ``(list number | ENTRY_ACTIVE if active | reason << 8) + 1``; anything else is read whole.
+ENTRY_NONE = 0  # no entry held
+ENTRY_COMPLEX = -1  # several entries, or one with an end: read ``address_entries``
+ENTRY_ACTIVE = 0x10
+_CODE_OF = {name: code for code, name in enumerate(LIST_CODES)}
 
 
 class AddressEntry(NamedTuple):
@@ -58,7 +84,8 @@ _NO_ENTRIES: tuple[AddressEntry, ...] = ()
 class ListView:
     """Every list of every account a sender follows, updated record by record."""
 
-    __slots__ = ("_accounts", "_addresses", "_counts", "_domain_records", "_keep", "_uri")
+    __slots__ = ("_accounts", "_addresses", "_counts", "_domain_records", "_keep", "_uri",
+                 "domain_answers")  # fmt: skip
 
     def __init__(self, *, keep_details: bool = True) -> None:
         self._keep = keep_details
@@ -67,6 +94,10 @@ class ListView:
         self._domain_records: dict[str, dict[tuple[ListName, str], ListRecord]] = {}
         self._uri: dict[str, UriAllowlist] = {}
         self._counts: Counter[ListName] = Counter()
+        # A cache for the decision's domain steps by (account, domain). A new, empty one
+        # replaces it after each change of a domain-level list, so a reader still holding
+        # the old one writes only into that, never a stale answer into the new one.
+        self.domain_answers: dict[tuple[str, str], Any] = {}
 
     # --- reading (the decision's hot path) ---------------------------------------
 
@@ -77,6 +108,18 @@ class ListView:
         if found is None:
             return _NO_ENTRIES
         return _as_tuple(found)
+
+    def entry_codes(self, account_id: str, addresses: Sequence[str]) -> list[int]:
+        """The entry code of each normalised address (see ``ENTRY_NONE``), in order."""
+        held = self._addresses.get(account_id)
+        if held is None:
+            return [ENTRY_NONE] * len(addresses)
+        return [_entry_code(held.get(address)) for address in addresses]
+
+    def entry_code(self, account_id: str, address: str) -> int:
+        """``entry_codes`` for one address."""
+        held = self._addresses.get(account_id)
+        return ENTRY_NONE if held is None else _entry_code(held.get(address))
 
     def account_lists(self, account_id: str) -> AccountLists | None:
         """The domain rules, domain allow list and URI patterns of an account, if any."""
@@ -173,6 +216,7 @@ class ListView:
             del self._accounts[account]
         if key.list is ListName.URI_PATTERN:
             self._uri.pop(account, None)
+        self.domain_answers = {}  # after the change: see __init__
         return True
 
     def _count(self, name: ListName, was_active: bool, is_active: bool) -> None:
@@ -207,6 +251,15 @@ def _newer_than_held(record: ListRecord | None, held: int | None) -> bool:
     if record is None:
         return held is not None
     return held is None or record.version > held
+
+
+def _entry_code(held: _Held | None) -> int:
+    if held is None:
+        return ENTRY_NONE
+    if not isinstance(held, AddressEntry) or held.expires_at is not None:
+        return ENTRY_COMPLEX
+    flags = _CODE_OF[held.list] | (ENTRY_ACTIVE if held.active else 0)
+    return (flags | (0 if held.reason is None else int(held.reason)) << 8) + 1
 
 
 def _as_tuple(held: _Held) -> tuple[AddressEntry, ...]:

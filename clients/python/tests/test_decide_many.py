@@ -1,0 +1,136 @@
+"""decide_many and decide's fast paths give what SPEC §7's steps give on the entries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from unittest.mock import patch
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from suppressor_client import decision
+from suppressor_client.addresses import domain_of, normalize_address
+from suppressor_client.compact_view import CompactView
+from suppressor_client.decision import Decision, decide, decide_many
+from suppressor_client.errors import InvalidAddress
+from suppressor_client.types import ListKey, ListName, ListRecord, Reason
+from suppressor_client.view import ENTRY_COMPLEX, ENTRY_NONE, ListView
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+ACCOUNTS = ("acme", "*", "beta")
+DOMAINS = ("example.com", "mail.example.com", "shop.example", "bücher.de", "xn--bcher-kva.de")
+LOCALS = ("jane", "john", "a.b+tag", "zoë", "x")
+ADDRESS_LISTS = (
+    ListName.BOUNCE,
+    ListName.BLOCK,
+    ListName.COMPLAINT,
+    ListName.UNSUBSCRIBE,
+    ListName.ADDRESS_ALLOW,
+    ListName.RECIPIENT_ALLOW,
+)
+REASONS = (Reason.NONEXISTENT, Reason.MANUAL, Reason.UNSUBSCRIBE, Reason.TEMPORARY, None)
+STREAMS = ("marketing", "transactional", "Transactional ", "other")
+UNUSUAL = ("", " ", "no-at-sign", "two@@example.com", "JANE@Example.COM", " jane@example.com ",
+           "jane@example.com\n", "a\nb@example.com", "jane@-bad.example", "x" * 70 + "@example.com",
+           "jane@123", "jane@example.com.", "\ud800@example.com")  # fmt: skip
+
+addresses = st.builds(
+    lambda local, domain: f"{local}@{domain}", st.sampled_from(LOCALS), st.sampled_from(DOMAINS)
+)
+
+
+@st.composite
+def views(draw: st.DrawFn) -> list[tuple[ListKey, ListRecord]]:
+    """Address entries (several on one address, temporary ones, releases), domain rules and
+    domain allow lists, for the account, another one and the platform."""
+    out: list[tuple[ListKey, ListRecord]] = []
+    for _ in range(draw(st.integers(0, 30))):
+        account = draw(st.sampled_from(ACCOUNTS))
+        kind = draw(st.integers(0, 9))
+        if kind < 7:
+            normal = normalize_address(draw(addresses))
+            key = ListKey(account, draw(st.sampled_from(ADDRESS_LISTS)), normal)
+            expires = draw(st.none() | st.integers(0, 10).map(lambda d: T0 + timedelta(days=d)))
+            record = ListRecord(key, 1, draw(st.booleans()), reason=draw(st.sampled_from(REASONS)),
+                                since=T0, expires_at=expires)  # fmt: skip
+        else:
+            pattern = draw(st.sampled_from(("example.com", "*.example.com", "shop.example")))
+            name = ListName.DOMAIN_RULE if kind < 9 else ListName.DOMAIN_ALLOW
+            key = ListKey(account, name, pattern)
+            record = ListRecord(key, 1, True, reason=Reason.MANUAL, since=T0, send_block=True)
+        out.append((key, record))
+    return out
+
+
+def reference(view: ListView, account: str, address: str, stream: str, now: datetime) -> Decision:
+    """The steps on the entries themselves, with the full normalisation."""
+    try:
+        normal = normalize_address(address)
+    except InvalidAddress:
+        return Decision(False, "invalid_address")
+    transactional = decision._transactional(stream)
+    own = view.address_entries(account, normal)
+    shared = view.address_entries("*", normal) if account != "*" else ()
+    answer = decision._address_steps(own, shared, transactional, now)
+    return answer if answer is not None else decision._domain_step(view, account, domain_of(normal))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    views(),
+    st.lists(addresses | st.sampled_from(UNUSUAL), max_size=12),
+    st.tuples(st.sampled_from(ACCOUNTS), st.sampled_from(STREAMS)),
+    st.integers(0, 12).map(lambda d: T0 + timedelta(days=d)),
+    st.integers(1, 5),
+)
+def test_batch_and_single_answer_as_the_steps(
+    records: list[tuple[ListKey, ListRecord]],
+    batch: list[str],
+    asking: tuple[str, str],
+    now: datetime,
+    chunk: int,
+) -> None:
+    """On either view, decide_many (in chunks of any size) equals decide one by one, and
+    both equal the steps on the entries."""
+    account, stream = asking
+    for view in (ListView(keep_details=False), CompactView()):
+        for key, record in records:
+            view.apply(key, record)
+        expected = [reference(view, account, a, stream, now) for a in batch]
+        with patch.object(decision, "_CHUNK", chunk):
+            assert decide_many(view, account, batch, stream, now) == expected
+        assert [decide(view, account, a, stream, now) for a in batch] == expected
+
+
+def test_a_domain_rule_arriving_replaces_the_cached_domain_answers() -> None:
+    """decide caches domain steps per view; a new domain rule is honoured at once."""
+    view = CompactView()
+    assert decide(view, "acme", "jane@example.com").rule == "default"
+    key = ListKey("acme", ListName.DOMAIN_RULE, "example.com")
+    view.apply(key, ListRecord(key, 1, True, reason=Reason.MANUAL, since=T0, send_block=True))
+    assert decide(view, "acme", "jane@example.com").rule == "domain_block"
+    assert decide_many(view, "acme", ["jane@example.com"]) == [
+        decide(view, "acme", "jane@example.com")
+    ]
+
+
+def test_entry_codes_agree_between_the_views() -> None:
+    """A plain entry, several entries, a temporary one and none give equal codes."""
+    plain, compact = ListView(keep_details=False), CompactView()
+    entries = [
+        (ListName.BOUNCE, "a@example.com", None),
+        (ListName.BLOCK, "b@example.com", None),
+        (ListName.UNSUBSCRIBE, "b@example.com", None),
+        (ListName.BOUNCE, "c@example.com", T0 + timedelta(days=1)),
+    ]
+    for name, subject, expires in entries:
+        key = ListKey("acme", name, subject)
+        record = ListRecord(key, 1, True, reason=Reason.MANUAL, since=T0, expires_at=expires)
+        plain.apply(key, record)
+        compact.apply(key, record)
+    probe = ["a@example.com", "b@example.com", "c@example.com", "d@example.com", ""]
+    codes = plain.entry_codes("acme", probe)
+    assert codes == compact.entry_codes("acme", probe)
+    assert codes == [plain.entry_code("acme", a) for a in probe]
+    assert codes == [compact.entry_code("acme", a) for a in probe]
+    assert codes[0] > 0
+    assert codes[1:] == [ENTRY_COMPLEX, ENTRY_COMPLEX, ENTRY_NONE, ENTRY_NONE]
