@@ -13,20 +13,12 @@ from suppressor_client.compact_view import CompactView
 from suppressor_client.decision import Decision, decide, decide_many
 from suppressor_client.errors import InvalidAddress
 from suppressor_client.types import ListKey, ListName, ListRecord, Reason
-from suppressor_client.view import ENTRY_COMPLEX, ENTRY_NONE, ListView
+from suppressor_client.view import ENTRY_COMPLEX, ENTRY_NONE, LIST_CODES, ListView
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 ACCOUNTS = ("acme", "*", "beta")
 DOMAINS = ("example.com", "mail.example.com", "shop.example", "bücher.de", "xn--bcher-kva.de")
 LOCALS = ("jane", "john", "a.b+tag", "zoë", "x")
-ADDRESS_LISTS = (
-    ListName.BOUNCE,
-    ListName.BLOCK,
-    ListName.COMPLAINT,
-    ListName.UNSUBSCRIBE,
-    ListName.ADDRESS_ALLOW,
-    ListName.RECIPIENT_ALLOW,
-)
 REASONS = (Reason.NONEXISTENT, Reason.MANUAL, Reason.UNSUBSCRIBE, Reason.TEMPORARY, None)
 STREAMS = ("marketing", "transactional", "Transactional ", "other")
 UNUSUAL = ("", " ", "no-at-sign", "two@@example.com", "JANE@Example.COM", " jane@example.com ",
@@ -48,7 +40,7 @@ def views(draw: st.DrawFn) -> list[tuple[ListKey, ListRecord]]:
         kind = draw(st.integers(0, 9))
         if kind < 7:
             normal = normalize_address(draw(addresses))
-            key = ListKey(account, draw(st.sampled_from(ADDRESS_LISTS)), normal)
+            key = ListKey(account, draw(st.sampled_from(LIST_CODES)), normal)
             expires = draw(st.none() | st.integers(0, 10).map(lambda d: T0 + timedelta(days=d)))
             record = ListRecord(key, 1, draw(st.booleans()), reason=draw(st.sampled_from(REASONS)),
                                 since=T0, expires_at=expires)  # fmt: skip
