@@ -30,9 +30,10 @@ from __future__ import annotations
 import sys
 from array import array
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import compress, repeat
+from operator import itemgetter
 from typing import Any
 from zlib import crc32
 
@@ -65,6 +66,7 @@ _NO_TIME = -(1 << 63)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _MAX_LOAD = 0.7
+_SEPARATORS = itemgetter(4, 7, 10, 13, 16, -1)
 _fromtimestamp = datetime.fromtimestamp  # a float keeps every microsecond until the year 2255
 _new_tuple = tuple.__new__
 _ARRAYS = ("offsets", "flags", "reasons", "versions", "since", "expires")
@@ -158,8 +160,13 @@ class CompactView(ListView):
         self._slots, self._mask, self._used = slots, mask, used
         self._limit = int(size * _MAX_LOAD)
 
-    def _append(self, slot: int, key: bytes, fields: tuple[int, int, int, int, int]) -> None:
-        """A new entry for ``key`` at ``slot``: flags, reason, version, since, expires."""
+    def _append(
+        self, slot: int, key: bytes, fields: tuple[int, int, int, int, int], h: int | None = None
+    ) -> None:
+        """A new entry for ``key`` (whose CRC-32 is ``h``, when known) at ``slot``: flags,
+        reason, version, since, expires."""
+        if h is None:
+            h = crc32(key)
         flags, reason, version, since, expires = fields
         e = len(self._flags)
         arena = self._arena
@@ -174,10 +181,10 @@ class CompactView(ListView):
         if slots[slot] == 0:
             self._used += 1
             if self._used > self._limit:
-                slots[slot] = (crc32(key) << 32) | (e + 1)
+                slots[slot] = (h << 32) | (e + 1)
                 self._rehash((self._mask + 1) * 2)
                 return
-        slots[slot] = (crc32(key) << 32) | (e + 1)
+        slots[slot] = (h << 32) | (e + 1)
 
     def _write(self, e: int, entry: AddressEntry) -> None:
         self._flags[e] = _CODE_OF[entry.list] | (_ACTIVE if entry.active else 0)
@@ -352,6 +359,68 @@ class CompactView(ListView):
             raise SchemaError("the value disagrees with the record's key")
         return self._apply_value(obj, account, list_text, subject)
 
+    def apply_encoded_many(
+        self, records: Iterable[tuple[bytes | None, bytes | None]]
+    ) -> list[ValueError]:
+        """Apply records as read from the topic, in order; the error of each one skipped.
+
+        The cold start's loop. A plain address record (no end, canonical times) whose key
+        is not held yet, nearly every record of a cold start, is checked and appended here
+        with the arrays at hand and counted once a batch; any other takes
+        ``apply_encoded``, which checks it fully.
+        """
+        errors: list[ValueError] = []
+        numbers, arena, offsets = self._numbers, self._arena, self._offsets
+        slots, mask, lists_by_text = self._slots, self._mask, _LISTS_BY_TEXT
+        accounts: list[str] = []  # of each appended entry, counted at the end
+        active_lists: list[ListName] = []
+        dumps = orjson.dumps
+        for key, value in records:
+            try:
+                obj = None if value is None else _loads(value)
+                if type(obj) is dict:
+                    account, list_text = obj.get("account_id"), obj.get("list")
+                    subject, version = obj.get("subject"), obj.get("version")
+                    active, reason = obj.get("active"), obj.get("reason")
+                    since, expires = obj.get("since"), obj.get("expires_at")
+                    name = lists_by_text.get(list_text)  # type: ignore[arg-type]
+                    number = numbers.get(account)  # type: ignore[arg-type]
+                    if (name is not None and number is not None and type(subject) is str
+                            and type(version) is int and version >= 1 and type(active) is bool
+                            and (reason is None or (type(reason) is int and reason in _REASON_OF))
+                            and expires is None and (since is None or _canonical(since))
+                            and dumps([account, list_text, subject]) == key):  # fmt: skip
+                        raw = number + subject.encode()
+                        h = crc32(raw)
+                        i = h & mask
+                        while v := slots[i]:
+                            if v == _DELETED or (
+                                v >> 32 == h
+                                and arena[offsets[(v & 0xFFFFFFFF) - 1] : offsets[v & 0xFFFFFFFF]]
+                                == raw
+                            ):
+                                break
+                            i = (i + 1) & mask
+                        micros = _micros_of(since) if not v else None
+                        if micros is not None:  # a key not held: a new entry at the free slot
+                            fields = (_CODE_OF[name] | (_ACTIVE if active else 0), reason or 0,
+                                      version, micros, _NO_TIME)  # fmt: skip
+                            self._append(i, raw, fields, h)
+                            slots, mask = self._slots, self._mask  # it may have grown the table
+                            accounts.append(account)  # type: ignore[arg-type]
+                            if active:
+                                active_lists.append(name)
+                            continue
+                if key is None:
+                    raise SchemaError("a record without a key", path="key")
+                self.apply_encoded(key, value)
+                slots, mask = self._slots, self._mask  # it may have grown the table
+            except ValueError as error:  # InputError, or an encoding error: skipped
+                errors.append(error)
+        self._per_account.update(accounts)
+        self._counts.update(active_lists)
+        return errors
+
     def _apply_value(self, obj: dict[str, Any], account: str, list_text: str, subject: str) -> bool:
         """Apply a decoded value whose key fields are known to agree with its key."""
         name = _LISTS_BY_TEXT.get(list_text)
@@ -484,13 +553,20 @@ def _canonical(text: object) -> bool:
     """What ``format_timestamp`` writes: ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``."""
     return (
         type(text) is str
-        and len(text) in (20, 27)
-        and text[4] == text[7] == "-"
-        and text[10] == "T"
-        and text[13] == text[16] == ":"
-        and text[-1] == "Z"
-        and (len(text) == 20 or text[19] == ".")
+        and (len(text) == 20 or (len(text) == 27 and text[19] == "."))
+        and _SEPARATORS(text) == ("-", "-", "T", ":", ":", "Z")
     )
+
+
+def _micros_of(since: str | None) -> int | None:
+    """A canonical time (or None) in microseconds, or None when it is neither: the caller
+    then takes the path that checks it fully."""
+    if since is None:
+        return _NO_TIME
+    try:
+        return (datetime.fromisoformat(since) - _EPOCH) // _US
+    except ValueError:
+        return None
 
 
 def _time(value: object, path: str) -> datetime | None:

@@ -9,6 +9,8 @@ wait until a given record (key and version) is visible, for read-your-writes.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -32,6 +34,14 @@ from suppressor_client.view import ListView
 __all__ = ["FeedError", "FeedStats", "SuppressionFeed"]
 
 _BATCH = 5000
+# A fetch per partition of up to 16 MB (librdkafka's default of 1 MB made a cold start
+# wait on the broker: 1M records took 5.7 s to arrive instead of 1.2 s); the queue it
+# fills is drained as fast as it is applied.
+_FETCH = {
+    "max.partition.fetch.bytes": 16 << 20,
+    "fetch.max.bytes": 64 << 20,
+    "queued.max.messages.kbytes": 128 << 10,
+}
 _NEW_TOPIC_ERRORS = frozenset(
     {
         KafkaError.NOT_LEADER_FOR_PARTITION,
@@ -61,6 +71,13 @@ def _fits(offsets: Mapping[int, int], marks: Mapping[int, tuple[int, int]]) -> b
     return offsets.keys() == marks.keys() and all(
         low <= offsets[p] <= high for p, (low, high) in marks.items()
     )
+
+
+def _release_heap() -> None:
+    """Give the freed fetch buffers of the catch-up back to the system, once: glibc keeps
+    them (about 600 MB after a million records read with 16 MB fetches); elsewhere a no-op."""
+    with contextlib.suppress(OSError, AttributeError):  # no C library to ask, or not glibc
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 class FeedError(RuntimeError):
@@ -101,9 +118,10 @@ class SuppressionFeed:
                 "enable.auto.offset.store": False,
                 "fetch.wait.max.ms": 50,
                 "log_level": 0,
+                **_FETCH,
             }
         )
-        self._encoded: Callable[[bytes, bytes | None], bool] | None = None
+        self._compact: CompactView | None = None
         self._ready = threading.Event()
         self._stop = threading.Event()
         self._changed = threading.Condition()
@@ -150,7 +168,7 @@ class SuppressionFeed:
         if isinstance(self.view, CompactView):
             if offsets is None:
                 self.view.reserve(sum(high - low for low, high in marks.values()))
-            self._encoded = self.view.apply_encoded  # records skip ListRecord
+            self._compact = self.view  # records skip ListRecord, a batch at a time
         for p, (low, high) in marks.items():
             self._targets[p] = high
             self._high[p] = high
@@ -221,20 +239,32 @@ class SuppressionFeed:
                 last_watermarks = time.monotonic()
 
     def _apply_batch(self, messages: list[Message]) -> None:
-        positions, high = self._positions, self._high
+        records = []
         for msg in messages:
             err = msg.error()
-            if err is not None:
-                if err.code() != KafkaError._PARTITION_EOF:
-                    self._report(f"read error: {err}")
-                continue
-            self._apply(msg.key(), msg.value())
-            partition, offset = msg.partition(), msg.offset()
-            if partition is None or offset is None:
-                continue
-            positions[partition] = offset + 1
-            if offset + 1 > high.get(partition, 0):
-                high[partition] = offset + 1
+            if err is None:
+                records.append((msg.key(), msg.value()))
+            elif err.code() != KafkaError._PARTITION_EOF:
+                self._report(f"read error: {err}")
+        if self._compact is not None and self._lists is None:
+            errors = self._compact.apply_encoded_many(records)
+            self.records += len(records) - len(errors)
+            self.undecodable += len(errors)
+            for error in errors:
+                self._report(f"undecodable record skipped: {error}")
+        else:
+            for key, value in records:
+                self._apply(key, value)
+        self._advance()
+
+    def _advance(self) -> None:
+        """Positions after a batch: the consumer's (the last offset it returned, + 1)."""
+        positions, high = self._positions, self._high
+        for tp in self._consumer.position([TopicPartition(self.topic, p) for p in positions]):
+            if tp.offset >= 0:
+                positions[tp.partition] = tp.offset
+                if tp.offset > high.get(tp.partition, 0):
+                    high[tp.partition] = tp.offset
 
     @property
     def lock(self) -> threading.Condition:
@@ -249,8 +279,8 @@ class SuppressionFeed:
             if self._lists is not None and _list_of(key) not in self._lists:
                 self.skipped += 1
                 return
-            if self._encoded is not None:
-                self._encoded(key, value)
+            if self._compact is not None:
+                self._compact.apply_encoded(key, value)
             else:
                 self.view.apply(*decode_record(key, value))
         except ValueError as exc:
@@ -262,6 +292,7 @@ class SuppressionFeed:
     def _check_ready(self) -> None:
         if all(self._positions.get(p, 0) >= high for p, high in self._targets.items()):
             self._ready.set()
+            _release_heap()
 
     def _refresh_high(self) -> None:
         for p in list(self._high):

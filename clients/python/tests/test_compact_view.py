@@ -55,20 +55,24 @@ def operations(draw: st.DrawFn) -> list[tuple[ListKey, ListRecord | None]]:
     return out
 
 
-@settings(max_examples=200)
-@given(operations(), st.booleans())
+@settings(max_examples=300)
+@given(operations(), st.sampled_from(("records", "encoded", "batches")), st.integers(1, 8))
 def test_compact_view_answers_as_list_view(
-    ops: list[tuple[ListKey, ListRecord | None]], encoded: bool
+    ops: list[tuple[ListKey, ListRecord | None]], how: str, batch: int
 ) -> None:
-    """After any sequence of records, entries, counts and decisions equal ListView's."""
+    """After any sequence of records, entries, counts and decisions equal ListView's, the
+    records applied one by one, encoded, or encoded in batches (the cold start's path)."""
     plain, compact = ListView(keep_details=False), CompactView()
-    for key, record in ops:
-        changed = plain.apply(key, record)
-        if encoded:
-            value = None if record is None else encode_record(record)
-            assert compact.apply_encoded(encode_key(key), value) == changed
-        else:
-            assert compact.apply(key, record) == changed
+    encoded = [(encode_key(k), None if r is None else encode_record(r)) for k, r in ops]
+    for start in range(0, len(ops), batch):
+        if how == "batches":
+            assert compact.apply_encoded_many(encoded[start : start + batch]) == []
+        for index in range(start, min(start + batch, len(ops))):
+            changed = plain.apply(*ops[index])
+            if how == "encoded":
+                assert compact.apply_encoded(*encoded[index]) == changed
+            elif how == "records":
+                assert compact.apply(*ops[index]) == changed
     restored = CompactView.from_state(*compact.state())
     now = T0 + timedelta(days=5)
     for view in (compact, restored):
@@ -139,6 +143,11 @@ def test_undecodable_records_raise_input_errors(key: bytes, value: bytes) -> Non
     with pytest.raises(InputError):
         view.apply_encoded(key, value)
     assert view.accounts() == []
+    errors = view.apply_encoded_many([(key, value), (None, b"{}")])
+    assert len(errors) == 2
+    assert all(isinstance(error, InputError) for error in errors)
+    assert view.accounts() == []
+    assert view.stats() == CompactView().stats()
 
 
 def test_state_from_another_byte_order_is_refused() -> None:
