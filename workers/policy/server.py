@@ -1,11 +1,14 @@
 """``suppressor policy``: the Postfix policy service and a local HTTP ``decide``, on one view.
 
-One asyncio loop serves both. The policy side reads whole requests (``readuntil`` the
-empty line, bounded by ``MAX_REQUEST``), answers each from the sender view in
-microseconds (``protocol.answer``) and keeps the connection, as Postfix expects.
-Connections are bounded: past ``max_connections`` a new one is closed at once (Postfix
-then applies its ``default_action``, a temporary failure by default) rather than
-queued without limit; an oversized or malformed request closes its connection.
+One asyncio loop serves both. The policy side is an ``asyncio.Protocol`` (no stream
+reader or writer, no task per connection: a request costs one callback): it collects
+bytes up to the empty line that ends a request, bounded by ``MAX_REQUEST``, answers
+each complete request from the sender view (``protocol.answer``) in the same callback,
+pipelined ones in order, and keeps the connection, as Postfix expects. Connections are
+bounded: past ``max_connections`` a new one is closed at once (Postfix then applies its
+``default_action``, a temporary failure by default) rather than queued without limit;
+an oversized or malformed request closes its connection. A client that does not read
+its answers stops being read (the transport's write buffer is bounded).
 
 The HTTP side is for MTAs that do not speak the Postfix protocol:
 ``GET /decide?account=&address=&stream=`` answers ``{"allowed", "rule", "reason"}``
@@ -16,7 +19,6 @@ default. The view is a ``SenderClient`` (``compact=True``: the snapshot applies)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -60,11 +62,12 @@ class PolicyServer:
         self._open = 0
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
-        self._idle: dict[asyncio.StreamWriter, float] = {}  # connection -> waiting since
+        self._idle: dict[asyncio.Transport, float] = {}  # connection -> waiting since
 
     async def start(self, host: str, port: int) -> int:
         """Listen on ``host:port`` (port 0: any free one); the port bound."""
-        self._server = await asyncio.start_server(self._serve, host, port, limit=MAX_REQUEST)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(lambda: _Connection(self), host, port)
         self._sweeper = asyncio.create_task(self._sweep())
         return int(self._server.sockets[0].getsockname()[1])
 
@@ -81,41 +84,81 @@ class PolicyServer:
         while True:
             await asyncio.sleep(_IDLE_SECONDS / 10)
             limit = loop.time() - _IDLE_SECONDS
-            for writer, since in list(self._idle.items()):
+            for transport, since in list(self._idle.items()):
                 if since < limit:
-                    writer.close()
+                    transport.close()
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self._open >= self._max:
-            self.counts.refused += 1
-            writer.close()
+    def _answer(self, block: bytes) -> bytes:
+        """The answer to one request (without its empty line); ``ProtocolError`` if broken."""
+        attrs = parse_request(block)
+        self.counts.requests += 1
+        return answer(attrs, self._config, self._decide())
+
+
+class _Connection(asyncio.Protocol):
+    """One policy client: bytes in, an answer out per complete request."""
+
+    def __init__(self, server: PolicyServer) -> None:
+        self._server = server
+        self._buffer = bytearray()
+        self._transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        server = self._server
+        if server._open >= server._max:
+            server.counts.refused += 1
+            transport.close()
             return
-        self._open += 1
-        self.counts.connections += 1
-        try:
-            while True:
-                self._idle[writer] = asyncio.get_running_loop().time()
-                try:
-                    block = await reader.readuntil(b"\n\n")
-                except (asyncio.IncompleteReadError, ConnectionError):
-                    return  # the client went away (or the sweeper closed an idle one)
-                except asyncio.LimitOverrunError:
-                    self.counts.protocol_errors += 1
-                    return
-                try:
-                    attrs = parse_request(block[:-2])
-                except ProtocolError:
-                    self.counts.protocol_errors += 1
-                    return
-                self.counts.requests += 1
-                writer.write(answer(attrs, self._config, self._decide()))
-                await writer.drain()
-        finally:
-            self._open -= 1
-            self._idle.pop(writer, None)
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
+        server._open += 1
+        server.counts.connections += 1
+        self._transport = transport
+        server._idle[transport] = asyncio.get_running_loop().time()
+
+    def data_received(self, data: bytes) -> None:
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        buffer = self._buffer
+        scanned = max(len(buffer) - 1, 0)  # an empty line may straddle two reads
+        buffer += data
+        answers = []
+        start = 0
+        while (end := buffer.find(b"\n\n", max(start, scanned))) >= 0:
+            if end - start > MAX_REQUEST:
+                break
+            try:
+                answers.append(self._server._answer(bytes(buffer[start:end])))
+            except ProtocolError:
+                self._refuse(transport)
+                return
+            start = end + 2
+        del buffer[:start]
+        if len(buffer) > MAX_REQUEST:
+            self._refuse(transport)
+            return
+        if answers:
+            transport.write(b"".join(answers))
+            self._server._idle[transport] = asyncio.get_running_loop().time()
+
+    def _refuse(self, transport: asyncio.Transport) -> None:
+        self._server.counts.protocol_errors += 1
+        transport.close()
+
+    def pause_writing(self) -> None:
+        """The client is not reading its answers: stop reading its requests."""
+        if self._transport is not None:
+            self._transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._transport is not None:
+            self._server._open -= 1
+            self._server._idle.pop(self._transport, None)
+            self._transport = None
 
 
 def http_app(decide: Callable[[], Decide | None], stream: str) -> Starlette:
