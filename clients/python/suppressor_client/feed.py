@@ -246,7 +246,9 @@ class SuppressionFeed:
                 records.append((msg.key(), msg.value()))
             elif err.code() != KafkaError._PARTITION_EOF:
                 self._report(f"read error: {err}")
-        if self._compact is not None and self._lists is None:
+        if self._compact is not None:
+            if self._lists is not None:
+                records = self._kept(records)
             errors = self._compact.apply_encoded_many(records)
             self.records += len(records) - len(errors)
             self.undecodable += len(errors)
@@ -256,6 +258,23 @@ class SuppressionFeed:
             for key, value in records:
                 self._apply(key, value)
         self._advance()
+
+    def _kept(
+        self, records: list[tuple[bytes | None, bytes | None]]
+    ) -> list[tuple[bytes | None, bytes | None]]:
+        """The records of the lists kept; the others counted as skipped (a key that does
+        not say its list goes on, to be counted undecodable)."""
+        lists, kept = self._lists, []
+        assert lists is not None
+        for key, value in records:
+            try:
+                if key is not None and _list_of(key) not in lists:
+                    self.skipped += 1
+                    continue
+            except ValueError:
+                pass
+            kept.append((key, value))
+        return kept
 
     def _advance(self) -> None:
         """Positions after a batch: the consumer's (the last offset it returned, + 1)."""
