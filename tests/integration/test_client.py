@@ -101,3 +101,20 @@ def test_a_write_without_a_worker_times_out_and_says_so(topics: Settings) -> Non
     assert result.waited_s >= 1.5
     assert result.command is not None
     assert result.command.email == JANE
+
+
+def test_an_undecodable_record_is_reported_and_skipped(topics: Settings) -> None:
+    """Between good records, one that does not decode is skipped and reported, not applied."""
+    errors: list[str] = []
+    bad = (encode_key(ListKey("acme", ListName.BLOCK, "ann@example.com")), b"{not json")
+    put(topics, entry(JANE, 1))
+    produce(topics.bootstrap_servers, topics.topic(SUPPRESSIONS), [bad])
+    put(topics, entry("bob@example.com", 1))
+    with SenderClient(topics, keep_details=False, compact=True, on_error=errors.append) as client:
+        assert client.wait_ready(30)
+        assert client.records_read == 2
+        assert not client.decide("acme", JANE).allowed
+        assert not client.decide("acme", "bob@example.com").allowed
+        assert client.decide("acme", "ann@example.com").allowed
+    assert len(errors) == 1
+    assert errors[0].startswith("undecodable record skipped: not JSON")
