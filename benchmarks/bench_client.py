@@ -9,7 +9,10 @@
 3. decisions/s on the compact view (``decide`` one by one, ``decide_many``) and the filter
    of a 1,000,000-address target group (``lists.filter_addresses``);
 4. ``suppressor policy`` (a subprocess, started from the snapshot) under the Postfix
-   request/response loop: requests/s over loopback and p50 / p99 latency;
+   request/response loop (``benchmarks/policy_load.py``): requests/s with every
+   connection sending as soon as it has its answer, then p50 / p99 latency with
+   requests paced at ``--policy-rate`` (10,000/s) over the same connections, and the CPU
+   each side spent per request;
 5. propagation from producing an ``address.block`` command to the sender view showing
    it, p50 / p99, through a running worker at a modest command rate.
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import gc
 import json
 import os
@@ -35,6 +39,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -48,7 +53,7 @@ sys.path.insert(0, str(ROOT))
 from suppressor_client.records import encode_key, encode_record  # noqa: E402
 from suppressor_client.types import ListKey, ListName, ListRecord, Reason  # noqa: E402
 
-from benchmarks.policy_load import run_load  # noqa: E402
+from benchmarks.policy_load import run_load, run_paced  # noqa: E402
 from workers.client import SenderClient  # noqa: E402
 from workers.client.commands import _prepare, effect_visible  # noqa: E402
 from workers.devkit.net_ports import free_port  # noqa: E402
@@ -139,7 +144,11 @@ def produce_entries(settings: Settings, count: int) -> float:
 
 
 def rss() -> int:
+    """Resident bytes, with freed heap given back first: the feed does so once ready, so
+    the figure before must not count garbage the one after no longer holds."""
     gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # glibc only
+        ctypes.CDLL(None).malloc_trim(0)
     return int(psutil.Process(os.getpid()).memory_info().rss)
 
 
@@ -148,12 +157,13 @@ def measure_view(
 ) -> tuple[dict[str, Any], SenderClient]:
     """Start a decide-only sender and wait until ready: seconds, RSS per entry, how it began."""
     before = rss()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     client = SenderClient(settings, keep_details=False, compact=compact, snapshot_path=snapshot)
     client.start()
     if not client.wait_ready(1800):
         raise RuntimeError("the view was not ready in 30 minutes")
     ready_s = time.perf_counter() - started
+    cpu_s = time.process_time() - cpu
     used = rss() - before
     entries = sum(v for k, v in client.view.stats().items() if k != "accounts")
     figures = {
@@ -161,12 +171,14 @@ def measure_view(
         "snapshot": client.snapshot_status,
         "entries": entries,
         "ready_s": round(ready_s, 2),
+        "cpu_s": round(cpu_s, 2),  # this process, the client library's threads included
+        "load_average": round(os.getloadavg()[0], 2),
         "records_read": client.records_read,
         "rss_mb": round(used / 2**20, 1),
         "bytes_per_entry": round(used / max(entries, 1)),
     }
     say(f"  {figures['view']} view of {entries:,} entries (snapshot: {client.snapshot_status}): "
-        f"ready in {ready_s:.1f}s, {client.records_read:,} records read, "
+        f"ready in {ready_s:.1f}s ({cpu_s:.1f}s CPU), {client.records_read:,} records read, "
         f"{used / 2**20:.0f} MB ({figures['bytes_per_entry']} B/entry)")  # fmt: skip
     return figures, client
 
@@ -187,20 +199,26 @@ def measure_decisions(client: SenderClient, count: int, group_size: int) -> dict
     group = [address(i % per_account if i % 2 else per_account + i) for i in range(group_size)]
     now = datetime.now(UTC)
     sample = group[:200_000]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for a in sample:
         client.decide("acct-0", a, "marketing", now)
     one_rate = len(sample) / (time.perf_counter() - started)
+    one_cpu_rate = len(sample) / (time.process_time() - cpu)
     started = time.perf_counter()
     client.decide_many("acct-0", group, "marketing", now)
     batch_rate = len(group) / (time.perf_counter() - started)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     result = lists.filter_addresses(client, "acct-0", group, "marketing", now)
     filter_s = time.perf_counter() - started
+    filter_cpu_s = time.process_time() - cpu
     say(f"  decide: {one_rate:,.0f}/s one by one, {batch_rate:,.0f}/s in a batch; "
-        f"filter of {len(group):,}: {filter_s:.2f}s ({len(result.allowed):,} allowed)")  # fmt: skip
+        f"filter of {len(group):,}: {filter_s:.2f}s ({len(result.allowed):,} allowed); "
+        f"by CPU time {one_cpu_rate:,.0f}/s and {filter_cpu_s:.2f}s")  # fmt: skip
     return {
         "decide_per_s": round(one_rate),
+        "decide_per_cpu_s": round(one_cpu_rate),
+        "filter_cpu_s": round(filter_cpu_s, 2),
+        "load_average": round(os.getloadavg()[0], 2),
         "decide_many_per_s": round(batch_rate),
         "filter_group": len(group),
         "filter_s": round(filter_s, 2),
@@ -274,7 +292,7 @@ def measure_propagation(commands: int, rate: float) -> dict[str, Any]:
 
 
 def measure_policy(
-    settings: Settings, snapshot: Path, count: int, requests: int, connections: int
+    settings: Settings, snapshot: Path, count: int, args: argparse.Namespace
 ) -> dict[str, Any]:
     """``suppressor policy`` started from the snapshot; Postfix-style load over loopback."""
     port = free_port()
@@ -290,7 +308,7 @@ def measure_policy(
     try:
         per_account = max(count // ACCOUNTS, 1)
         recipients = [
-            address(i % per_account if i % 2 else per_account + i) for i in range(requests)
+            address(i % per_account if i % 2 else per_account + i) for i in range(args.requests)
         ]
         warm = recipients[: min(2000, len(recipients))]
         while True:  # answers DEFER while the view loads; DUNNO or REJECT once ready
@@ -304,27 +322,52 @@ def measure_policy(
                 raise RuntimeError("the policy service did not get ready")
             time.sleep(0.2)
         ready_s = time.perf_counter() - started
-        run_load(port, "acct-0", warm, connections)
-        seconds, latencies, answers = run_load(port, "acct-0", recipients, connections)
+        run_load(port, "acct-0", warm, args.connections)
+        conns, rate = args.connections, args.policy_rate
+        closed = _policy_run(server.pid, lambda: run_load(port, "acct-0", recipients, conns))
+        paced = _policy_run(server.pid, lambda: run_paced(port, "acct-0", recipients, conns, rate))
     finally:
         server.terminate()
         server.wait(60)
-    latencies.sort()
-    rejected = sum(1 for a in answers if a.startswith(b"action=REJECT"))
-    p50 = latencies[len(latencies) // 2] * 1000
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
-    rate = len(latencies) / seconds
-    say(f"  policy: ready from the snapshot in {ready_s:.1f}s; {len(latencies):,} requests on "
-        f"{connections} connections: {rate:,.0f}/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms "
-        f"({rejected:,} rejected)")  # fmt: skip
+    say(f"  policy: ready from the snapshot in {ready_s:.1f}s; {args.requests:,} requests on "
+        f"{args.connections} connections: {closed['requests_per_s']:,}/s at most "
+        f"(p99 {closed['p99_ms']:.2f} ms); paced at {args.policy_rate:,.0f}/s: "
+        f"p50 {paced['p50_ms']:.2f} ms, p99 {paced['p99_ms']:.2f} ms; server "
+        f"{closed['server_cpu_us']:.0f} us CPU a request, load client "
+        f"{closed['client_cpu_us']:.0f} us")  # fmt: skip
     return {
         "ready_from_snapshot_s": round(ready_s, 2),
-        "requests": len(latencies),
-        "connections": connections,
-        "requests_per_s": round(rate),
-        "p50_ms": round(p50, 3),
-        "p99_ms": round(p99, 3),
-        "rejected": rejected,
+        "connections": args.connections,
+        "requests_per_s": closed["requests_per_s"],
+        "p50_ms": paced["p50_ms"],
+        "p99_ms": paced["p99_ms"],
+        "paced_rate_per_s": args.policy_rate,
+        "closed_loop": closed,
+        "paced": paced,
+    }
+
+
+def _policy_run(
+    pid: int, load: Callable[[], tuple[float, list[float], list[bytes]]]
+) -> dict[str, Any]:
+    """One load run: rate, latencies, and the CPU the server and this client spent on it."""
+    server = psutil.Process(pid)
+    server_before, mine_before = sum(server.cpu_times()[:2]), time.process_time()
+    seconds, latencies, answers = load()
+    server_cpu = sum(server.cpu_times()[:2]) - server_before
+    mine = time.process_time() - mine_before
+    latencies.sort()
+    n = len(latencies)
+    return {
+        "requests": n,
+        "requests_per_s": round(n / seconds),
+        "p50_ms": round(latencies[n // 2] * 1000, 3),
+        "p99_ms": round(latencies[min(n - 1, int(n * 0.99))] * 1000, 3),
+        "max_ms": round(latencies[-1] * 1000, 3),
+        "rejected": sum(1 for a in answers if a.startswith(b"action=REJECT")),
+        "server_cpu_us": round(server_cpu / n * 1e6, 1),
+        "client_cpu_us": round(mine / n * 1e6, 1),
+        "load_average": round(os.getloadavg()[0], 2),
     }
 
 
@@ -363,9 +406,7 @@ def run_size(size: int, group: int, args: argparse.Namespace, *, last: bool) -> 
         client.stop()
         del client
         if last and not args.no_policy:
-            figures["policy"] = measure_policy(
-                settings, snapshot, size, args.requests, args.connections
-            )
+            figures["policy"] = measure_policy(settings, snapshot, size, args)
     finally:
         delete_topics(settings)
         shutil.rmtree(snapshot.parent, ignore_errors=True)
@@ -401,6 +442,7 @@ def main() -> None:
     parser.add_argument("--compare", action="store_true", help="also the full ListView")
     parser.add_argument("--requests", type=int, default=100_000, help="policy requests")
     parser.add_argument("--connections", type=int, default=20, help="policy connections")
+    parser.add_argument("--policy-rate", type=float, default=10_000.0, help="paced requests/s")
     parser.add_argument("--no-policy", action="store_true", help="skip the policy service")
     parser.add_argument("--no-propagation", action="store_true", help="skip the worker run")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/client.json"))
