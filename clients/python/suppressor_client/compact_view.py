@@ -27,6 +27,7 @@ as bytes for a snapshot (``suppressor_client.snapshot``).
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from array import array
 from collections import Counter
@@ -67,6 +68,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _MAX_LOAD = 0.7
 _SEPARATORS = itemgetter(4, 7, 10, 13, 16, -1)
+_PLAIN = itemgetter("account_id", "list", "subject", "version", "active")
 _fromtimestamp = datetime.fromtimestamp  # a float keeps every microsecond until the year 2255
 _new_tuple = tuple.__new__
 _ARRAYS = ("offsets", "flags", "reasons", "versions", "since", "expires")
@@ -374,21 +376,26 @@ class CompactView(ListView):
         slots, mask, lists_by_text = self._slots, self._mask, _LISTS_BY_TEXT
         accounts: list[str] = []  # of each appended entry, counted at the end
         active_lists: list[ListName] = []
-        dumps = orjson.dumps
+        dumps, loads, fromisoformat = orjson.dumps, orjson.loads, datetime.fromisoformat
         for key, value in records:
             try:
-                obj = None if value is None else _loads(value)
+                try:  # a value that is not JSON goes on to apply_encoded, which says so
+                    obj = None if value is None else loads(value)
+                except orjson.JSONDecodeError:
+                    obj = None
                 if type(obj) is dict:
-                    account, list_text = obj.get("account_id"), obj.get("list")
-                    subject, version = obj.get("subject"), obj.get("version")
-                    active, reason = obj.get("active"), obj.get("reason")
-                    since, expires = obj.get("since"), obj.get("expires_at")
-                    name = lists_by_text.get(list_text)  # type: ignore[arg-type]
-                    number = numbers.get(account)  # type: ignore[arg-type]
+                    try:
+                        account, list_text, subject, version, active = _PLAIN(obj)
+                    except KeyError:  # one missing: apply_encoded says which
+                        account = list_text = subject = version = active = None
+                    reason, since = obj.get("reason"), obj.get("since")
+                    name = lists_by_text.get(list_text)
+                    number = numbers.get(account)
                     if (name is not None and number is not None and type(subject) is str
                             and type(version) is int and version >= 1 and type(active) is bool
                             and (reason is None or (type(reason) is int and reason in _REASON_OF))
-                            and expires is None and (since is None or _canonical(since))
+                            and "expires_at" not in obj
+                            and (since is None or _canonical(since))
                             and dumps([account, list_text, subject]) == key):  # fmt: skip
                         raw = number + subject.encode()
                         h = crc32(raw)
@@ -401,13 +408,20 @@ class CompactView(ListView):
                             ):
                                 break
                             i = (i + 1) & mask
-                        micros = _micros_of(since) if not v else None
-                        if micros is not None:  # a key not held: a new entry at the free slot
+                        micros = None
+                        if not v:  # a key not held: a new entry at the free slot
+                            with contextlib.suppress(ValueError):  # apply_encoded says why
+                                micros = (
+                                    _NO_TIME
+                                    if since is None
+                                    else (fromisoformat(since) - _EPOCH) // _US
+                                )
+                        if micros is not None:
                             fields = (_CODE_OF[name] | (_ACTIVE if active else 0), reason or 0,
                                       version, micros, _NO_TIME)  # fmt: skip
                             self._append(i, raw, fields, h)
                             slots, mask = self._slots, self._mask  # it may have grown the table
-                            accounts.append(account)  # type: ignore[arg-type]
+                            accounts.append(account)
                             if active:
                                 active_lists.append(name)
                             continue
@@ -556,17 +570,6 @@ def _canonical(text: object) -> bool:
         and (len(text) == 20 or (len(text) == 27 and text[19] == "."))
         and _SEPARATORS(text) == ("-", "-", "T", ":", ":", "Z")
     )
-
-
-def _micros_of(since: str | None) -> int | None:
-    """A canonical time (or None) in microseconds, or None when it is neither: the caller
-    then takes the path that checks it fully."""
-    if since is None:
-        return _NO_TIME
-    try:
-        return (datetime.fromisoformat(since) - _EPOCH) // _US
-    except ValueError:
-        return None
 
 
 def _time(value: object, path: str) -> datetime | None:
