@@ -55,7 +55,7 @@ def operations(draw: st.DrawFn) -> list[tuple[ListKey, ListRecord | None]]:
     return out
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)  # the machine may be busy: no time limit
 @given(operations(), st.sampled_from(("records", "encoded", "batches")), st.integers(1, 8))
 def test_compact_view_answers_as_list_view(
     ops: list[tuple[ListKey, ListRecord | None]], how: str, batch: int
