@@ -87,7 +87,7 @@ _NORMAL_FORM = re.compile(f"[{re.escape(_LOCAL_CHARS)}]{{1,64}}@{_NORMAL_DOMAIN}
 _DOMAIN_FORM = re.compile(_NORMAL_DOMAIN)
 _FULLMATCH = _NORMAL_FORM.fullmatch
 # What may be left of a batch once these bytes are deleted: nothing (each address then
-# needs only its '@', lengths and domain checked; see _normalize_batch).
+# needs only its '@', lengths and domain checked; see _clean).
 _BATCH_BYTES = (_LOCAL_CHARS + "@\n").encode()
 _CHUNK = 1024  # addresses normalised and probed together: a bad one slows only its chunk
 _MAX_ANSWERS = 65536  # domains a batch, or a view between domain-list changes, keeps answers of
