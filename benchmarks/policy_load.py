@@ -143,6 +143,12 @@ def run_paced(
     stalled = 0.0  # the last moment a due request found no free connection
     try:
         while len(run.answers) < len(run.requests):
+            # answers first: what arrived while this client was not running frees connections
+            pending = run.sent < len(run.requests)
+            due_now = free and pending and started + run.sent / rate <= time.perf_counter()
+            for key, _events in _ready(selector, 0.0 if due_now else _TICK if pending else 5.0):
+                if _receive(key.data, run):
+                    free.append(key.data)
             now = time.perf_counter()
             while run.sent < len(run.requests):
                 due = started + run.sent / rate
@@ -152,9 +158,6 @@ def run_paced(
                     stalled = now
                     break
                 run.send(free.pop(), due if due <= stalled else time.perf_counter())
-            for key, _events in _ready(selector, _TICK if run.sent < len(run.requests) else 5.0):
-                if _receive(key.data, run):
-                    free.append(key.data)
     finally:
         _close(conns, selector)
     return time.perf_counter() - started, run.latencies, run.answers
