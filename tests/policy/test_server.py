@@ -131,3 +131,32 @@ def test_idle_connections_are_closed(monkeypatch: pytest.MonkeyPatch) -> None:
             await server.close()
 
     assert asyncio.run(run()) == b""
+
+
+def test_pipelined_and_split_requests_are_answered_in_order() -> None:
+    """Two requests in one write get two answers in order; one split mid-way, even inside
+    its empty line, is answered once it is whole."""
+
+    async def run() -> tuple[bytes, bytes]:
+        server = PolicyServer(_decider(_view()), PolicyConfig())
+        port = await server.start("127.0.0.1", 0)
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(_request(BLOCKED) + _request("ann@example.com"))
+            both = await reader.readuntil(b"\n\n") + await reader.readuntil(b"\n\n")
+            split = _request(BLOCKED)
+            for part in (split[:20], split[20:-1], split[-1:]):
+                writer.write(part)
+                await writer.drain()
+                await asyncio.sleep(0.05)
+            one = await asyncio.wait_for(reader.readuntil(b"\n\n"), 5)
+            writer.close()
+            return both, one
+        finally:
+            await server.close()
+
+    both, one = asyncio.run(run())
+    first, second, _rest = both.split(b"\n\n")
+    assert first.startswith(b"action=REJECT 5.7.1")
+    assert second == b"action=DUNNO"
+    assert one.startswith(b"action=REJECT 5.7.1")
