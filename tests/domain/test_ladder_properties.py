@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import replace
 
@@ -28,7 +27,7 @@ from tests.domain.ladder_helpers import (
 )
 from workers.domain.ladder import AddressState, entries, expire
 from workers.domain.ladder_state import Mark
-from workers.domain.state_codec import address_from_dict, address_to_dict
+from workers.domain.state_codec import decode_address, encode_address
 from workers.settings import Settings
 
 DELIVERY_KINDS = list(DeliveryType)
@@ -127,8 +126,10 @@ def deliveries_after_older_bounces(arrival: list[Input]) -> list[Input]:
 def test_the_same_event_twice_equals_once(events: list[Input], data: st.DataObject) -> None:
     """Replaying any events (anywhere in the stream) leaves the lists as if seen once, in every
     arrival order where deliveries come after the condition bounces older than them; and
-    the state itself too unless a dropped delivery is replayed after a bounce at its very
-    instant (then it is recorded, before that bounce, where it changes nothing)."""
+    the state itself too (but for the window of seen ids, which holds the latest arrivals:
+    a replay older than the window is applied again and changes nothing else) unless a
+    dropped delivery is replayed after a bounce at its very instant (then it is recorded,
+    before that bounce, where it changes nothing)."""
     events = deliveries_after_older_bounces(events)
     once, _ = run(events)
     replays = data.draw(st.lists(st.sampled_from(events), max_size=10)) if events else []
@@ -145,7 +146,7 @@ def test_the_same_event_twice_equals_once(events: list[Input], data: st.DataObje
         if not isinstance(e, DeliveryEvent) or e.type is not DeliveryType.DELIVERED
     }
     if not any(isinstance(e, DeliveryEvent) and e.occurred_at in ties for e, _ in replays):
-        assert twice == once
+        assert replace(twice, seen=()) == replace(once, seen=())
 
 
 @given(st.one_of(inputs(), inputs(times=DENSE)), st.randoms(use_true_random=False))
@@ -227,13 +228,15 @@ def test_thousands_of_events_keep_the_state_small() -> None:
     state, _ = run(stream, config)
     assert len(state.history) <= config.history_limit
     assert len(state.seen) <= config.seen_ids_limit
-    assert len(json.dumps(address_to_dict(state))) < 16_000
+    assert len(encode_address(state, {})) < 1024
 
 
 @given(inputs(), st.sampled_from([None, 5.0, 50.0, 500.0]))
-def test_to_dict_round_trips(events: list[Input], expired_through: float | None) -> None:
-    """Any reachable state survives JSON and from_dict unchanged."""
+def test_the_stored_record_round_trips(events: list[Input], expired_through: float | None) -> None:
+    """Any reachable state survives the binary record unchanged."""
     state, _ = run([command(CommandType.ADDRESS_ALLOW, "allow", 1), *events])
     if expired_through is not None:
         state, _ = expire(state, at(expired_through), Settings().ladder())
-    assert address_from_dict(json.loads(json.dumps(address_to_dict(state)))) == state
+    versions = {f"bounce/{state.address}": 3, f"block/{state.address}": 1}
+    stored = decode_address(encode_address(state, versions, (2, 17)))
+    assert (stored.state, stored.versions, stored.applied) == (state, versions, (2, 17))

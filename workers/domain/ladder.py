@@ -26,7 +26,9 @@ Its phases and moves are explicit values and ``LADDER`` is the transition table:
 
 The history is bounded: its oldest items are folded into ``base``. A delivery that finds
 no streak and is later than every ladder event known changes nothing and is not recorded
-(``inert``), so most deliveries leave no trace at all.
+(``inert``), so most deliveries leave no trace at all. Event ids are remembered in a
+bounded window of hashes; a replay older than the window is recognised by what it would
+change (docs/design.md, "Replays and the seen window").
 
 Where the spec is silent: see docs/design.md, Decisions (entries, ladder, unblock, allowlist).
 """
@@ -34,7 +36,7 @@ Where the spec is silent: see docs/design.md, Decisions (entries, ladder, unbloc
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
 from functools import reduce
@@ -60,8 +62,9 @@ from workers.domain.ladder_state import (
     Mark,
     Rung,
     Toggle,
-    diff,
+    changes,
     entries,
+    id_hash,
     keep,
 )
 
@@ -77,12 +80,15 @@ __all__ = [
     "Move",
     "Phase",
     "Rule",
+    "Stepped",
     "entries",
     "expire",
+    "expire_entries",
     "inert",
     "inert_at",
     "next_expiry",
     "step",
+    "step_entries",
 ]
 
 LadderInput = DeliveryEvent | Command
@@ -178,33 +184,38 @@ def _move(rung: Rung, item: HistoryItem, config: LadderConfig) -> Move:
 
 
 def _counted(rung: Rung, item: HistoryItem, streak: int, config: LadderConfig) -> Rung:
-    """The rung after the ``streak``-th consecutive counted bounce."""
+    """The rung after the ``streak``-th consecutive counted bounce (folded through it).
+
+    Once permanent, the temporary block is dropped: nothing reads it any more."""
     t = item.occurred_at
-    rung = replace(rung, streak=streak, last_counted=t)
     if streak > len(config.steps):
         entry = Suppression(Reason.BOUNCE_LIMIT, t, None, item.event_id, item.delivery_id)
-        return replace(rung, permanent=entry)
+        return Rung(streak, t, None, entry, item)
     expires = t + config.steps[streak - 1]
     entry = Suppression(Reason.TEMPORARY, t, expires, item.event_id, item.delivery_id)
-    return replace(rung, temporary=entry)
+    return Rung(streak, t, entry, rung.permanent, item)
 
 
 _ACTS: dict[Act, Callable[[Rung, HistoryItem, LadderConfig], Rung]] = {
-    Act.STAY: lambda r, i, c: r,
+    Act.STAY: lambda r, i, c: Rung(r.streak, r.last_counted, r.temporary, r.permanent, i),
     Act.CLIMB: lambda r, i, c: _counted(r, i, r.streak + 1, c),
     Act.RESTART: lambda r, i, c: _counted(r, i, 1, c),
-    Act.RESET: lambda r, i, c: replace(r, streak=0),
+    Act.RESET: lambda r, i, c: Rung(0, r.last_counted, r.temporary, r.permanent, i),
 }
+"""Each act gives the rung folded through the item."""
 
 
 def _fold(rung: Rung, item: HistoryItem, config: LadderConfig) -> Rung:
-    act = LADDER[_phase(rung), _move(rung, item, config)]
-    return replace(_ACTS[act](rung, item, config), through=item)
+    return _ACTS[LADDER[_phase(rung), _move(rung, item, config)]](rung, item, config)
 
 
-def _refold(state: AddressState, config: LadderConfig) -> AddressState:
-    rung = reduce(lambda r, i: _fold(r, i, config), state.history, state.base)
-    return replace(state, climbed=rung.entry, climbing=_phase(rung) is Phase.CLIMBING)
+def _ladder(
+    state: AddressState, base: Rung, history: tuple[HistoryItem, ...], config: LadderConfig
+) -> AddressState:
+    """The state with this base and history, and their fold cached (one ``replace``)."""
+    rung = reduce(lambda r, i: _fold(r, i, config), history, base)
+    climbing = _phase(rung) is Phase.CLIMBING
+    return replace(state, base=base, history=history, climbed=rung.entry, climbing=climbing)
 
 
 # --- applying inputs ---------------------------------------------------------------
@@ -234,8 +245,9 @@ def _record(state: AddressState, item: HistoryItem, config: LadderConfig) -> Add
     overflow = len(history) - config.history_limit
     if overflow > 0:
         base = reduce(lambda r, i: _fold(r, i, config), history[:overflow], base)
+        base = replace(base, through=history[overflow - 1].bare)
         history = history[overflow:]
-    return _refold(replace(state, base=base, history=history), config)
+    return _ladder(state, base, history, config)
 
 
 def _apply_delivery(
@@ -252,7 +264,7 @@ def _apply_delivery(
         return state
     mark = Mark.BOUNCE if rule is Rule.CLIMB else Mark.DELIVERED
     return _record(
-        state, HistoryItem(event.occurred_at, mark, event.event_id, event.delivery_id), config
+        state, HistoryItem.of(event.occurred_at, mark, event.event_id, event.delivery_id), config
     )
 
 
@@ -277,7 +289,7 @@ def _unblock(state: AddressState, cmd: Command, config: LadderConfig) -> Address
     base = Rung() if horizon is None or horizon.occurred_at <= at else state.base
     listed = tuple(s for s in state.listed if not _covered(state, s))
     history = tuple(i for i in state.history if not _covered(state, i))
-    return _refold(replace(state, base=base, listed=listed, history=history), config)
+    return _ladder(replace(state, listed=listed), base, history, config)
 
 
 def _toggler(
@@ -310,9 +322,16 @@ ADDRESS_COMMANDS: dict[
 # --- reading the lists and the public steps ----------------------------------------
 
 
-def _already_seen(state: AddressState, event_id: str) -> bool:
-    ids = {*state.seen, *(i.event_id for i in state.history), *(s.event_id for s in state.listed)}
-    return event_id in ids
+def _kept(state: AddressState, event_id: str, tag: int) -> bool:
+    """Whether the history or an entry holds this event: it needs no place in ``seen``."""
+    return any(i.tag == tag for i in state.history) or any(
+        s.event_id == event_id for s in state.listed
+    )
+
+
+def _already_seen(state: AddressState, event_id: str, tag: int) -> bool:
+    """In the window of seen ids, or kept in the history or an entry (see the module doc)."""
+    return tag in state.seen or _kept(state, event_id, tag)
 
 
 def inert_at(latest: HistoryItem | None, climbing: bool, event: LadderInput) -> bool:
@@ -326,46 +345,82 @@ def inert_at(latest: HistoryItem | None, climbing: bool, event: LadderInput) -> 
         return False
     if latest is None:
         return True
-    if HistoryItem(event.occurred_at, Mark.DELIVERED, event.event_id).key <= latest.key:
+    t = event.occurred_at
+    if t < latest.occurred_at or (
+        t == latest.occurred_at and (0, id_hash(event.event_id)) <= latest.key[1:]
+    ):
         return False  # a late delivery: placed in time order, it may end a streak
     return not climbing
 
 
 def inert(state: AddressState, event: LadderInput) -> bool:
     """``inert_at`` for a state: its latest ladder event and its cached streak."""
-    latest = state.history[-1] if state.history else state.base.through
-    return inert_at(latest, state.climbing, event)
+    return inert_at(state.tip, state.climbing, event)
+
+
+Held = dict[ListName, Suppression | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Stepped:
+    """One input applied, with the entries of both sides (each computed once)."""
+
+    state: AddressState
+    changes: list[ListChange]
+    before: Held
+    after: Held
+
+
+def step_entries(
+    state: AddressState, event: LadderInput, config: LadderConfig, outcome: Outcome | None = None
+) -> Stepped:
+    """``step``, with the entries before and after for a caller that needs them too.
+
+    A duplicate (or a delivery that changes nothing) returns ``state`` itself."""
+    if isinstance(event, Command) and event.type not in ADDRESS_COMMANDS:
+        raise ValueError(f"{event.type.value} is not an address-level command")
+    tag = id_hash(event.event_id)
+    if inert(state, event) or _already_seen(state, event.event_id, tag):
+        held = entries(state)
+        return Stepped(state, [], held, held)
+    address = event.email or state.address
+    if not address:
+        raise ValueError(f"{event.event_id}: an address-level input needs an email")
+    after = state if address == state.address else replace(state, address=address)
+    if isinstance(event, DeliveryEvent):
+        after = _apply_delivery(after, event, config, outcome)
+    else:
+        after = ADDRESS_COMMANDS[event.type](after, event, config)
+    if after is state or not _kept(after, event.event_id, tag):  # else known by where it is
+        after = replace(after, seen=(*state.seen, tag)[-config.seen_ids_limit :])
+    before, now = entries(state), entries(after)  # entries do not read the address
+    return Stepped(after, changes(before, now, address), before, now)
 
 
 def step(
     state: AddressState, event: LadderInput, config: LadderConfig, outcome: Outcome | None = None
 ) -> tuple[AddressState, list[ListChange]]:
     """Apply one input; ``outcome`` is the classification of a bounce or complaint."""
-    if isinstance(event, Command) and event.type not in ADDRESS_COMMANDS:
-        raise ValueError(f"{event.type.value} is not an address-level command")
-    if inert(state, event) or _already_seen(state, event.event_id):
-        return state, []
-    address = event.email or state.address
-    if not address:
-        raise ValueError(f"{event.event_id}: an address-level input needs an email")
-    seen = (*state.seen, event.event_id)[-config.seen_ids_limit :]
-    before = replace(state, address=address)
-    after = replace(before, seen=seen)
-    if isinstance(event, DeliveryEvent):
-        after = _apply_delivery(after, event, config, outcome)
-    else:
-        after = ADDRESS_COMMANDS[event.type](after, event, config)
-    return after, diff(before, after)
+    stepped = step_entries(state, event, config, outcome)
+    return stepped.state, stepped.changes
+
+
+def expire_entries(state: AddressState, now: datetime) -> Stepped:
+    """``expire``, with the entries before and after (a tick that is not later: ``state``)."""
+    before = entries(state)
+    if state.expired_through is not None and now <= state.expired_through:
+        return Stepped(state, [], before, before)
+    after = replace(state, expired_through=now)
+    held = entries(after)
+    return Stepped(after, changes(before, held, after.address), before, held)
 
 
 def expire(
     state: AddressState, now: datetime, config: LadderConfig
 ) -> tuple[AddressState, list[ListChange]]:
     """Release temporary entries whose ``expires_at <= now``; ``now`` is never read here."""
-    if state.expired_through is not None and now <= state.expired_through:
-        return state, []
-    after = replace(state, expired_through=now)
-    return after, diff(state, after)
+    stepped = expire_entries(state, now)
+    return stepped.state, stepped.changes
 
 
 def next_expiry(state: AddressState) -> datetime | None:

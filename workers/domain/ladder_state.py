@@ -1,17 +1,19 @@
 """The stored state of one (account, address): small, bounded and JSON-safe.
 
 The worker keeps one ``AddressState`` per (account, address) in a RocksDB table, so
-its size must not grow with the number of events: the ladder history and the seen
-event ids are capped by ``LadderConfig``, and everything else is at most one value per
-suppression category. ``workers.domain.ladder`` holds the rules that move it.
+its size must not grow with the number of events: the ladder history and the window of
+seen event ids are capped by ``LadderConfig``, ids are kept as 8-byte hashes wherever
+nothing publishes them, and everything else is at most a few values per suppression
+category. ``workers.domain.ladder`` holds the rules that move it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from hashlib import blake2b
 
 from suppressor_client.types import SUPPRESSION_LISTS, Category, ListChange, ListName, Suppression
 
@@ -22,9 +24,11 @@ __all__ = [
     "Mark",
     "Rung",
     "Toggle",
+    "changes",
     "diff",
     "entries",
     "first_entry",
+    "id_hash",
     "keep",
     "rank",
 ]
@@ -40,9 +44,9 @@ class LadderConfig:
 
     steps: tuple[timedelta, ...]
     quiet_period: timedelta
-    history_limit: int = 32
-    seen_ids_limit: int = 64
-    candidates_limit: int = 3  # entries per category kept behind the first (see ``keep``)
+    history_limit: int = 4
+    seen_ids_limit: int = 8
+    candidates_limit: int = 1  # entries per category kept behind the first (see ``keep``)
 
     def __post_init__(self) -> None:
         if not self.steps or any(s <= timedelta(0) for s in self.steps):
@@ -63,19 +67,44 @@ class Mark(StrEnum):
 _MARK_ORDER = {Mark.DELIVERED: 0, Mark.BOUNCE: 1}  # at one instant, the delivery goes first
 
 
+def id_hash(event_id: str) -> int:
+    """The 64-bit hash the state keeps of an event id it never publishes (stable everywhere)."""
+    return int.from_bytes(blake2b(event_id.encode(), digest_size=8).digest(), "big")
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryItem:
-    """One ladder-relevant event, kept so that late arrivals can be folded in time order."""
+    """One ladder-relevant event, kept so that late arrivals can be folded in time order.
+
+    ``tag`` is the hash of its event id. A bounce keeps its ids (a counted bounce becomes
+    the published entry); a delivery keeps none, since nothing of it is ever published.
+    """
 
     occurred_at: datetime
     mark: Mark
-    event_id: str
+    tag: int
+    event_id: str | None = None
     delivery_id: str | None = None
 
+    @classmethod
+    def of(
+        cls, occurred_at: datetime, mark: Mark, event_id: str, delivery_id: str | None = None
+    ) -> HistoryItem:
+        """The item of one event: a delivery's ids are not kept, only their hash."""
+        if mark is Mark.DELIVERED:
+            return cls(occurred_at, mark, id_hash(event_id))
+        return cls(occurred_at, mark, id_hash(event_id), event_id, delivery_id)
+
     @property
-    def key(self) -> tuple[datetime, int, str]:
-        """A total order on events: time, then kind, then id (ties must not depend on arrival)."""
-        return (self.occurred_at, _MARK_ORDER[self.mark], self.event_id)
+    def bare(self) -> HistoryItem:
+        """The item without its ids: all a horizon needs (``Rung.through`` of a base)."""
+        return HistoryItem(self.occurred_at, self.mark, self.tag)
+
+    @property
+    def key(self) -> tuple[datetime, int, int]:
+        """A total order on events: time, then kind, then the id's hash (ties must not
+        depend on arrival)."""
+        return (self.occurred_at, _MARK_ORDER[self.mark], self.tag)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +112,7 @@ class Rung:
     """Where the ladder stands after folding a time-ordered prefix of the history.
 
     ``through`` is the last event folded; as the base of a state it is the horizon
-    before which late events can no longer be placed.
+    before which late events can no longer be placed, kept ``bare`` there.
     """
 
     streak: int = 0
@@ -118,7 +147,8 @@ class AddressState:
     published) and a few later ones to take over after an unblock. ``base`` + ``history``
     are the ladder, whose result ``climbed`` is cached so that reading the lists needs no
     configuration; so is ``climbing`` (a streak of counted bounces runs), so that a
-    delivery that changes nothing is recognised without folding the history.
+    delivery that changes nothing is recognised without folding the history. ``seen`` is
+    a bounded window of hashed event ids (docs/design.md, "Replays and the seen window").
     """
 
     address: str = ""
@@ -131,12 +161,17 @@ class AddressState:
     expired_through: datetime | None = None
     allowlist: Toggle | None = None
     address_allow: Toggle | None = None
-    seen: tuple[str, ...] = ()
+    seen: tuple[int, ...] = ()  # ``id_hash`` of the latest event ids applied, oldest first
 
     @classmethod
     def empty(cls, address: str = "") -> AddressState:
         """The state of an address nothing has happened to yet."""
         return cls(address=address)
+
+    @property
+    def tip(self) -> HistoryItem | None:
+        """The latest ladder event known (the last of the history, else the base's)."""
+        return self.history[-1] if self.history else self.base.through
 
     @property
     def allowlisted(self) -> bool:
@@ -201,11 +236,19 @@ def _expired(entry: Suppression, through: datetime | None) -> bool:
 
 def diff(before: AddressState, after: AddressState) -> list[ListChange]:
     """The changes that turn the lists of ``before`` into those of ``after``, in list order."""
-    old, new = entries(before), entries(after)
-    changes: list[ListChange] = []
+    return changes(entries(before), entries(after), after.address)
+
+
+def changes(
+    old: Mapping[ListName, Suppression | None],
+    new: Mapping[ListName, Suppression | None],
+    address: str,
+) -> list[ListChange]:
+    """``diff`` of two states' ``entries``, for a caller that holds them already."""
+    out: list[ListChange] = []
     for name in ListName:
         if name in new and (name not in old or old[name] != new[name]):
-            changes.append(ListChange(name, after.address, new[name]))
+            out.append(ListChange(name, address, new[name]))
         elif name in old and name not in new:
-            changes.append(ListChange.release(name, after.address))
-    return changes
+            out.append(ListChange.release(name, address))
+    return out

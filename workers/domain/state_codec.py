@@ -1,73 +1,343 @@
-"""The JSON-safe form of the keyed stage's stored states (address and account).
+"""The stored forms of the keyed stage's states: addresses in binary, accounts in JSON.
 
 Kept apart from the states themselves so the rules read without the codec, and so the
-stored form can change in one place. Times are ISO 8601; every field is written, so a
-state read back equals the state written (``tests/domain/test_state_codec.py``).
+stored form can change in one place. Every field is written, so a state read back
+equals the state written (``tests/domain/test_state_codec.py``).
+
+An address record (``encode_address``) is struct-packed and versioned, so that it stays
+a few hundred bytes whatever the history (docs/design.md, "The stored address state"):
+
+    header   version (1), flags (1), the ladder's tip: time in µs (8), mark (1), tag (8)
+    strings  count (1), then each: length (2) and UTF-8 bytes (or, flagged in the
+             length, the bytes of a lowercase hex string: ids of the platform's shape
+             take half); fields below refer to a string by its index + 1 (1 byte, 0 =
+             none), so an id shared by the history and an entry is written once
+    body     address, listed entries, base rung, history, optional fields by a flag
+             byte, seen hashes (8 each), versions (list, subject, version), the last
+             ops record applied (partition, offset)
+
+The header alone answers ``address_tip``, what the common delivery needs. A record
+written before this form (JSON, first byte ``{``) still loads: the changelog of a
+rolling upgrade holds them.
 """
 
 from __future__ import annotations
 
+import re
+import struct
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from suppressor_client.types import DomainRule, ListEntry, Reason, Suppression
+import orjson
+from suppressor_client.types import DomainRule, ListEntry, ListName, Reason, Suppression
 
 from workers.domain.accounts import AccountState
-from workers.domain.ladder_state import AddressState, HistoryItem, Mark, Rung, Toggle
+from workers.domain.ladder_state import AddressState, HistoryItem, Mark, Rung, Toggle, id_hash
 
 __all__ = [
+    "ADDRESS_FORMAT",
+    "StoredAddress",
     "account_from_dict",
     "account_to_dict",
-    "address_from_dict",
-    "address_to_dict",
-    "ladder_tip",
+    "address_tip",
+    "decode_address",
+    "encode_address",
 ]
 
 _T = TypeVar("_T")
 _U = TypeVar("_U")
 
+ADDRESS_FORMAT = 1
+"""The first byte of a binary address record; a JSON record starts with ``{``."""
 
-def address_to_dict(state: AddressState) -> dict[str, Any]:
-    """A JSON-safe dict of one (account, address) state for the worker's RocksDB table."""
-    return {
-        "address": state.address,
-        "listed": [_suppression_out(s) for s in state.listed],
-        "base": _rung_out(state.base),
-        "history": [_item_out(i) for i in state.history],
-        "climbed": _opt(_suppression_out, state.climbed),
-        "climbing": state.climbing,
-        "unblocked_at": _opt(_time_out, state.unblocked_at),
-        "expired_through": _opt(_time_out, state.expired_through),
-        "allowlist": _opt(_toggle_out, state.allowlist),
-        "address_allow": _opt(_toggle_out, state.address_allow),
-        "seen": list(state.seen),
-    }
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NO_TIME = -(2**63)
+_HEADER = struct.Struct(">BBqBQ")
+_SUPPRESSION = struct.Struct(">BqqBBB")  # reason, since, expires_at, event, delivery, notes
+_TOGGLE = struct.Struct(">?qB")
+_APPLIED = struct.Struct(">Hq")
+_MARKS = (Mark.DELIVERED, Mark.BOUNCE)
+_LISTS = tuple(ListName)
+# header flags
+_CLIMBING, _TIP = 1, 2
+# optional fields of the body, by bit
+_OPTIONAL = ("climbed", "unblocked_at", "expired_through", "allowlist", "address_allow")
+_APPLIED_BIT = 1 << len(_OPTIONAL)
+_HEX = 0x8000  # a string table entry's length flag: the bytes of a lowercase hex string
+_LOWER_HEX = re.compile("[0-9a-f]+")
+# optional fields of a rung
+_LAST, _TEMPORARY, _PERMANENT, _THROUGH = 1, 2, 4, 8
+
+Versions = dict[str, int]
 
 
-def address_from_dict(data: Mapping[str, Any]) -> AddressState:
-    """The inverse of ``address_to_dict``."""
+@dataclass(frozen=True, slots=True)
+class StoredAddress:
+    """What the address table holds per key: the state, the versions published from it,
+    and the (partition, offset) of the last ops record applied to it (None: unknown)."""
+
+    state: AddressState
+    versions: Versions
+    applied: tuple[int, int] | None = None
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _moment(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+class _Writer:
+    """Collects the body and the string table it refers to."""
+
+    def __init__(self) -> None:
+        self.body = bytearray()
+        self.strings: dict[str, int] = {}
+
+    def ref(self, value: str | None) -> int:
+        if value is None:
+            return 0
+        index = self.strings.setdefault(value, len(self.strings))
+        if index >= 255:
+            raise ValueError("an address state refers to more than 254 strings")
+        return index + 1
+
+    def pack(self, fmt: struct.Struct | str, *values: Any) -> None:
+        packer = fmt if isinstance(fmt, struct.Struct) else struct.Struct(fmt)
+        self.body += packer.pack(*values)
+
+    def time(self, value: datetime | None) -> int:
+        return _NO_TIME if value is None else _micros(value)
+
+    def suppression(self, s: Suppression) -> None:
+        expires = self.time(s.expires_at)
+        refs = self.ref(s.event_id), self.ref(s.delivery_id), self.ref(s.notes)
+        self.pack(_SUPPRESSION, int(s.reason), _micros(s.since), expires, *refs)
+
+    def item(self, i: HistoryItem) -> None:
+        """A bounce by its ids (its tag is their hash), a delivery by its tag."""
+        mark = _MARKS.index(i.mark)
+        if i.event_id is None:
+            self.pack(">qBBQ", _micros(i.occurred_at), mark, 0, i.tag)
+        else:
+            refs = self.ref(i.event_id), self.ref(i.delivery_id)
+            self.pack(">qBBB", _micros(i.occurred_at), mark, *refs)
+
+    def rung(self, r: Rung) -> None:
+        flags = (
+            (r.last_counted is not None and _LAST)
+            | (r.temporary is not None and _TEMPORARY)
+            | (r.permanent is not None and _PERMANENT)
+            | (r.through is not None and _THROUGH)
+        )
+        self.pack(">BH", flags, r.streak)
+        if r.last_counted is not None:
+            self.pack(">q", _micros(r.last_counted))
+        for entry in (r.temporary, r.permanent):
+            if entry is not None:
+                self.suppression(entry)
+        if r.through is not None:  # a horizon: its key alone
+            t = r.through
+            self.pack(">qBQ", _micros(t.occurred_at), _MARKS.index(t.mark), t.tag)
+
+    def toggle(self, t: Toggle) -> None:
+        self.pack(_TOGGLE, t.on, _micros(t.at), self.ref(t.event_id))
+
+
+def _string(text: str) -> bytes:
+    """One entry of the string table: lowercase hex (the platform's ids) as its bytes."""
+    if len(text) % 2 == 0 and _LOWER_HEX.fullmatch(text):
+        raw = bytes.fromhex(text)
+        return struct.pack(">H", _HEX | len(raw)) + raw
+    raw = text.encode()
+    if len(raw) >= _HEX:
+        raise ValueError("a string of an address state is too long to store")
+    return struct.pack(">H", len(raw)) + raw
+
+
+def encode_address(
+    state: AddressState, versions: Mapping[str, int], applied: tuple[int, int] | None = None
+) -> bytes:
+    """The binary record of one (account, address) for the worker's RocksDB table."""
+    w = _Writer()
+    w.pack(">B", w.ref(state.address))
+    w.pack(">B", len(state.listed))
+    for s in state.listed:
+        w.suppression(s)
+    w.rung(state.base)
+    w.pack(">B", len(state.history))
+    for i in state.history:
+        w.item(i)
+    present = [getattr(state, name) for name in _OPTIONAL]
+    flags = sum(1 << n for n, value in enumerate(present) if value is not None)
+    w.pack(">B", flags | (_APPLIED_BIT if applied is not None else 0))
+    climbed, unblocked, expired, allowlist, allow = present
+    if climbed is not None:
+        w.suppression(climbed)
+    for moment in (unblocked, expired):
+        if moment is not None:
+            w.pack(">q", _micros(moment))
+    for toggle in (allowlist, allow):
+        if toggle is not None:
+            w.toggle(toggle)
+    w.pack(f">B{len(state.seen)}Q", len(state.seen), *state.seen)
+    w.pack(">B", len(versions))
+    for slot, version in versions.items():
+        name, _, subject = slot.partition("/")
+        w.pack(">BBI", _LISTS.index(ListName(name)), w.ref(subject), version)
+    if applied is not None:
+        w.pack(_APPLIED, *applied)
+    tip = state.tip
+    header = _HEADER.pack(
+        ADDRESS_FORMAT,
+        (_CLIMBING if state.climbing else 0) | (_TIP if tip is not None else 0),
+        _micros(tip.occurred_at) if tip is not None else 0,
+        _MARKS.index(tip.mark) if tip is not None else 0,
+        tip.tag if tip is not None else 0,
+    )
+    table = bytearray([len(w.strings)])
+    for text in w.strings:
+        table += _string(text)
+    return header + bytes(table) + bytes(w.body)
+
+
+def address_tip(data: bytes) -> tuple[HistoryItem | None, bool]:
+    """The latest ladder event of a stored address and whether a streak runs, read from
+    the header alone (what ``ladder.inert_at`` needs)."""
+    if data[:1] == b"{":
+        state = _address_from_legacy(orjson.loads(data)["state"])
+        return state.tip, state.climbing
+    _format, flags, micros, mark, tag = _HEADER.unpack_from(data)
+    tip = HistoryItem(_moment(micros), _MARKS[mark], tag) if flags & _TIP else None
+    return tip, bool(flags & _CLIMBING)
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self.data, self.at = data, _HEADER.size
+        count = self.take(">B")[0]
+        self.strings: list[str | None] = [None]
+        for _ in range(count):
+            (head,) = self.take(">H")
+            length = head & ~_HEX
+            raw = data[self.at : self.at + length]
+            self.strings.append(raw.hex() if head & _HEX else raw.decode())
+            self.at += length
+
+    def take(self, fmt: struct.Struct | str) -> tuple[Any, ...]:
+        fmt = fmt if isinstance(fmt, struct.Struct) else struct.Struct(fmt)
+        values = fmt.unpack_from(self.data, self.at)
+        self.at += fmt.size
+        return values
+
+    def text(self, ref: int) -> str:
+        value = self.strings[ref]
+        if value is None:
+            raise ValueError("a required string is missing from an address record")
+        return value
+
+    def time(self) -> datetime:
+        return _moment(self.take(">q")[0])
+
+    def suppression(self) -> Suppression:
+        reason, since, expires, event_id, delivery_id, notes = self.take(_SUPPRESSION)
+        expires_at = None if expires == _NO_TIME else _moment(expires)
+        s = self.strings
+        ids = s[event_id], s[delivery_id], s[notes]
+        return Suppression(Reason(reason), _moment(since), expires_at, *ids)
+
+    def item(self) -> HistoryItem:
+        micros, mark, event_ref = self.take(">qBB")
+        if event_ref == 0:
+            return HistoryItem(_moment(micros), _MARKS[mark], self.take(">Q")[0])
+        event_id = self.text(event_ref)
+        delivery_id = self.strings[self.take(">B")[0]]
+        return HistoryItem(_moment(micros), _MARKS[mark], id_hash(event_id), event_id, delivery_id)
+
+    def rung(self) -> Rung:
+        flags, streak = self.take(">BH")
+        last = self.time() if flags & _LAST else None
+        temporary = self.suppression() if flags & _TEMPORARY else None
+        permanent = self.suppression() if flags & _PERMANENT else None
+        through = None
+        if flags & _THROUGH:
+            micros, mark, tag = self.take(">qBQ")
+            through = HistoryItem(_moment(micros), _MARKS[mark], tag)
+        return Rung(streak, last, temporary, permanent, through)
+
+    def toggle(self) -> Toggle:
+        on, micros, event_ref = self.take(_TOGGLE)
+        return Toggle(on, _moment(micros), self.text(event_ref))
+
+
+def decode_address(data: bytes) -> StoredAddress:
+    """The inverse of ``encode_address``; a JSON record (the form before it) loads too."""
+    if data[:1] == b"{":
+        legacy: dict[str, Any] = orjson.loads(data)
+        return StoredAddress(_address_from_legacy(legacy["state"]), legacy["versions"])
+    if data[0] != ADDRESS_FORMAT:
+        raise ValueError(f"unknown address record format {data[0]}")
+    r = _Reader(data)
+    address = r.text(r.take(">B")[0])
+    listed = tuple(r.suppression() for _ in range(r.take(">B")[0]))
+    base = r.rung()
+    history = tuple(r.item() for _ in range(r.take(">B")[0]))
+    (flags,) = r.take(">B")
+    climbed = r.suppression() if flags & 1 else None
+    unblocked = r.time() if flags & 2 else None
+    expired = r.time() if flags & 4 else None
+    allowlist = r.toggle() if flags & 8 else None
+    allow = r.toggle() if flags & 16 else None
+    (count,) = r.take(">B")
+    seen = r.take(f">{count}Q")
+    versions: Versions = {}
+    for _ in range(r.take(">B")[0]):
+        name, subject, version = r.take(">BBI")
+        versions[f"{_LISTS[name].value}/{r.text(subject)}"] = version
+    applied = r.take(_APPLIED) if flags & _APPLIED_BIT else None
+    state = AddressState(
+        address=address,
+        listed=listed,
+        base=base,
+        history=history,
+        climbed=climbed,
+        climbing=bool(data[1] & _CLIMBING),
+        unblocked_at=unblocked,
+        expired_through=expired,
+        allowlist=allowlist,
+        address_allow=allow,
+        seen=seen,
+    )
+    return StoredAddress(state, versions, (applied[0], applied[1]) if applied else None)
+
+
+# --- the JSON form before ADDRESS_FORMAT (read only) -------------------------------
+
+
+def _address_from_legacy(data: Mapping[str, Any]) -> AddressState:
+    """A state stored as JSON: ids become hashes where the binary form keeps hashes, and
+    the history is ordered by the key it has now (ties by the id's hash)."""
+    base = _rung_in(data["base"])
+    if base.through is not None:
+        base = replace(base, through=base.through.bare)
+    history = sorted((_item_in(i) for i in data["history"]), key=lambda i: i.key)
     return AddressState(
         address=data["address"],
         listed=tuple(_suppression_in(s) for s in data["listed"]),
-        base=_rung_in(data["base"]),
-        history=tuple(_item_in(i) for i in data["history"]),
+        base=base,
+        history=tuple(history),
         climbed=_opt(_suppression_in, data["climbed"]),
         climbing=data.get("climbing", True),  # stored before it existed: assume a streak
         unblocked_at=_opt(_time_in, data["unblocked_at"]),
         expired_through=_opt(_time_in, data["expired_through"]),
         allowlist=_opt(_toggle_in, data["allowlist"]),
         address_allow=_opt(_toggle_in, data["address_allow"]),
-        seen=tuple(data["seen"]),
+        seen=tuple(id_hash(event_id) for event_id in data["seen"]),
     )
-
-
-def ladder_tip(data: Mapping[str, Any]) -> tuple[HistoryItem | None, bool]:
-    """The latest ladder event of a stored address state and whether a streak runs, read
-    without decoding the rest (what ``ladder.inert_at`` needs)."""
-    history = data["history"]
-    latest = history[-1] if history else data["base"]["through"]
-    return _opt(_item_in, latest), data.get("climbing", True)
 
 
 def account_to_dict(state: AccountState) -> dict[str, Any]:
@@ -106,17 +376,6 @@ def _time_in(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def _suppression_out(s: Suppression) -> dict[str, Any]:
-    return {
-        "reason": int(s.reason),
-        "since": _time_out(s.since),
-        "expires_at": _opt(_time_out, s.expires_at),
-        "event_id": s.event_id,
-        "delivery_id": s.delivery_id,
-        "notes": s.notes,
-    }
-
-
 def _suppression_in(d: Mapping[str, Any]) -> Suppression:
     return Suppression(
         reason=Reason(d["reason"]),
@@ -128,27 +387,9 @@ def _suppression_in(d: Mapping[str, Any]) -> Suppression:
     )
 
 
-def _item_out(i: HistoryItem) -> dict[str, Any]:
-    return {
-        "occurred_at": _time_out(i.occurred_at),
-        "mark": i.mark.value,
-        "event_id": i.event_id,
-        "delivery_id": i.delivery_id,
-    }
-
-
 def _item_in(d: Mapping[str, Any]) -> HistoryItem:
-    return HistoryItem(_time_in(d["occurred_at"]), Mark(d["mark"]), d["event_id"], d["delivery_id"])
-
-
-def _rung_out(r: Rung) -> dict[str, Any]:
-    return {
-        "streak": r.streak,
-        "last_counted": _opt(_time_out, r.last_counted),
-        "temporary": _opt(_suppression_out, r.temporary),
-        "permanent": _opt(_suppression_out, r.permanent),
-        "through": _opt(_item_out, r.through),
-    }
+    mark, event_id = Mark(d["mark"]), d["event_id"]
+    return HistoryItem.of(_time_in(d["occurred_at"]), mark, event_id, d["delivery_id"])
 
 
 def _rung_in(d: Mapping[str, Any]) -> Rung:
@@ -159,10 +400,6 @@ def _rung_in(d: Mapping[str, Any]) -> Rung:
         permanent=_opt(_suppression_in, d["permanent"]),
         through=_opt(_item_in, d["through"]),
     )
-
-
-def _toggle_out(t: Toggle) -> dict[str, Any]:
-    return {"on": t.on, "at": _time_out(t.at), "event_id": t.event_id}
 
 
 def _toggle_in(d: Mapping[str, Any]) -> Toggle:

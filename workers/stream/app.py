@@ -227,7 +227,12 @@ class SuppressorApp:
         account_id, address = handlers.split_address_key(key)
         try:  # everything that can fail, before anything is written
             result = handlers.handle_address(
-                self.address_table.get(key), op, account_id, address, self.config
+                self.address_table.get(key),
+                op,
+                account_id,
+                address,
+                self.config,
+                position=(event.message.partition, event.message.offset),
             )
             encoded = self._encode(result.out) if result is not None else []
         except Exception as exc:  # a worker never crashes on input

@@ -38,11 +38,11 @@ from workers.domain.ladder_state import AddressState, LadderConfig, entries
 from workers.domain.state_codec import (
     account_from_dict,
     account_to_dict,
-    address_from_dict,
-    address_to_dict,
-    ladder_tip,
+    address_tip,
+    decode_address,
+    encode_address,
 )
-from workers.stream.ops_codec import DELIVERED, LADDER, decode_delivery, is_delivered
+from workers.stream.ops_codec import DELIVERED, LADDER, decode_delivery
 from workers.stream.publishing import Outgoing, Versions, publish, republish, slots_of
 
 __all__ = [
@@ -92,13 +92,6 @@ class AddressResult:
     counts: list[tuple[bytes, int]]  # entry counter deltas, see workers.stream.counts
 
 
-def _load_address(stored: bytes | None, address: str) -> tuple[AddressState, Versions]:
-    if stored is None:
-        return AddressState.empty(address), {}
-    data: dict[str, Any] = orjson.loads(stored)
-    return address_from_dict(data["state"]), data["versions"]
-
-
 def _dump(state_dict: dict[str, Any], versions: Versions) -> bytes:
     return orjson.dumps({"state": state_dict, "versions": versions})
 
@@ -133,7 +126,7 @@ def _count_deltas(
 def entry_counts(key: bytes, stored: bytes) -> list[tuple[bytes, int]]:
     """The entry counters of one stored address state, counted from nothing (a recount)."""
     _account_id, address = split_address_key(key)
-    state, _versions = _load_address(stored, address)
+    state = decode_address(stored).state
     return _count_deltas({}, entries(state), state.address or address)
 
 
@@ -150,62 +143,76 @@ def _expiry(held: Mapping[ListName, Suppression | None]) -> datetime | None:
     return bounce.expires_at if bounce is not None else None
 
 
+def _replayed(applied: tuple[int, int] | None, position: tuple[int, int] | None) -> bool:
+    """Whether the record at ``position`` was applied already: the state remembers the
+    last ops record applied to it, and one key's records reach it in offset order."""
+    if applied is None or position is None:
+        return False
+    return position[0] == applied[0] and position[1] <= applied[1]
+
+
 def handle_address(
-    stored: bytes | None, op: bytes, account_id: str, address: str, config: LadderConfig
+    stored: bytes | None,
+    op: bytes,
+    account_id: str,
+    address: str,
+    config: LadderConfig,
+    *,
+    position: tuple[int, int] | None = None,
 ) -> AddressResult | None:
-    """Apply one internal record to the state of (account, address).
+    """Apply one internal record (at ``position``: its ops partition and offset, when
+    known) to the state of (account, address).
 
     None: the record changes nothing (a delivery that finds no streak), so there is
     nothing to store and nothing to send.
     """
-    if is_delivered(op):  # the common case: decide from the stored bytes' tip alone
-        if stored is None:
-            return None
-        data: dict[str, Any] = orjson.loads(stored)
-        delivered, _ = decode_delivery(op, account_id)
-        if ladder.inert_at(*ladder_tip(data["state"]), delivered):
-            return None
-        state, versions = address_from_dict(data["state"]), data["versions"]
-    else:
-        state, versions = _load_address(stored, address)
-    kind, body = op[:1], op[1:]
+    kind = op[:1]
     outcome: Outcome | None = None
-    delivery: DeliveryEvent | None = None
-    if kind == EXPIRE:
-        new, changes = ladder.expire(state, parse_timestamp(body.decode()), config)
-    elif kind in (DELIVERED, LADDER, DELIVERY):
-        if kind == DELIVERY:  # the original JSON, as a front stage before issue 12 sent it
-            delivery = parse_delivery_event(body)
-            classification = classify_delivery(delivery)
-            outcome = classification.outcome if classification is not None else None
-        else:
-            delivery, outcome = decode_delivery(op, account_id)
-        if ladder.inert(state, delivery):
-            return None
-        new, changes = ladder.step(state, delivery, config, outcome)
+    event: ladder.LadderInput | None = None
+    if kind in (DELIVERED, LADDER):
+        event, outcome = decode_delivery(op, account_id)
+        if kind == DELIVERED and (stored is None or ladder.inert_at(*address_tip(stored), event)):
+            return None  # the common case, decided from the stored record's header alone
+    elif kind == DELIVERY:  # the original JSON, as a front stage before issue 12 sent it
+        event = parse_delivery_event(op[1:])
+        classification = classify_delivery(event)
+        outcome = classification.outcome if classification is not None else None
     elif kind == COMMAND:
-        new, changes = ladder.step(state, parse_command(body), config)
-    else:
+        event = parse_command(op[1:])
+    elif kind != EXPIRE:
         raise ValueError(f"unknown internal record kind {kind!r}")
-    # A repeated event id, or a tick that finds nothing left to release (a replay after a
-    # crash may find the state already updated): send the current records again.
-    duplicate = new is state
-    held_before = entries(state)
-    held_after = held_before if duplicate else entries(new)
-    if duplicate:
-        out = republish(account_id, _current(held_before, versions), versions)
+    held = decode_address(stored) if stored is not None else None
+    state = held.state if held is not None else AddressState.empty(address)
+    versions = held.versions if held is not None else {}
+    if event is not None and ladder.inert(state, event):
+        return None
+    if _replayed(held.applied if held is not None else None, position):
+        current = entries(state)
+        stepped = ladder.Stepped(state, [], current, current)
+    elif event is None:
+        stepped = ladder.expire_entries(state, parse_timestamp(op[1:].decode()))
     else:
-        versions, out = publish(account_id, changes, versions)
-    move = _ladder_move(out) if delivery is not None and outcome is not None else None
+        stepped = ladder.step_entries(state, event, config, outcome)
+    # A repeated event id or ops record, or a tick that finds nothing left to release (a
+    # replay after a crash may find the state already updated): send the current records.
+    new = stepped.state
+    duplicate = new is state
+    if duplicate:
+        out = republish(account_id, _current(stepped.before, versions), versions)
+    else:
+        versions, out = publish(account_id, stepped.changes, versions)
+    delivery = isinstance(event, DeliveryEvent)
+    move = _ladder_move(out) if delivery and outcome is not None else None
+    applied = position or (held.applied if held is not None else None)
     return AddressResult(
-        stored=_dump(address_to_dict(new), versions),
+        stored=encode_address(new, versions, applied),
         out=out,
-        expiry_before=_expiry(held_before),
-        expiry_after=_expiry(held_after),
-        outcome=outcome,
+        expiry_before=_expiry(stepped.before),
+        expiry_after=_expiry(stepped.after),
+        outcome=outcome if delivery else None,
         ladder_move=move,
         duplicate=duplicate,
-        counts=[] if duplicate else _count_deltas(held_before, held_after, new.address),
+        counts=[] if duplicate else _count_deltas(stepped.before, stepped.after, new.address),
     )
 
 
