@@ -287,8 +287,11 @@ def bench_logic(n: int) -> dict[str, Any]:
         if out.topic == ADDRESS_OPS and out.key is not None:
             account_id, address = handlers.split_address_key(out.key)
             held = table.get(out.key)
-            result = handlers.handle_address(held, out.value, account_id, address, config)
-            table[out.key] = result.stored
+            result = handlers.handle_address(
+                held, out.value, account_id, address, config, position=(0, offset)
+            )
+            if result is not None:  # None: a delivery that changes nothing
+                table[out.key] = result.stored
     seconds = time.perf_counter() - started
     return {"events": n, "seconds": round(seconds, 2), "events_per_s": round(n / seconds)}
 

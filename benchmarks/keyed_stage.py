@@ -298,7 +298,8 @@ def print_keyed(keyed: dict[str, Any], say: Any) -> None:
 
 def state_size(deliveries: int = 1000, bounces: int = 10) -> dict[str, Any]:
     """Stored bytes of one address after ``deliveries`` deliveries and ``bounces`` condition
-    bounces spread among them (one every deliveries/bounces), through the real handler."""
+    bounces spread among them (one every deliveries/bounces), through the real handler,
+    each at its own ops offset (the record keeps the last one applied)."""
     from datetime import UTC, datetime, timedelta
 
     from workers.devkit.loadgen import bounce, delivery
@@ -309,6 +310,7 @@ def state_size(deliveries: int = 1000, bounces: int = 10) -> dict[str, Any]:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     stored: bytes | None = None
     every = max(1, deliveries // max(bounces, 1))
+    offset = 0
     for i in range(deliveries):
         when = start + timedelta(hours=6 * i)
         events = [delivery("a", "hot@example.com", "delivered", when=when)]
@@ -319,7 +321,10 @@ def state_size(deliveries: int = 1000, bounces: int = 10) -> dict[str, Any]:
                 "delivery-events", 0, 0, None, orjson.dumps(event),
                 rules=lambda _a: None, max_bytes=65536, now=when, prefixed_topic="d",
             ).out.value  # fmt: skip
-            result = handlers.handle_address(stored, op, "a", "hot@example.com", config)
+            offset += 1
+            result = handlers.handle_address(
+                stored, op, "a", "hot@example.com", config, position=(0, offset)
+            )
             if result is not None:
                 stored = result.stored
     return {"deliveries": deliveries, "bounces": bounces, "stored_bytes": len(stored or b"")}

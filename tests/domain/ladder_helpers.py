@@ -33,6 +33,11 @@ ADDRESS = "jane@example.com"
 Input = tuple[LadderInput, Outcome | None]
 
 
+def micros(moment: datetime) -> int:
+    """Microseconds since the Unix epoch, as the stored and ops records carry times."""
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
 def at(days: float) -> datetime:
     return T0 + timedelta(days=days)
 

@@ -8,6 +8,7 @@ import orjson
 from suppressor_client.types import ListName
 
 from workers.devkit.loadgen import bounce, delivery
+from workers.domain.state_codec import decode_address
 from workers.settings import Settings
 from workers.stream import handlers
 
@@ -93,3 +94,40 @@ def test_the_compact_form_gives_what_the_original_json_gave() -> None:
         new = handlers.handle_address(None, _op(event), "a", "x@gmail.com", CONFIG)
         assert old is not None and new is not None
         assert (new.stored, new.out, new.outcome) == (old.stored, old.out, old.outcome)
+
+
+def test_a_record_replayed_from_the_ops_topic_is_known_by_its_offset() -> None:
+    """After a crash the keyed stage reads again from its committed offset: a record at or
+    before the last one applied to the key re-sends the current records even when its id
+    has left the window of seen ids; the same offset on another partition is applied."""
+    first = _op(bounce("a", "x@gmail.com", "nonexistent", when=T0))
+    placed = handlers.handle_address(None, first, "a", "x@gmail.com", CONFIG, position=(1, 10))
+    assert placed is not None and not placed.duplicate
+    stored = placed.stored
+    for n in range(CONFIG.seen_ids_limit + 2):  # push the first id out of the window
+        policy = _op(bounce("a", "x@gmail.com", "policy", when=T0 + timedelta(hours=n + 1)))
+        step = handlers.handle_address(
+            stored, policy, "a", "x@gmail.com", CONFIG, position=(1, 11 + n)
+        )
+        assert step is not None and not step.duplicate
+        stored = step.stored
+    policy = _op(bounce("a", "x@gmail.com", "policy", when=T0))
+    replayed = handlers.handle_address(stored, policy, "a", "x@gmail.com", CONFIG, position=(1, 10))
+    assert replayed is not None and replayed.duplicate
+    assert replayed.out == placed.out and replayed.stored == stored
+    moved = handlers.handle_address(stored, policy, "a", "x@gmail.com", CONFIG, position=(2, 10))
+    assert moved is not None and not moved.duplicate
+
+
+def test_a_stored_json_record_is_read_and_written_back_in_binary() -> None:
+    """A rolling upgrade: the table (and its changelog) still holds JSON records; the next
+    record of the key reads one and stores the binary form, with the same versions."""
+    from tests.domain.test_state_codec import LEGACY
+
+    complaint = _op(delivery("jane", "jane@example.com", "complaint", when=T0))
+    result = handlers.handle_address(LEGACY, complaint, "acme", "jane@example.com", CONFIG)
+    assert result is not None and result.stored[:1] != b"{"
+    held = decode_address(result.stored)
+    assert held.versions["bounce/jane@example.com"] == 3
+    legacy = decode_address(LEGACY).state
+    assert held.state.climbed == legacy.climbed and held.state.history == legacy.history

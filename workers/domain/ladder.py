@@ -40,7 +40,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
 from functools import reduce
-from typing import Literal
+from typing import Literal, TypeVar
 
 from suppressor_client.types import (
     PLATFORM_ACCOUNT,
@@ -92,6 +92,7 @@ __all__ = [
 ]
 
 LadderInput = DeliveryEvent | Command
+_Moment = TypeVar("_Moment", datetime, int)
 
 
 # --- what one delivery event does --------------------------------------------------
@@ -334,28 +335,31 @@ def _already_seen(state: AddressState, event_id: str, tag: int) -> bool:
     return tag in state.seen or _kept(state, event_id, tag)
 
 
-def inert_at(latest: HistoryItem | None, climbing: bool, event: LadderInput) -> bool:
-    """Whether ``event`` is a delivery that can change nothing, and so is not recorded.
+def inert_at(
+    latest: tuple[_Moment, int, int] | None, climbing: bool, at: _Moment, event_id: str
+) -> bool:
+    """Whether a ``delivered`` event (at ``at``, with ``event_id``) can change nothing, and
+    so is not recorded.
 
-    That is a ``delivered`` event that finds no streak of counted bounces (``climbing``)
-    and is later than the latest ladder event known for the address (docs/design.md,
-    "Deliveries that change nothing"). An address nothing has happened to answers True.
+    That is a delivery that finds no streak of counted bounces (``climbing``) and is later
+    than the latest ladder event known for the address, whose key (``HistoryItem.key``) is
+    ``latest``, with its time in the unit of ``at``: a datetime, or microseconds as the
+    stored record's header has it (docs/design.md, "Deliveries that change nothing"). An
+    address nothing has happened to answers True.
     """
-    if not isinstance(event, DeliveryEvent) or event.type is not DeliveryType.DELIVERED:
-        return False
     if latest is None:
         return True
-    t = event.occurred_at
-    if t < latest.occurred_at or (
-        t == latest.occurred_at and (0, id_hash(event.event_id)) <= latest.key[1:]
-    ):
+    if at < latest[0] or (at == latest[0] and (0, id_hash(event_id)) <= latest[1:]):
         return False  # a late delivery: placed in time order, it may end a streak
     return not climbing
 
 
 def inert(state: AddressState, event: LadderInput) -> bool:
-    """``inert_at`` for a state: its latest ladder event and its cached streak."""
-    return inert_at(state.tip, state.climbing, event)
+    """``inert_at`` for an event and a state (its latest ladder event, its cached streak)."""
+    if not isinstance(event, DeliveryEvent) or event.type is not DeliveryType.DELIVERED:
+        return False
+    tip = state.tip
+    return inert_at(tip.key if tip else None, state.climbing, event.occurred_at, event.event_id)
 
 
 Held = dict[ListName, Suppression | None]

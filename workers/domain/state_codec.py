@@ -7,7 +7,8 @@ equals the state written (``tests/domain/test_state_codec.py``).
 An address record (``encode_address``) is struct-packed and versioned, so that it stays
 a few hundred bytes whatever the history (docs/design.md, "The stored address state"):
 
-    header   version (1), flags (1), the ladder's tip: time in µs (8), mark (1), tag (8)
+    header   version (1), flags (1), the key of the ladder's tip: time in µs (8), the
+             mark's order (1), tag (8)
     strings  count (1), then each: length (2) and UTF-8 bytes (or, flagged in the
              length, the bytes of a lowercase hex string: ids of the platform's shape
              take half); fields below refer to a string by its index + 1 (1 byte, 0 =
@@ -195,9 +196,7 @@ def encode_address(
     header = _HEADER.pack(
         ADDRESS_FORMAT,
         (_CLIMBING if state.climbing else 0) | (_TIP if tip is not None else 0),
-        _micros(tip.occurred_at) if tip is not None else 0,
-        _MARKS.index(tip.mark) if tip is not None else 0,
-        tip.tag if tip is not None else 0,
+        *((_micros(tip.occurred_at), *tip.key[1:]) if tip is not None else (0, 0, 0)),
     )
     table = bytearray([len(w.strings)])
     for text in w.strings:
@@ -205,15 +204,17 @@ def encode_address(
     return header + bytes(table) + bytes(w.body)
 
 
-def address_tip(data: bytes) -> tuple[HistoryItem | None, bool]:
-    """The latest ladder event of a stored address and whether a streak runs, read from
-    the header alone (what ``ladder.inert_at`` needs)."""
+def address_tip(data: bytes) -> tuple[tuple[int, int, int] | None, bool]:
+    """The key of a stored address's latest ladder event (``HistoryItem.key``, its time
+    in microseconds) and whether a streak runs, from the header alone: what
+    ``ladder.inert_at`` needs for the common delivery."""
     if data[:1] == b"{":
         state = _address_from_legacy(orjson.loads(data)["state"])
-        return state.tip, state.climbing
-    _format, flags, micros, mark, tag = _HEADER.unpack_from(data)
-    tip = HistoryItem(_moment(micros), _MARKS[mark], tag) if flags & _TIP else None
-    return tip, bool(flags & _CLIMBING)
+        tip = state.tip
+        key = (_micros(tip.occurred_at), *tip.key[1:]) if tip is not None else None
+        return key, state.climbing
+    _format, flags, micros, order, tag = _HEADER.unpack_from(data)
+    return ((micros, order, tag) if flags & _TIP else None), bool(flags & _CLIMBING)
 
 
 class _Reader:

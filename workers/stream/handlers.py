@@ -42,7 +42,7 @@ from workers.domain.state_codec import (
     decode_address,
     encode_address,
 )
-from workers.stream.ops_codec import DELIVERED, LADDER, decode_delivery
+from workers.stream.ops_codec import DELIVERED, LADDER, decode_delivery, delivered_at
 from workers.stream.publishing import Outgoing, Versions, publish, republish, slots_of
 
 __all__ = [
@@ -169,10 +169,12 @@ def handle_address(
     kind = op[:1]
     outcome: Outcome | None = None
     event: ladder.LadderInput | None = None
-    if kind in (DELIVERED, LADDER):
+    if kind == DELIVERED:  # the common case: decided from the stored record's header alone
+        if stored is None or ladder.inert_at(*address_tip(stored), *delivered_at(op)):
+            return None
         event, outcome = decode_delivery(op, account_id)
-        if kind == DELIVERED and (stored is None or ladder.inert_at(*address_tip(stored), event)):
-            return None  # the common case, decided from the stored record's header alone
+    elif kind == LADDER:
+        event, outcome = decode_delivery(op, account_id)
     elif kind == DELIVERY:  # the original JSON, as a front stage before issue 12 sent it
         event = parse_delivery_event(op[1:])
         classification = classify_delivery(event)
@@ -186,13 +188,16 @@ def handle_address(
     versions = held.versions if held is not None else {}
     if event is not None and ladder.inert(state, event):
         return None
-    if _replayed(held.applied if held is not None else None, position):
+    applied = held.applied if held is not None else None
+    if _replayed(applied, position):
         current = entries(state)
         stepped = ladder.Stepped(state, [], current, current)
-    elif event is None:
-        stepped = ladder.expire_entries(state, parse_timestamp(op[1:].decode()))
     else:
-        stepped = ladder.step_entries(state, event, config, outcome)
+        applied = position or applied
+        if event is None:
+            stepped = ladder.expire_entries(state, parse_timestamp(op[1:].decode()))
+        else:
+            stepped = ladder.step_entries(state, event, config, outcome)
     # A repeated event id or ops record, or a tick that finds nothing left to release (a
     # replay after a crash may find the state already updated): send the current records.
     new = stepped.state
@@ -203,7 +208,6 @@ def handle_address(
         versions, out = publish(account_id, stepped.changes, versions)
     delivery = isinstance(event, DeliveryEvent)
     move = _ladder_move(out) if delivery and outcome is not None else None
-    applied = position or (held.applied if held is not None else None)
     return AddressResult(
         stored=encode_address(new, versions, applied),
         out=out,

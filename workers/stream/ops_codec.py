@@ -21,7 +21,13 @@ from datetime import UTC, datetime, timedelta
 import orjson
 from suppressor_client.types import DeliveryEvent, DeliveryType, Outcome, Stream
 
-__all__ = ["DELIVERED", "LADDER", "decode_delivery", "encode_delivery", "is_delivered"]
+__all__ = [
+    "DELIVERED",
+    "LADDER",
+    "decode_delivery",
+    "delivered_at",
+    "encode_delivery",
+]
 
 DELIVERED = b"v"
 LADDER = b"l"
@@ -44,9 +50,11 @@ def encode_delivery(event: DeliveryEvent, outcome: Outcome | None) -> bytes:
     return LADDER + orjson.dumps([event.type.value, event.event_id, *common, outcome_value])
 
 
-def is_delivered(op: bytes) -> bool:
-    """Whether an ops record is a ``delivered`` event (read from its first byte only)."""
-    return op[:1] == DELIVERED
+def delivered_at(op: bytes) -> tuple[int, str]:
+    """The time (µs since the epoch) and event id of a ``delivered`` record: all that
+    ``ladder.inert_at`` reads, without building the event."""
+    event_id, micros, *_rest = orjson.loads(op[1:])
+    return micros, event_id
 
 
 def decode_delivery(op: bytes, account_id: str) -> tuple[DeliveryEvent, Outcome | None]:
