@@ -6,6 +6,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.domain.ladder_helpers import micros
 from workers.devkit.mixes import realistic_deliveries
 from workers.domain.classify import classify_delivery
 from workers.domain.events import parse_delivery_event
