@@ -29,6 +29,7 @@ import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any, TypeVar
 
 import orjson
@@ -55,10 +56,11 @@ ADDRESS_FORMAT = 1
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NO_TIME = -(2**63)
-_HEADER = struct.Struct(">BBqBQ")
-_SUPPRESSION = struct.Struct(">BqqBBB")  # reason, since, expires_at, event, delivery, notes
-_TOGGLE = struct.Struct(">?qB")
-_APPLIED = struct.Struct(">Hq")
+_struct = cache(struct.Struct)  # one compiled format per format string
+_HEADER = _struct(">BBqBQ")
+_SUPPRESSION = ">BqqBBB"  # reason, since, expires_at, event, delivery, notes
+_TOGGLE = ">?qB"
+_APPLIED = ">Hq"
 _MARKS = (Mark.DELIVERED, Mark.BOUNCE)
 _LISTS = tuple(ListName)
 # header flags
@@ -107,9 +109,8 @@ class _Writer:
             raise ValueError("an address state refers to more than 254 strings")
         return index + 1
 
-    def pack(self, fmt: struct.Struct | str, *values: Any) -> None:
-        packer = fmt if isinstance(fmt, struct.Struct) else struct.Struct(fmt)
-        self.body += packer.pack(*values)
+    def pack(self, fmt: str, *values: Any) -> None:
+        self.body += _struct(fmt).pack(*values)
 
     def time(self, value: datetime | None) -> int:
         return _NO_TIME if value is None else _micros(value)
@@ -229,10 +230,10 @@ class _Reader:
             self.strings.append(raw.hex() if head & _HEX else raw.decode())
             self.at += length
 
-    def take(self, fmt: struct.Struct | str) -> tuple[Any, ...]:
-        fmt = fmt if isinstance(fmt, struct.Struct) else struct.Struct(fmt)
-        values = fmt.unpack_from(self.data, self.at)
-        self.at += fmt.size
+    def take(self, fmt: str) -> tuple[Any, ...]:
+        unpacker = _struct(fmt)
+        values = unpacker.unpack_from(self.data, self.at)
+        self.at += unpacker.size
         return values
 
     def text(self, ref: int) -> str:

@@ -33,7 +33,7 @@ from suppressor_client.lists import parse_pool
 from suppressor_client.records import encode_dlq, encode_key, encode_record
 
 from workers import metrics
-from workers.kafka.faust_store import committed_offset, count_keys
+from workers.kafka.faust_store import committed_offset, count_keys, partition_db
 from workers.kafka.faust_tuning import shorten_fetch_wait
 from workers.kafka.rdkafka_sink import FlushBeforeCommit, RdKafkaSink, route_changelog
 from workers.kafka.topics import (
@@ -225,14 +225,17 @@ class SuppressorApp:
     async def _address(self, event: EventT[bytes], key: bytes, op: bytes) -> None:
         """One internal record of (account, address): ``event`` is the ops record carrying it."""
         account_id, address = handlers.split_address_key(key)
+        msg = event.message
         try:  # everything that can fail, before anything is written
             result = handlers.handle_address(
-                self.address_table.get(key),
+                # one RocksDB lookup: faust's table.get makes two (``in``, then the read),
+                # calls the table sensors and raises and catches a KeyError when missing
+                partition_db(self.address_table, msg.partition).get(key),
                 op,
                 account_id,
                 address,
                 self.config,
-                position=(event.message.partition, event.message.offset),
+                position=(msg.partition, msg.offset),
             )
             encoded = self._encode(result.out) if result is not None else []
         except Exception as exc:  # a worker never crashes on input
