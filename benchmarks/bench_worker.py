@@ -290,7 +290,7 @@ def bench_logic(n: int) -> dict[str, Any]:
             result = handlers.handle_address(
                 held, out.value, account_id, address, config, position=(0, offset)
             )
-            if result is not None:  # None: a delivery that changes nothing
+            if result is not None and result.stored is not None:  # else: changes nothing
                 table[out.key] = result.stored
     seconds = time.perf_counter() - started
     return {"events": n, "seconds": round(seconds, 2), "events_per_s": round(n / seconds)}

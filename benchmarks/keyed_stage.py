@@ -325,6 +325,6 @@ def state_size(deliveries: int = 1000, bounces: int = 10) -> dict[str, Any]:
             result = handlers.handle_address(
                 stored, op, "a", "hot@example.com", config, position=(0, offset)
             )
-            if result is not None:
+            if result is not None and result.stored is not None:
                 stored = result.stored
     return {"deliveries": deliveries, "bounces": bounces, "stored_bytes": len(stored or b"")}

@@ -88,7 +88,7 @@ class MemoryLists(ViewDecisions, SubmitsOne):
             done = handle_address(
                 self._addresses.get(key), COMMAND + raw, account_id, email, self._config
             )
-            if done is None:  # the command changes nothing: no record, as in the worker
+            if done is None or done.stored is None:  # changes nothing: no record, as the worker
                 return
             self._addresses[key] = done.stored
             out = done.out

@@ -205,11 +205,12 @@ def test_single_events_list_a_permanent_entry(
     ],
 )
 def test_events_that_list_nothing(kind: DeliveryType, outcome: Outcome | None) -> None:
-    """Policy, unknown and ignored outcomes list nothing but are seen."""
-    state, effects = run([delivery(kind, "x1", 3, outcome)])
-    assert effects == []
-    assert entries(state) == {}
-    assert id_hash("x1") in state.seen
+    """Policy, unknown and ignored outcomes list nothing, whatever the state, and leave no
+    trace (docs/design.md, "Events that change nothing"): not even their id."""
+    fresh = AddressState.empty(ADDRESS)
+    assert step(fresh, delivery(kind, "x1", 3, outcome)[0], CONFIG, outcome) == (fresh, [])
+    climbing, _ = run([bounce("b1", 0)])
+    assert step(climbing, delivery(kind, "x2", 3, outcome)[0], CONFIG, outcome) == (climbing, [])
 
 
 def test_a_delivery_that_finds_no_streak_leaves_no_trace() -> None:

@@ -11,6 +11,7 @@ from workers.devkit.loadgen import bounce, delivery
 from workers.domain.state_codec import decode_address
 from workers.settings import Settings
 from workers.stream import handlers
+from workers.stream.ops_codec import decode_delivery
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 CONFIG = Settings().ladder()
@@ -98,25 +99,42 @@ def test_the_compact_form_gives_what_the_original_json_gave() -> None:
 
 def test_a_record_replayed_from_the_ops_topic_is_known_by_its_offset() -> None:
     """After a crash the keyed stage reads again from its committed offset: a record at or
-    before the last one applied to the key re-sends the current records even when its id
-    has left the window of seen ids; the same offset on another partition is applied."""
-    first = _op(bounce("a", "x@gmail.com", "nonexistent", when=T0))
+    before the last one applied to the key re-sends the current records, even when its
+    id is held nowhere any more (its bounce folded out of the bounded history); the same
+    record at a new offset (a front-stage replay) changes nothing and sends nothing."""
+    first = _op(bounce("a", "x@gmail.com", "condition", when=T0))
     placed = handlers.handle_address(None, first, "a", "x@gmail.com", CONFIG, position=(1, 10))
-    assert placed is not None and not placed.duplicate
+    assert placed is not None and placed.stored is not None and not placed.duplicate
     stored = placed.stored
-    for n in range(CONFIG.seen_ids_limit + 2):  # push the first id out of the window
-        policy = _op(bounce("a", "x@gmail.com", "policy", when=T0 + timedelta(hours=n + 1)))
+    for n in range(1, CONFIG.history_limit + 2):  # later bounces fold the first one away
+        later = _op(bounce("a", "x@gmail.com", "condition", when=T0 + timedelta(days=40 * n)))
         step = handlers.handle_address(
-            stored, policy, "a", "x@gmail.com", CONFIG, position=(1, 11 + n)
+            stored, later, "a", "x@gmail.com", CONFIG, position=(1, 10 + n)
         )
-        assert step is not None and not step.duplicate
+        assert step is not None and step.stored is not None and not step.duplicate
         stored = step.stored
-    policy = _op(bounce("a", "x@gmail.com", "policy", when=T0))
-    replayed = handlers.handle_address(stored, policy, "a", "x@gmail.com", CONFIG, position=(1, 10))
-    assert replayed is not None and replayed.duplicate
-    assert replayed.out == placed.out and replayed.stored == stored
-    moved = handlers.handle_address(stored, policy, "a", "x@gmail.com", CONFIG, position=(2, 10))
-    assert moved is not None and not moved.duplicate
+    first_id = decode_delivery(first, "a")[0].event_id
+    assert all(i.event_id != first_id for i in decode_address(stored).state.history)
+    replayed = handlers.handle_address(stored, first, "a", "x@gmail.com", CONFIG, position=(1, 10))
+    assert replayed is not None and replayed.duplicate and replayed.stored == stored
+    assert [key.list for key, _record in replayed.out] == [ListName.BOUNCE]
+    again = handlers.handle_address(stored, first, "a", "x@gmail.com", CONFIG, position=(1, 99))
+    assert again is not None and not again.duplicate and again.out == []
+    moved = handlers.handle_address(stored, first, "a", "x@gmail.com", CONFIG, position=(2, 10))
+    assert moved is not None and not moved.duplicate and moved.out == []
+
+
+def test_a_bounce_whose_outcome_lists_nothing_writes_nothing() -> None:
+    """A policy or unknown bounce changes no state: nothing stored or sent, even for an
+    address that has a state, and its outcome is still reported for the metrics."""
+    listed = handlers.handle_address(None, _bounce("nonexistent", T0), "a", "x@gmail.com", CONFIG)
+    assert listed is not None
+    for stored in (None, listed.stored):
+        for outcome in ("policy", "unknown"):
+            op = _op(bounce("a", "x@gmail.com", outcome, when=T0))
+            result = handlers.handle_address(stored, op, "a", "x@gmail.com", CONFIG)
+            assert result is not None and result.stored is None and result.out == []
+            assert result.outcome is not None and result.outcome.value == outcome
 
 
 def test_a_stored_json_record_is_read_and_written_back_in_binary() -> None:

@@ -81,6 +81,7 @@ __all__ = [
     "Phase",
     "Rule",
     "Stepped",
+    "changes_nothing",
     "entries",
     "expire",
     "expire_entries",
@@ -103,7 +104,7 @@ class Rule(Enum):
 
     CLIMB = "climb"  # a counted condition bounce: the ladder decides
     DELIVERED = "delivered"  # ends the streak
-    NOTHING = "nothing"  # recorded as seen, lists nothing
+    NOTHING = "nothing"  # lists nothing, whatever the state: not recorded at all
 
 
 RULES: dict[DeliveryType, Reason | Rule] = {
@@ -251,18 +252,19 @@ def _record(state: AddressState, item: HistoryItem, config: LadderConfig) -> Add
     return _ladder(state, base, history, config)
 
 
+def _rule(event: DeliveryEvent, outcome: Outcome | None) -> Reason | Rule:
+    if outcome is not None and event.type in _CLASSIFIED:
+        return OUTCOME_RULES[outcome]
+    return RULES[event.type]
+
+
 def _apply_delivery(
     state: AddressState, event: DeliveryEvent, config: LadderConfig, outcome: Outcome | None
 ) -> AddressState:
-    if outcome is not None and event.type in _CLASSIFIED:
-        rule = OUTCOME_RULES[outcome]
-    else:
-        rule = RULES[event.type]
+    rule = _rule(event, outcome)
     if isinstance(rule, Reason):
         entry = Suppression(rule, event.occurred_at, None, event.event_id, event.delivery_id)
         return _list(state, entry, config)
-    if rule is Rule.NOTHING:
-        return state
     mark = Mark.BOUNCE if rule is Rule.CLIMB else Mark.DELIVERED
     return _record(
         state, HistoryItem.of(event.occurred_at, mark, event.event_id, event.delivery_id), config
@@ -354,6 +356,12 @@ def inert_at(
     return not climbing
 
 
+def changes_nothing(event: LadderInput, outcome: Outcome | None) -> bool:
+    """Whether an event lists nothing whatever the state (``Rule.NOTHING``: a policy,
+    unknown or ignored outcome), and so is not recorded at all, like an inert delivery."""
+    return isinstance(event, DeliveryEvent) and _rule(event, outcome) is Rule.NOTHING
+
+
 def inert(state: AddressState, event: LadderInput) -> bool:
     """``inert_at`` for an event and a state (its latest ladder event, its cached streak)."""
     if not isinstance(event, DeliveryEvent) or event.type is not DeliveryType.DELIVERED:
@@ -380,11 +388,16 @@ def step_entries(
 ) -> Stepped:
     """``step``, with the entries before and after for a caller that needs them too.
 
-    A duplicate (or a delivery that changes nothing) returns ``state`` itself."""
+    A duplicate, or an event that changes nothing (``changes_nothing``, ``inert``),
+    returns ``state`` itself."""
     if isinstance(event, Command) and event.type not in ADDRESS_COMMANDS:
         raise ValueError(f"{event.type.value} is not an address-level command")
     tag = id_hash(event.event_id)
-    if inert(state, event) or _already_seen(state, event.event_id, tag):
+    if (
+        changes_nothing(event, outcome)
+        or inert(state, event)
+        or _already_seen(state, event.event_id, tag)
+    ):
         held = entries(state)
         return Stepped(state, [], held, held)
     address = event.email or state.address

@@ -244,10 +244,11 @@ class SuppressorApp:
         if result is None:  # a delivery that changes nothing: nothing to write or send
             self._observe(ADDRESS_OPS, event)
             return
-        self.entry_counts.add(event.message.partition, result.counts)  # before the state
-        self.address_table[key] = result.stored
-        self.expiry.move(key, result.expiry_before, result.expiry_after)
-        await self._send_out(encoded)
+        if result.stored is not None:  # else an outcome that lists nothing: no write
+            self.entry_counts.add(msg.partition, result.counts)  # before the state
+            self.address_table[key] = result.stored
+            self.expiry.move(key, result.expiry_before, result.expiry_after)
+            await self._send_out(encoded)
         if result.outcome is not None and result.ladder_move is not None:
             self.batch.inc(metrics.LADDER_TRANSITIONS, result.outcome.value, result.ladder_move)
         if op[:1] == handlers.EXPIRE:

@@ -82,7 +82,7 @@ def expire_tick(now: datetime) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class AddressResult:
-    stored: bytes
+    stored: bytes | None  # None: nothing to write or send (``ladder.changes_nothing``)
     out: list[Outgoing]
     expiry_before: datetime | None
     expiry_after: datetime | None
@@ -164,7 +164,8 @@ def handle_address(
     known) to the state of (account, address).
 
     None: the record changes nothing (a delivery that finds no streak), so there is
-    nothing to store and nothing to send.
+    nothing to store and nothing to send; a result with no ``stored`` says the same of a
+    bounce whose outcome lists nothing, with the outcome for the metrics.
     """
     kind = op[:1]
     outcome: Outcome | None = None
@@ -183,6 +184,8 @@ def handle_address(
         event = parse_command(op[1:])
     elif kind != EXPIRE:
         raise ValueError(f"unknown internal record kind {kind!r}")
+    if event is not None and ladder.changes_nothing(event, outcome):  # no state read either
+        return AddressResult(None, [], None, None, outcome, "none", False, [])
     held = decode_address(stored) if stored is not None else None
     state = held.state if held is not None else AddressState.empty(address)
     versions = held.versions if held is not None else {}
