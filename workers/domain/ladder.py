@@ -9,7 +9,7 @@ the new state with the *diff* of the lists as effects; ``expire`` releases tempo
 entries once a given time has passed. Nothing here reads the clock.
 
 Entries made by one event (``RULES`` below) are kept in ``AddressState.listed``, one
-winner per category; a few later entries per category are kept behind the winner, so
+winner per category; the latest later entry per category is kept behind the winner, so
 that an unblock arriving after them still leaves the right one.
 
 The ladder folds the ladder-relevant events (counted condition bounces and deliveries)

@@ -144,7 +144,7 @@ class AddressState:
     """Everything about one (account, address) that the rules need; see ``ladder``.
 
     ``listed`` holds the entries made by single events: per category the first (the one
-    published) and a few later ones to take over after an unblock. ``base`` + ``history``
+    published) and a later one to take over after an unblock. ``base`` + ``history``
     are the ladder, whose result ``climbed`` is cached so that reading the lists needs no
     configuration; so is ``climbing`` (a streak of counted bounces runs), so that a
     delivery that changes nothing is recognised without folding the history. ``seen`` is
