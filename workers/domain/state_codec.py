@@ -106,7 +106,7 @@ class _Writer:
             return 0
         index = self.strings.setdefault(value, len(self.strings))
         if index >= 255:
-            raise ValueError("an address state refers to more than 254 strings")
+            raise ValueError("an address state refers to more than 255 strings")
         return index + 1
 
     def pack(self, fmt: str, *values: Any) -> None:
