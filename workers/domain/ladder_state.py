@@ -25,7 +25,6 @@ __all__ = [
     "Rung",
     "Toggle",
     "changes",
-    "diff",
     "entries",
     "first_entry",
     "id_hash",
@@ -234,17 +233,13 @@ def _expired(entry: Suppression, through: datetime | None) -> bool:
     return entry.expires_at is not None and through is not None and entry.expires_at <= through
 
 
-def diff(before: AddressState, after: AddressState) -> list[ListChange]:
-    """The changes that turn the lists of ``before`` into those of ``after``, in list order."""
-    return changes(entries(before), entries(after), after.address)
-
-
 def changes(
     old: Mapping[ListName, Suppression | None],
     new: Mapping[ListName, Suppression | None],
     address: str,
 ) -> list[ListChange]:
-    """``diff`` of two states' ``entries``, for a caller that holds them already."""
+    """The changes that turn the lists ``old`` (a state's ``entries``) into ``new``, in
+    list order."""
     out: list[ListChange] = []
     for name in ListName:
         if name in new and (name not in old or old[name] != new[name]):
