@@ -185,7 +185,16 @@ def handle_address(
     elif kind != EXPIRE:
         raise ValueError(f"unknown internal record kind {kind!r}")
     if event is not None and ladder.changes_nothing(event, outcome):  # no state read either
-        return AddressResult(None, [], None, None, outcome, "none", False, [])
+        return AddressResult(
+            stored=None,
+            out=[],
+            expiry_before=None,
+            expiry_after=None,
+            outcome=outcome,
+            ladder_move="none",
+            duplicate=False,
+            counts=[],
+        )
     held = decode_address(stored) if stored is not None else None
     state = held.state if held is not None else AddressState.empty(address)
     versions = held.versions if held is not None else {}
