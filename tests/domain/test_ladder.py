@@ -495,6 +495,21 @@ def test_a_bounce_older_than_the_history_horizon_is_ignored() -> None:
     assert effects == []
 
 
+def test_a_bounce_behind_the_horizon_of_the_default_history() -> None:
+    """With the default bound (the last 4 ladder events), a bounce that arrives after five
+    newer ones is too late: the streak it began is one step shorter than in time order."""
+    times = [0, 8, 22, 50, 51, 60]  # 7, 14, 28 days, then permanent; 51 and 60 are echoes
+    in_order = bounce_entry([bounce(f"b{i}", t) for i, t in enumerate(times)])
+    assert in_order.reason is Reason.BOUNCE_LIMIT
+    state, _ = run([bounce(f"b{i}", t) for i, t in enumerate(times)][1:])
+    assert state.base.through is not None  # the first of them is folded: the horizon
+    late, effects = run([bounce("b0", 0)], state=state)
+    assert late.history == state.history and effects == []
+    late_entry = entries(late)[ListName.BOUNCE]
+    assert late_entry is not None and late_entry.reason is Reason.TEMPORARY
+    assert late_entry.expires_at == at(50) + 28 * DAY
+
+
 def test_effects_rebuild_the_entries() -> None:
     """A subscriber applying every effect in order holds exactly entries(state)."""
     inputs = [

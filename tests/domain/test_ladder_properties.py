@@ -152,20 +152,24 @@ def test_the_same_event_twice_equals_once(events: list[Input], data: st.DataObje
 @given(st.one_of(inputs(), inputs(times=DENSE)), st.randoms(use_true_random=False))
 def test_any_permutation_gives_the_same_lists(events: list[Input], rnd: random.Random) -> None:
     """The final lists depend only on the set of events, not on their arrival order, for
-    every order in which each delivery arrives after the condition bounces older than it."""
+    every order in which each delivery arrives after the condition bounces older than it
+    (exactly while the history holds them all)."""
     events = deliveries_after_older_bounces(events)
     shuffled = list(events)
     rnd.shuffle(shuffled)
     shuffled = deliveries_after_older_bounces(shuffled)
-    roomy = replace(Settings().ladder(), candidates_limit=len(events))  # within every bound: exact
-    first, _ = run(events, roomy)
+    size = max(1, len(events))
+    roomy = replace(Settings().ladder(), candidates_limit=size, history_limit=size)
+    first, _ = run(events, roomy)  # within every bound: exact
     second, _ = run(shuffled, roomy)
     assert entries(second) == entries(first)
     assert second.climbed == first.climbed
-    first, _ = run(events)  # default bounds: an entry may be a later one, never missing
+    # Default bounds: an entry may be a later one, and a ladder event that arrives behind
+    # the history's horizon is too late to be placed (a shallower streak; see
+    # test_a_bounce_behind_the_horizon_of_the_default_history), but no list goes missing.
+    first, _ = run(events)
     second, _ = run(shuffled)
     assert entries(second).keys() == entries(first).keys()
-    assert second.climbed == first.climbed
 
 
 @given(st.one_of(inputs(), inputs(times=DENSE)), st.randoms(use_true_random=False))
