@@ -288,7 +288,7 @@ def bench_logic(n: int) -> dict[str, Any]:
             account_id, address = handlers.split_address_key(out.key)
             held = table.get(out.key)
             result = handlers.handle_address(
-                held, out.value, account_id, address, config, position=(0, offset)
+                held, out.value, account_id, address, config, position=(0, offset, 0)
             )
             if result is not None and result.stored is not None:  # else: changes nothing
                 table[out.key] = result.stored

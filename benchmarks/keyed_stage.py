@@ -323,7 +323,7 @@ def state_size(deliveries: int = 1000, bounces: int = 10) -> dict[str, Any]:
             ).out.value  # fmt: skip
             offset += 1
             result = handlers.handle_address(
-                stored, op, "a", "hot@example.com", config, position=(0, offset)
+                stored, op, "a", "hot@example.com", config, position=(0, offset, 0)
             )
             if result is not None and result.stored is not None:
                 stored = result.stored

@@ -242,5 +242,5 @@ def test_the_stored_record_round_trips(events: list[Input], expired_through: flo
     if expired_through is not None:
         state, _ = expire(state, at(expired_through), Settings().ladder())
     versions = {f"bounce/{state.address}": 3, f"block/{state.address}": 1}
-    stored = decode_address(encode_address(state, versions, (2, 17)))
-    assert (stored.state, stored.versions, stored.applied) == (state, versions, (2, 17))
+    stored = decode_address(encode_address(state, versions, (2, 17, 3)))
+    assert (stored.state, stored.versions, stored.applied) == (state, versions, (2, 17, 3))

@@ -130,7 +130,7 @@ def test_an_address_stays_within_512_bytes_whatever_the_history(inputs: list[Inp
     arrival order, the stored record (with its versions and applied offset) is <= 512 B."""
     state, effects = run(inputs)
     versions = {f"{c.list.value}/{c.subject}": 9 for c in effects}
-    record = encode_address(state, versions, (3, 2**40))
+    record = encode_address(state, versions, (3, 2**40, 299))
     assert len(record) <= 512
     assert decode_address(record).state == state
     assert len(state.history) <= CONFIG.history_limit

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 from suppressor_client.types import ListName
 
-from workers.devkit.loadgen import bounce, delivery
+from workers.devkit.loadgen import bounce, command, delivery
 from workers.domain.state_codec import decode_address
 from workers.settings import Settings
 from workers.stream import handlers
@@ -103,24 +103,26 @@ def test_a_record_replayed_from_the_ops_topic_is_known_by_its_offset() -> None:
     id is held nowhere any more (its bounce folded out of the bounded history); the same
     record at a new offset (a front-stage replay) changes nothing and sends nothing."""
     first = _op(bounce("a", "x@gmail.com", "condition", when=T0))
-    placed = handlers.handle_address(None, first, "a", "x@gmail.com", CONFIG, position=(1, 10))
+    placed = handlers.handle_address(None, first, "a", "x@gmail.com", CONFIG, position=(1, 10, 0))
     assert placed is not None and placed.stored is not None and not placed.duplicate
     stored = placed.stored
     for n in range(1, CONFIG.history_limit + 2):  # later bounces fold the first one away
         later = _op(bounce("a", "x@gmail.com", "condition", when=T0 + timedelta(days=40 * n)))
         step = handlers.handle_address(
-            stored, later, "a", "x@gmail.com", CONFIG, position=(1, 10 + n)
+            stored, later, "a", "x@gmail.com", CONFIG, position=(1, 10 + n, 0)
         )
         assert step is not None and step.stored is not None and not step.duplicate
         stored = step.stored
     first_id = decode_delivery(first, "a")[0].event_id
     assert all(i.event_id != first_id for i in decode_address(stored).state.history)
-    replayed = handlers.handle_address(stored, first, "a", "x@gmail.com", CONFIG, position=(1, 10))
+    replayed = handlers.handle_address(
+        stored, first, "a", "x@gmail.com", CONFIG, position=(1, 10, 0)
+    )
     assert replayed is not None and replayed.duplicate and replayed.stored == stored
     assert [key.list for key, _record in replayed.out] == [ListName.BOUNCE]
-    again = handlers.handle_address(stored, first, "a", "x@gmail.com", CONFIG, position=(1, 99))
+    again = handlers.handle_address(stored, first, "a", "x@gmail.com", CONFIG, position=(1, 99, 0))
     assert again is not None and not again.duplicate and again.out == []
-    moved = handlers.handle_address(stored, first, "a", "x@gmail.com", CONFIG, position=(2, 10))
+    moved = handlers.handle_address(stored, first, "a", "x@gmail.com", CONFIG, position=(2, 10, 0))
     assert moved is not None and not moved.duplicate and moved.out == []
 
 
@@ -149,3 +151,22 @@ def test_a_stored_json_record_is_read_and_written_back_in_binary() -> None:
     assert held.versions["bounce/jane@example.com"] == 3
     legacy = decode_address(LEGACY).state
     assert held.state.climbed == legacy.climbed and held.state.history == legacy.history
+
+
+def test_items_of_one_bundle_are_told_apart_by_their_place() -> None:
+    """Two commands of one address in one bundle share the record's offset: each applies
+    by its place in the bundle, and the bundle replayed after a crash applies neither."""
+    block = handlers.COMMAND + orjson.dumps(command("a", "address.block", email="x@gmail.com"))
+    allow = handlers.COMMAND + orjson.dumps(command("a", "address.allow", email="x@gmail.com"))
+    first = handlers.handle_address(None, block, "a", "x@gmail.com", CONFIG, position=(0, 7, 0))
+    assert first is not None and first.stored is not None and not first.duplicate
+    second = handlers.handle_address(
+        first.stored, allow, "a", "x@gmail.com", CONFIG, position=(0, 7, 1)
+    )
+    assert second is not None and second.stored is not None and not second.duplicate
+    assert [key.list for key, _record in second.out] == [ListName.ADDRESS_ALLOW]
+    for place, op in enumerate((block, allow)):
+        again = handlers.handle_address(
+            second.stored, op, "a", "x@gmail.com", CONFIG, position=(0, 7, place)
+        )
+        assert again is not None and again.duplicate and again.stored == second.stored

@@ -15,7 +15,7 @@ a few hundred bytes whatever the history (docs/design.md, "The stored address st
              none), so an id shared by the history and an entry is written once
     body     address, listed entries, base rung, history, optional fields by a flag
              byte, seen hashes (8 each), versions (list, subject, version), the last
-             ops record applied (partition, offset)
+             ops record applied (partition, offset, place in a bundle)
 
 The header alone answers ``address_tip``, what the common delivery needs. A record
 written before this form (JSON, first byte ``{``) still loads: the changelog of a
@@ -60,7 +60,7 @@ _struct = cache(struct.Struct)  # one compiled format per format string
 _HEADER = _struct(">BBqBQ")
 _SUPPRESSION = ">BqqBBB"  # reason, since, expires_at, event, delivery, notes
 _TOGGLE = ">?qB"
-_APPLIED = ">Hq"
+_APPLIED = ">HqI"
 _MARKS = (Mark.DELIVERED, Mark.BOUNCE)
 _LISTS = tuple(ListName)
 # header flags
@@ -79,11 +79,12 @@ Versions = dict[str, int]
 @dataclass(frozen=True, slots=True)
 class StoredAddress:
     """What the address table holds per key: the state, the versions published from it,
-    and the (partition, offset) of the last ops record applied to it (None: unknown)."""
+    and the position of the last ops record applied to it (None: unknown): its partition,
+    offset and place in its bundle (``workers/stream/bundles.py``; 0 for a record alone)."""
 
     state: AddressState
     versions: Versions
-    applied: tuple[int, int] | None = None
+    applied: tuple[int, int, int] | None = None
 
 
 def _micros(moment: datetime) -> int:
@@ -162,7 +163,9 @@ def _string(text: str) -> bytes:
 
 
 def encode_address(
-    state: AddressState, versions: Mapping[str, int], applied: tuple[int, int] | None = None
+    state: AddressState,
+    versions: Mapping[str, int],
+    applied: tuple[int, int, int] | None = None,
 ) -> bytes:
     """The binary record of one (account, address) for the worker's RocksDB table."""
     w = _Writer()
@@ -314,7 +317,7 @@ def decode_address(data: bytes) -> StoredAddress:
         address_allow=allow,
         seen=seen,
     )
-    return StoredAddress(state, versions, (applied[0], applied[1]) if applied else None)
+    return StoredAddress(state, versions, (applied[0], applied[1], applied[2]) if applied else None)
 
 
 # --- the JSON form before ADDRESS_FORMAT (read only) -------------------------------

@@ -212,18 +212,19 @@ class SuppressorApp:
         async for event in stream.events():
             value = event.value or b""
             if value[:1] != bundles.BUNDLE:
-                await self._address(event, event.key, value)
+                await self._address(event, event.key, value, 0)
                 continue
             try:
                 items = list(bundles.decode_bundle(value))
             except ValueError as exc:
                 await self._refuse(event, event.key, value, exc)
                 continue
-            for key, op in items:  # in order, each as if it had come alone
-                await self._address(event, key, op)
+            for index, (key, op) in enumerate(items):  # in order, each as if it came alone
+                await self._address(event, key, op, index)
 
-    async def _address(self, event: EventT[bytes], key: bytes, op: bytes) -> None:
-        """One internal record of (account, address): ``event`` is the ops record carrying it."""
+    async def _address(self, event: EventT[bytes], key: bytes, op: bytes, index: int) -> None:
+        """One internal record of (account, address): ``event`` is the ops record carrying
+        it, ``index`` its place in that record's bundle (0 for a record alone)."""
         account_id, address = handlers.split_address_key(key)
         msg = event.message
         try:  # everything that can fail, before anything is written
@@ -235,7 +236,7 @@ class SuppressorApp:
                 account_id,
                 address,
                 self.config,
-                position=(msg.partition, msg.offset),
+                position=(msg.partition, msg.offset, index),
             )
             encoded = self._encode(result.out) if result is not None else []
         except Exception as exc:  # a worker never crashes on input

@@ -143,12 +143,17 @@ def _expiry(held: Mapping[ListName, Suppression | None]) -> datetime | None:
     return bounce.expires_at if bounce is not None else None
 
 
-def _replayed(applied: tuple[int, int] | None, position: tuple[int, int] | None) -> bool:
+Position = tuple[int, int, int]
+"""Where an internal record was read: ops partition, offset, and its place in a bundle."""
+
+
+def _replayed(applied: Position | None, position: Position | None) -> bool:
     """Whether the record at ``position`` was applied already: the state remembers the
-    last ops record applied to it, and one key's records reach it in offset order."""
+    last one applied to it, and one key's records reach it in offset order (the items of
+    a bundle in their order)."""
     if applied is None or position is None:
         return False
-    return position[0] == applied[0] and position[1] <= applied[1]
+    return position[0] == applied[0] and position[1:] <= applied[1:]
 
 
 def handle_address(
@@ -158,10 +163,10 @@ def handle_address(
     address: str,
     config: LadderConfig,
     *,
-    position: tuple[int, int] | None = None,
+    position: Position | None = None,
 ) -> AddressResult | None:
-    """Apply one internal record (at ``position``: its ops partition and offset, when
-    known) to the state of (account, address).
+    """Apply one internal record (read at ``position``, when known) to the state of
+    (account, address).
 
     None: the record changes nothing (a delivery that finds no streak), so there is
     nothing to store and nothing to send; a result with no ``stored`` says the same of a
