@@ -196,9 +196,18 @@ class CompactView(ListView):
         self._expires[e] = _micros(entry.expires_at)
 
     def _read(self, e: int) -> tuple[AddressEntry, ...]:
+        # The feed thread writes while senders read: an entry removed since its slot was
+        # read is gone, and several entries are read only once the side dict holds them.
         flags = self._flags[e]
+        if flags == _DEAD:
+            return ()
         if flags == _MULTI:
-            return self._extra[e]
+            extra = self._extra.get(e)
+            if extra is not None:
+                return extra
+            flags = self._flags[e]  # turned back into one entry meanwhile
+            if flags in (_MULTI, _DEAD):
+                return ()
         reason = self._reasons[e]
         since = self._since[e]
         expires = self._expires[e]
@@ -240,6 +249,8 @@ class CompactView(ListView):
                 offsets = self._offsets
                 if self._arena[offsets[e] : offsets[e + 1]] == key:
                     flags = self._flags[e]
+                    if flags == _DEAD:  # removed by the feed since the slot was read
+                        return ENTRY_NONE
                     if flags == _MULTI or self._expires[e] != _NO_TIME:
                         return ENTRY_COMPLEX
                     return (flags | self._reasons[e] << 8) + 1
@@ -323,12 +334,12 @@ class CompactView(ListView):
             self._append(slot, raw, (0, 0, 0, _NO_TIME, _NO_TIME))
             self._per_account[account] += 1
             self._write(len(self._flags) - 1, rest[0])
-        elif len(rest) == 1:
-            self._extra.pop(e, None)
+        elif len(rest) == 1:  # the arrays first, then the side dict: readers see one or the other
             self._write(e, rest[0])
+            self._extra.pop(e, None)
         else:
-            self._flags[e] = _MULTI
             self._extra[e] = rest
+            self._flags[e] = _MULTI
         return True
 
     def apply_encoded(self, key: bytes, value: bytes | None) -> bool:
@@ -389,8 +400,9 @@ class CompactView(ListView):
                     except KeyError:  # one missing: apply_encoded says which
                         account = list_text = subject = version = active = None
                     reason, since = obj.get("reason"), obj.get("since")
-                    name = lists_by_text.get(list_text)
-                    number = numbers.get(account)
+                    # a list or an object here would be unhashable: only strings look up
+                    name = lists_by_text.get(list_text) if type(list_text) is str else None
+                    number = numbers.get(account) if type(account) is str else None
                     if (name is not None and number is not None and type(subject) is str
                             and type(version) is int and version >= 1 and type(active) is bool
                             and (reason is None or (type(reason) is int and reason in _REASON_OF))

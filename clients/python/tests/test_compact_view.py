@@ -135,8 +135,12 @@ def test_domain_lists_are_kept_beside() -> None:
         (b'["acme","bounce","a@b.example"]', b'{"version":1,"active":true,"reason":42}'),
         (b'["acme","bounce","a@b.example"]', b'{"version":1,"active":true,"subject":"x@y.z"}'),
         (b'["acme","bounce","a@b.example"]', b'{"version":1,"active":true,"since":"yesterday"}'),
+        (b'["acme","block","a@b.example"]',
+         b'{"account_id":"acme","list":["block"],"subject":"a@b.example","version":1,"active":true}'),
+        (b'["acme","block","a@b.example"]',
+         b'{"account_id":{"a":1},"list":"block","subject":"a@b.example","version":1,"active":true}'),
     ],
-)
+)  # fmt: skip
 def test_undecodable_records_raise_input_errors(key: bytes, value: bytes) -> None:
     """A record decode_record would refuse is refused here too, and changes nothing."""
     view = CompactView()
@@ -156,3 +160,19 @@ def test_state_from_another_byte_order_is_refused() -> None:
     meta["byteorder"] = "big" if meta["byteorder"] == "little" else "little"
     with pytest.raises(ValueError, match="byte order"):
         CompactView.from_state(meta, sections)
+
+
+def test_a_reader_between_two_writes_of_the_feed_never_raises() -> None:
+    """The feed thread changes an entry in several steps while senders decide: a reader
+    that found the slot before a removal, or the several-entries flag before the side
+    dict, gets an answer (the entry taken as gone), never an exception."""
+    view = CompactView()
+    key = ListKey("acme", ListName.BLOCK, "jane@example.com")
+    view.apply(key, ListRecord(key, 1, True, reason=Reason.MANUAL, since=T0))
+    assert decide(view, "acme", "jane@example.com").rule == "suppressed"
+    (entry,) = [e for e, flags in enumerate(view._flags) if flags]
+    view._flags[entry] = 0xFE  # (removed: the slot still names it)
+    assert decide(view, "acme", "jane@example.com").allowed
+    assert view.address_entries("acme", "jane@example.com") == ()
+    view._flags[entry] = 0xFF  # (several entries, the side dict not yet written)
+    assert decide(view, "acme", "jane@example.com").allowed
