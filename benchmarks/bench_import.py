@@ -42,12 +42,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from workers.client.commands import CommandWriter  # noqa: E402
-from workers.client.sender import SenderClient  # noqa: E402
 from workers.devkit.net_ports import free_port  # noqa: E402
 from workers.devkit.worker_process import WorkerProcess  # noqa: E402
 from workers.domain.file_stream import stream_import_csv  # noqa: E402
 from workers.kafka.topics import ensure_topics  # noqa: E402
-from workers.service.import_stream import import_stream  # noqa: E402
+from workers.service.import_stream import import_client, import_stream  # noqa: E402
 from workers.settings import Settings  # noqa: E402
 
 
@@ -122,7 +121,7 @@ def run(rows: int, wait: float, workdir: Path) -> dict[str, Any]:
     assert worker.proc is not None
     worker_ps = psutil.Process(worker.proc.pid)
     this_ps = psutil.Process()
-    client = SenderClient(settings, keep_details=False).start(timeout=30)
+    client = import_client(settings).start(timeout=30)
     writer = CommandWriter(settings, client)
     try:
         client.wait_ready(60)

@@ -16,30 +16,62 @@ the keyed stage by then; rows on other partitions of its ops topic can trail by 
 bundles the keyed stage holds at once (milliseconds).
 
 Each row's event id is the run's id and the row's line, and each batch carries one
-``occurred_at``: no random bytes or clock read per row.
+``occurred_at``: no random bytes or clock read per row. A row is encoded straight from
+what the file's row rules checked, not built as a dict for the writer to check again:
+the worker's parser runs on one row of each batch (the account and the envelope).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import orjson
 from suppressor_client.records import format_timestamp
-from suppressor_client.types import CATEGORY_OF, SUPPRESSION_LISTS, Command, CommandType
+from suppressor_client.types import (
+    CATEGORY_OF,
+    SUPPRESSION_LISTS,
+    Command,
+    CommandType,
+    ListName,
+)
 from suppressor_client.view import ListView
 
 from workers.client.commands import effect_visible
+from workers.client.sender import SenderClient
+from workers.domain.events import parse_command
 from workers.domain.file_stream import SeenSet
 from workers.domain.files import ImportRow, InvalidRow
-from workers.service.list_tools import make_command
+from workers.settings import Settings
 
-__all__ = ["BATCH_ROWS", "REPORT_ROWS", "ImportWriter", "StreamedImport", "import_stream"]
+__all__ = [
+    "BATCH_ROWS",
+    "IMPORT_LISTS",
+    "REPORT_ROWS",
+    "ImportWriter",
+    "StreamedImport",
+    "import_client",
+    "import_stream",
+]
 
 BATCH_ROWS = 5_000  # rows a batch: validated, then queued on the producer together
 REPORT_ROWS = 1_000  # line numbers kept per kind (invalid, already present); more are counted
+IMPORT_LISTS = frozenset({ListName.BLOCK, ListName.BOUNCE, ListName.RECIPIENT_ALLOW})
+"""What an import reads: the lists a row goes to (``_present``), and the recipient
+allowlist that makes a block a visible no-op (``commands._blocked``)."""
+
+
+def import_client(settings: Settings) -> SenderClient:
+    """The sender view an import checks rows against and waits on, not started.
+
+    A ``CompactView`` (under 100 bytes an entry instead of ~290: the import's own million
+    rows come back into it) of ``IMPORT_LISTS`` only; never with a snapshot file, which
+    would then hold a view without the other lists.
+    """
+    return SenderClient(settings.with_(snapshot_path=""), compact=True, lists=IMPORT_LISTS)
 
 
 @dataclass(slots=True)
@@ -98,12 +130,12 @@ class _Feed(Protocol):
 
 
 class ImportWriter(Protocol):
-    """What the import needs of a ``CommandWriter``: batch writes and the view they land in."""
+    """What the import needs of a ``CommandWriter``: checked writes and the view they land in."""
 
     @property
     def client(self) -> _Feed: ...
 
-    def send_many(self, commands: Iterable[Mapping[str, Any]]) -> Sequence[Command]: ...
+    def send_checked(self, key: bytes, records: Iterable[bytes]) -> None: ...
 
     def settle(self, timeout: float = ...) -> None: ...
 
@@ -122,25 +154,28 @@ def import_stream(
     """Import streamed rows into ``account``'s block list; ``wait`` bounds the final wait.
 
     ``on_rows(n)`` reports n more rows read and dealt with (written, present or invalid),
-    ``on_visible(n)`` n more written rows visible to senders. Raises what
-    ``CommandWriter.send_many`` and ``settle`` raise, and what the stream raises (``TooLarge``,
-    ``BadEncoding``); rows of earlier batches are then already written.
+    ``on_visible(n)`` n more written rows visible to senders. Raises ``InputError`` for
+    an account the worker refuses (before any row is written), what
+    ``CommandWriter.send_checked`` and ``settle`` raise, and what the stream raises
+    (``TooLarge``, ``BadEncoding``); rows of earlier batches are then already written.
     """
     view = writer.client.view
-    run = uuid.uuid4().hex  # a row's event id is the run's and its line: unique, and cheap
+    key = account.encode()
+    encode = _row_encoder(account)
     occurred_at = format_timestamp(datetime.now(UTC))  # of the batch being gathered
     report = StreamedImport(cap=cap)
     seen = SeenSet()
     checkpoints: list[tuple[Command, int]] = []
-    batch: list[dict[str, Any]] = []
+    batch: list[bytes] = []
     handled = 0
 
     def flush() -> None:
         nonlocal handled, occurred_at
         occurred_at = format_timestamp(datetime.now(UTC))
         if batch:
-            sent = writer.send_many(batch)
-            checkpoints.append((sent[-1], len(batch)))
+            parse_command(batch[0])  # the worker's own parser on one row a batch: the envelope
+            checkpoints.append((parse_command(batch[-1]), len(batch)))
+            writer.send_checked(key, batch)
             report.added += len(batch)
             batch.clear()
         if on_rows is not None and handled:
@@ -157,17 +192,7 @@ def import_stream(
                 report.note_present(item)
             else:
                 seen.add(digest)
-                batch.append(
-                    make_command(
-                        CommandType.IMPORT_ROW,
-                        account,
-                        event_id=f"{run}:{item.line}",
-                        occurred_at=occurred_at,
-                        email=item.email,
-                        notes=item.notes,
-                        reason=int(item.reason),
-                    )
-                )
+                batch.append(encode(item, occurred_at))
         if len(batch) >= batch_rows or handled >= batch_rows:
             flush()
     flush()
@@ -175,6 +200,34 @@ def import_stream(
     if wait is not None and checkpoints:
         report.visible = _wait_visible(writer, checkpoints, wait, on_visible)
     return report
+
+
+def _row_encoder(account: str) -> Callable[[ImportRow, str], bytes]:
+    """The ``import.row`` command of a row, encoded; its event id is the run's id and its line.
+
+    A row from ``workers.domain.files`` is already what ``parse_command`` accepts (the
+    address normalised by the same function, notes within the same bound, reason 2 or
+    10), so only the account and the envelope are left to check: ``import_stream`` runs
+    the worker's parser on one row of each batch (tests/service pin the equivalence).
+    """
+    run = uuid.uuid4().hex
+    kind = CommandType.IMPORT_ROW.value
+    dumps = orjson.dumps
+
+    def encode(row: ImportRow, occurred_at: str) -> bytes:
+        body: dict[str, Any] = {
+            "type": kind,
+            "account_id": account,
+            "event_id": f"{run}:{row.line}",
+            "occurred_at": occurred_at,
+            "email": row.email,
+            "reason": int(row.reason),
+        }
+        if row.notes is not None:
+            body["notes"] = row.notes
+        return dumps(body)
+
+    return encode
 
 
 def _present(view: ListView, account: str, row: ImportRow) -> bool:
