@@ -6,14 +6,18 @@ one; these tests pin that the two agree on every row a file can hold.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from suppressor_client.errors import InputError
 from suppressor_client.types import CommandType
+from suppressor_client.view import ListView
 
 from tests.api.memory import MemoryLists
+from workers.client.sender import Staleness
 from workers.domain.events import parse_command
 from workers.domain.files import ImportRow, csv_rows
 from workers.service.import_stream import import_stream
@@ -65,3 +69,33 @@ def test_an_account_the_worker_refuses_writes_nothing() -> None:
     with pytest.raises(InputError, match="account_id"):
         import_stream(lists, "no spaces", rows, wait=None)
     assert lists.commands == []
+
+
+class _Trailing(MemoryLists):
+    """A view that trails the topic by 30,000 records until a wait lets it catch up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lag = 30_000
+        self.events: list[str] = []
+
+    def staleness(self) -> Staleness:
+        return Staleness(self.lag, 0.1, True)
+
+    def wait_until(self, condition: Callable[[ListView], bool], timeout: float) -> bool:
+        self.events.append("wait")
+        self.lag = 0
+        return condition(self.view)
+
+    def send_checked(self, key: bytes, records: Iterable[bytes]) -> None:
+        self.events.append("send")
+        super().send_checked(key, records)
+
+
+def test_a_batch_waits_while_the_view_trails_the_topic() -> None:
+    """librdkafka holds what the view has not decoded: no batch is written while it trails."""
+    lists = _Trailing()
+    rows = csv_rows([f"u{n}@example.com" for n in range(10)], max_rows=10)
+    report = import_stream(lists, "acme", rows, wait=None, batch_rows=4)
+    assert report.added == 10
+    assert lists.events == ["wait", "send", "send", "send"]

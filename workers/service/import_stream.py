@@ -41,7 +41,7 @@ from suppressor_client.types import (
 from suppressor_client.view import ListView
 
 from workers.client.commands import effect_visible
-from workers.client.sender import SenderClient
+from workers.client.sender import SenderClient, Staleness
 from workers.domain.events import parse_command
 from workers.domain.file_stream import SeenSet
 from workers.domain.files import ImportRow, InvalidRow
@@ -50,6 +50,7 @@ from workers.settings import Settings
 __all__ = [
     "BATCH_ROWS",
     "IMPORT_LISTS",
+    "MAX_VIEW_LAG",
     "REPORT_ROWS",
     "ImportWriter",
     "StreamedImport",
@@ -59,6 +60,10 @@ __all__ = [
 
 BATCH_ROWS = 5_000  # rows a batch: validated, then queued on the producer together
 REPORT_ROWS = 1_000  # line numbers kept per kind (invalid, already present); more are counted
+MAX_VIEW_LAG = 20_000
+"""Records the view may trail the topic by before the next batch waits: librdkafka holds
+the records the view has not decoded yet (up to 64 MB), and the reading loop competes
+with the view's thread for the interpreter, so the view trails while rows are read."""
 IMPORT_LISTS = frozenset({ListName.BLOCK, ListName.BOUNCE, ListName.RECIPIENT_ALLOW})
 """What an import reads: the lists a row goes to (``_present``), and the recipient
 allowlist that makes a block a visible no-op (``commands._blocked``)."""
@@ -126,6 +131,8 @@ class _Feed(Protocol):
     @property
     def view(self) -> ListView: ...
 
+    def staleness(self) -> Staleness: ...
+
     def wait_until(self, condition: Callable[[ListView], bool], timeout: float) -> bool: ...
 
 
@@ -173,6 +180,7 @@ def import_stream(
         nonlocal handled, occurred_at
         occurred_at = format_timestamp(datetime.now(UTC))
         if batch:
+            _keep_up(writer.client)
             parse_command(batch[0])  # the worker's own parser on one row a batch: the envelope
             checkpoints.append((parse_command(batch[-1]), len(batch)))
             writer.send_checked(key, batch)
@@ -230,10 +238,19 @@ def _row_encoder(account: str) -> Callable[[ImportRow, str], bytes]:
     return encode
 
 
+def _keep_up(client: _Feed) -> None:
+    """Wait (a minute at most) while the view trails the topic by more than ``MAX_VIEW_LAG``."""
+    if client.staleness().lag > MAX_VIEW_LAG:
+        client.wait_until(lambda _view: client.staleness().lag <= MAX_VIEW_LAG // 2, 60.0)
+
+
 def _present(view: ListView, account: str, row: ImportRow) -> bool:
     """The address is already on the list its row would go to (block, or bounce for 10)."""
+    entries = view.address_entries(account, row.email)
+    if not entries:  # nearly every row of a large import
+        return False
     name = SUPPRESSION_LISTS[CATEGORY_OF[row.reason]]
-    return any(e.active and e.list is name for e in view.address_entries(account, row.email))
+    return any(e.active and e.list is name for e in entries)
 
 
 def _wait_visible(
