@@ -7,11 +7,13 @@ one; these tests pin that the two agree on every row a file can hold.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from suppressor_client.compact_view import CompactView
 from suppressor_client.errors import InputError
 from suppressor_client.types import CommandType
 from suppressor_client.view import ListView
@@ -20,7 +22,8 @@ from tests.api.memory import MemoryLists
 from workers.client.sender import Staleness
 from workers.domain.events import parse_command
 from workers.domain.files import ImportRow, csv_rows
-from workers.service.import_stream import import_stream
+from workers.service.import_stream import import_client, import_stream
+from workers.settings import Settings
 
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"))
 _LOCAL = st.sampled_from(["jane", "J.Doe+tag", "ünï", "a" * 64, "a" * 65, "", "x y", "o'neil"])
@@ -99,3 +102,13 @@ def test_a_batch_waits_while_the_view_trails_the_topic() -> None:
     report = import_stream(lists, "acme", rows, wait=None, batch_rows=4)
     assert report.added == 10
     assert lists.events == ["wait", "send", "send", "send"]
+
+
+def test_the_import_view_is_compact_and_never_snapshotted(tmp_path: Path) -> None:
+    """A filtered view must not replace a sender's snapshot, even where one is configured."""
+    settings = Settings().with_(snapshot_path=str(tmp_path / "view.snapshot"))
+    client = import_client(settings)
+    assert isinstance(client.view, CompactView)
+    with pytest.raises(ValueError, match="no snapshot file"):
+        client.save_snapshot()
+    assert not (tmp_path / "view.snapshot").exists()
