@@ -19,7 +19,6 @@ import orjson
 from suppressor_client.lists import parse_pool
 from suppressor_client.records import format_timestamp
 from suppressor_client.sender import ViewDecisions
-from suppressor_client.types import Command
 from suppressor_client.view import ListView
 
 from workers.client.commands import SubmitsOne, WriteResult
@@ -75,9 +74,14 @@ class MemoryLists(ViewDecisions, SubmitsOne):
                 progress(1)
         return results
 
-    def send_many(self, commands: Iterable[Mapping[str, Any]]) -> list[Command]:
+    def send_checked(self, key: bytes, records: Iterable[bytes]) -> None:
         """Like the real writer's: applied at once (unless held), no ack to wait for."""
-        return [r.command for r in self.submit_many(commands, wait=None) if r.command is not None]
+        for raw in records:
+            cmd = parse_command(raw)  # a stand-in still refuses what the worker refuses
+            assert cmd.account_id.encode() == key, "the key is the command's account"
+            self.commands.append(orjson.loads(raw))
+            if not self.hold_writes:
+                self._apply(raw, cmd.account_id, cmd.email)
 
     def settle(self, timeout: float = 30.0) -> None:
         """Nothing is in flight: every command applied (or was held) as it was sent."""

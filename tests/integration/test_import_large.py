@@ -21,7 +21,12 @@ ROWS = 20_000
 def test_cli_imports_20000_rows_and_reports_lines(
     topics: Settings, start_worker: Callable[..., WorkerProcess], tmp_path: Path
 ) -> None:
-    """20,000 rows with bad, repeated and present rows: counts and lines reported, all visible."""
+    """20,000 rows with bad, repeated and present rows: counts and lines reported, all visible.
+
+    The import's view holds the block, bounce and recipient-allow lists only: an address
+    on the address allow list is still a new block, and an allowlisted last row (the final
+    checkpoint, a no-op for the worker) still counts as visible.
+    """
     start_worker()
     runner = CliRunner()
 
@@ -31,19 +36,23 @@ def test_cli_imports_20000_rows_and_reports_lines(
         return result
 
     run("address", "block", "user7@example.com", "-a", "acme")
+    run("allowlist", "add", "kept@example.com", "-a", "acme")
+    run("address", "allow", "past@example.com", "-a", "acme")
     lines = ["email;notes"]
     lines += [f'user{n}@example.com;"row {n}"' for n in range(ROWS)]
     lines[101] = "not-an-address"  # line 102 of the file
     lines.append("USER5@example.com")  # line 20,002: a repeat of line 7
+    lines.append("past@example.com")  # allowed past domain rules, not blocked: a new block
+    lines.append("kept@example.com")  # the last row: the allowlist makes its block a no-op
     csv = tmp_path / "big.csv"
     csv.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
 
     out = run("import", str(csv), "-a", "acme", "--timeout", "120").stdout
-    added = ROWS - 2  # user100 is invalid, user7 was blocked before
+    added = ROWS - 2 + 2  # user100 is invalid, user7 was blocked before; past and kept are new
     assert f"{added} added, 2 already present, 1 invalid; {added} visible" in out
     assert "line 102: invalid_address" in out
     assert "line 9: already present: user7@example.com" in out
     assert f"line {ROWS + 2}: already present: user5@example.com" in out
 
     stats = orjson.loads(run("stats", "-a", "acme").stdout)
-    assert stats["block"] == ROWS - 1  # every imported row, and the one blocked before
+    assert stats["block"] == ROWS  # every imported row but kept, and the one blocked before

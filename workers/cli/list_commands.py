@@ -26,7 +26,8 @@ from workers.client.commands import CommandError, CommandWriter
 from workers.client.sender import FeedError, SenderClient
 from workers.domain.file_stream import stream_import_csv, stream_manual
 from workers.service import list_tools as lists
-from workers.service.import_stream import StreamedImport, import_stream
+from workers.service.import_stream import StreamedImport, import_client, import_stream
+from workers.settings import Settings
 
 __all__ = ["register"]
 
@@ -63,12 +64,20 @@ def _writer(client: SenderClient) -> Iterator[CommandWriter]:
 
 
 @contextmanager
-def _client(timeout: float, *, keep_details: bool = True) -> Iterator[SenderClient]:
-    """A sender view of the topic, caught up; fails clearly without broker or topic."""
+def _client(
+    timeout: float,
+    *,
+    keep_details: bool = True,
+    build: Callable[[Settings], SenderClient] | None = None,
+) -> Iterator[SenderClient]:
+    """A sender view of the topic (``build``'s, else a full one), caught up; fails clearly
+    without broker or topic."""
     from confluent_kafka import KafkaException
 
     settings = load_settings()
-    client = SenderClient(settings, keep_details=keep_details)
+    client = (
+        build(settings) if build is not None else SenderClient(settings, keep_details=keep_details)
+    )
     try:
         client.start(timeout=min(timeout, 15.0))
     except FeedError as exc:
@@ -233,7 +242,11 @@ def import_(
         read = _Counted(stream)
         try:
             items = stream_manual(read, notes) if manual else stream_import_csv(read)
-            with _client(timeout) as client, _writer(client) as writer, _import_bar(size) as bar:
+            with (
+                _client(timeout, build=import_client) as client,
+                _writer(client) as writer,
+                _import_bar(size) as bar,
+            ):
                 report = import_stream(
                     writer,
                     account,

@@ -169,8 +169,10 @@ def effect_visible(
 def _prepare(command: Mapping[str, Any]) -> tuple[bytes, Command]:
     """Fill ``event_id`` and ``occurred_at`` when missing, encode, validate as the worker does."""
     body = dict(command)
-    body.setdefault("event_id", uuid.uuid4().hex)
-    body.setdefault("occurred_at", format_timestamp(datetime.now(UTC)))
+    if "event_id" not in body:  # not setdefault: its default would cost a urandom call each time
+        body["event_id"] = uuid.uuid4().hex
+    if "occurred_at" not in body:
+        body["occurred_at"] = format_timestamp(datetime.now(UTC))
     raw = orjson.dumps(body)
     parsed = parse_command(raw)
     if parsed.type is CommandType.URI_ADD:
@@ -228,7 +230,7 @@ class CommandWriter(SubmitsOne):
                 "log_level": 0,
             }
         )
-        self._failures: list[str] = []  # delivery errors of ``send_many``, for ``settle``
+        self._failures: list[str] = []  # delivery errors of ``send_checked``, for ``settle``
 
     def submit_many(
         self,
@@ -251,22 +253,22 @@ class CommandWriter(SubmitsOne):
             return [WriteResult(c.event_id, False, 0.0, c) for c in parsed]
         return self._wait_visible(parsed, started, started + wait, progress)
 
-    def send_many(self, commands: Iterable[Mapping[str, Any]]) -> list[Command]:
-        """Validate commands and queue them without waiting for the broker (a long import).
+    def send_checked(self, key: bytes, records: Iterable[bytes]) -> None:
+        """Queue encoded commands under one key without waiting for the broker (a long import).
 
-        A full local queue waits for room: that is the backpressure, and the next batch
-        is built while this one is in flight. ``settle`` waits for every ack and raises
-        what failed. A bad command raises ``InputError`` before any of the batch is queued.
+        The caller has checked them as ``parse_command`` would (an import's rows are checked
+        by the file's row rules, ``workers.service.import_stream``), so each costs only its
+        produce. A full local queue waits for room: that is the backpressure, and the next
+        batch is built while this one is in flight. ``settle`` waits for every ack and
+        raises what failed.
         """
-        prepared = [_prepare(c) for c in commands]
-        for raw, parsed in prepared:
-            key = parsed.account_id.encode()
-            produce_retrying(self._producer, self.topic, raw, key, self._delivered)
-        self._producer.poll(0)
-        return [parsed for _raw, parsed in prepared]
+        producer, topic, delivered = self._producer, self.topic, self._delivered
+        for raw in records:
+            produce_retrying(producer, topic, raw, key, delivered)
+        producer.poll(0)
 
     def settle(self, timeout: float = 30.0) -> None:
-        """Wait until the broker acknowledged everything ``send_many`` queued."""
+        """Wait until the broker acknowledged everything ``send_checked`` queued."""
         left = self._producer.flush(timeout)
         failure = self._failures[0] if self._failures else None
         self._failures.clear()

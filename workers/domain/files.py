@@ -325,6 +325,9 @@ def _records(lines: Iterable[str]) -> Iterator[tuple[int, str, list[str] | _RowE
         except _RowError as error:
             yield line_no, first, error
             continue
+        if not used:  # nearly every row: one line
+            yield line_no, first, fields
+            continue
         taken = [first, *(ahead.popleft() for _ in range(used))]
         yield line_no, "\n".join(taken), fields
         line_no += used
@@ -366,6 +369,8 @@ def _fields_spanning(first: str, ahead: deque[str], source: Iterator[str]) -> tu
 
 def _split(row: str) -> list[str] | None:
     """Split on ``;`` honouring double quotes; None while a quote is still open."""
+    if _QUOTE not in row:  # nothing to honour: the common row of addresses and plain notes
+        return row.split(_SEPARATOR)
     fields: list[str] = []
     start, end = 0, len(row)
     while True:
@@ -395,6 +400,9 @@ def _split(row: str) -> list[str] | None:
 
 def _quoted(row: str, start: int) -> tuple[str | None, int]:
     """A quoted field's text (``""`` is one quote) and the index after its closing quote."""
+    quote = row.find(_QUOTE, start)
+    if quote != -1 and not row.startswith(_QUOTE, quote + 1):  # no doubled quote: one slice
+        return row[start:quote], quote + 1
     parts: list[str] = []
     while True:
         quote = row.find(_QUOTE, start)
@@ -428,9 +436,12 @@ def _from_export(fields: list[str]) -> list[str]:
 
 def _import_row(line_no: int, fields: list[str]) -> ImportRow:
     """Check one row's cells: address, optional notes, optional reason (2 or 10)."""
-    address, notes, reason, *extra = [*fields, "", ""]
-    if any(cell.strip() for cell in extra):
+    count = len(fields)
+    if count > 3 and any(cell.strip() for cell in fields[3:]):
         raise _RowError("too_many_columns", "at most three columns: address, notes, reason")
+    address = fields[0]
+    notes = fields[1] if count > 1 else ""
+    reason = fields[2] if count > 2 else ""
     if not address.strip():
         raise _RowError("missing_address", "the first column is empty")
     code = _IMPORT_REASONS.get(reason.strip())

@@ -16,30 +16,67 @@ the keyed stage by then; rows on other partitions of its ops topic can trail by 
 bundles the keyed stage holds at once (milliseconds).
 
 Each row's event id is the run's id and the row's line, and each batch carries one
-``occurred_at``: no random bytes or clock read per row.
+``occurred_at``: no random bytes or clock read per row. A row is encoded straight from
+what the file's row rules checked, not built as a dict for the writer to check again:
+the worker's parser runs on one row of each batch (the account and the envelope).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import orjson
 from suppressor_client.records import format_timestamp
-from suppressor_client.types import CATEGORY_OF, SUPPRESSION_LISTS, Command, CommandType
+from suppressor_client.types import (
+    CATEGORY_OF,
+    SUPPRESSION_LISTS,
+    Command,
+    CommandType,
+    ListName,
+)
 from suppressor_client.view import ListView
 
 from workers.client.commands import effect_visible
+from workers.client.sender import SenderClient, Staleness
+from workers.domain.events import parse_command
 from workers.domain.file_stream import SeenSet
 from workers.domain.files import ImportRow, InvalidRow
-from workers.service.list_tools import make_command
+from workers.settings import Settings
 
-__all__ = ["BATCH_ROWS", "REPORT_ROWS", "ImportWriter", "StreamedImport", "import_stream"]
+__all__ = [
+    "BATCH_ROWS",
+    "IMPORT_LISTS",
+    "MAX_VIEW_LAG",
+    "REPORT_ROWS",
+    "ImportWriter",
+    "StreamedImport",
+    "import_client",
+    "import_stream",
+]
 
 BATCH_ROWS = 5_000  # rows a batch: validated, then queued on the producer together
 REPORT_ROWS = 1_000  # line numbers kept per kind (invalid, already present); more are counted
+MAX_VIEW_LAG = 20_000
+"""Records the view may trail the topic by before the next batch waits: librdkafka holds
+the records the view has not decoded yet (up to 64 MB), and the reading loop competes
+with the view's thread for the interpreter, so the view trails while rows are read."""
+IMPORT_LISTS = frozenset({ListName.BLOCK, ListName.BOUNCE, ListName.RECIPIENT_ALLOW})
+"""What an import reads: the lists a row goes to (``_present``), and the recipient
+allowlist that makes a block a visible no-op (``commands._blocked``)."""
+
+
+def import_client(settings: Settings) -> SenderClient:
+    """The sender view an import checks rows against and waits on, not started.
+
+    A ``CompactView`` (under 100 bytes an entry instead of ~290: the import's own million
+    rows come back into it) of ``IMPORT_LISTS`` only; never with a snapshot file, which
+    would then hold a view without the other lists.
+    """
+    return SenderClient(settings.with_(snapshot_path=""), compact=True, lists=IMPORT_LISTS)
 
 
 @dataclass(slots=True)
@@ -94,16 +131,18 @@ class _Feed(Protocol):
     @property
     def view(self) -> ListView: ...
 
+    def staleness(self) -> Staleness: ...
+
     def wait_until(self, condition: Callable[[ListView], bool], timeout: float) -> bool: ...
 
 
 class ImportWriter(Protocol):
-    """What the import needs of a ``CommandWriter``: batch writes and the view they land in."""
+    """What the import needs of a ``CommandWriter``: checked writes and the view they land in."""
 
     @property
     def client(self) -> _Feed: ...
 
-    def send_many(self, commands: Iterable[Mapping[str, Any]]) -> Sequence[Command]: ...
+    def send_checked(self, key: bytes, records: Iterable[bytes]) -> None: ...
 
     def settle(self, timeout: float = ...) -> None: ...
 
@@ -122,25 +161,29 @@ def import_stream(
     """Import streamed rows into ``account``'s block list; ``wait`` bounds the final wait.
 
     ``on_rows(n)`` reports n more rows read and dealt with (written, present or invalid),
-    ``on_visible(n)`` n more written rows visible to senders. Raises what
-    ``CommandWriter.send_many`` and ``settle`` raise, and what the stream raises (``TooLarge``,
-    ``BadEncoding``); rows of earlier batches are then already written.
+    ``on_visible(n)`` n more written rows visible to senders. Raises ``InputError`` for
+    an account the worker refuses (before any row is written), what
+    ``CommandWriter.send_checked`` and ``settle`` raise, and what the stream raises
+    (``TooLarge``, ``BadEncoding``); rows of earlier batches are then already written.
     """
     view = writer.client.view
-    run = uuid.uuid4().hex  # a row's event id is the run's and its line: unique, and cheap
+    key = account.encode()
+    encode = _row_encoder(account)
     occurred_at = format_timestamp(datetime.now(UTC))  # of the batch being gathered
     report = StreamedImport(cap=cap)
     seen = SeenSet()
     checkpoints: list[tuple[Command, int]] = []
-    batch: list[dict[str, Any]] = []
+    batch: list[bytes] = []
     handled = 0
 
     def flush() -> None:
         nonlocal handled, occurred_at
         occurred_at = format_timestamp(datetime.now(UTC))
         if batch:
-            sent = writer.send_many(batch)
-            checkpoints.append((sent[-1], len(batch)))
+            _keep_up(writer.client)
+            parse_command(batch[0])  # the worker's own parser on one row a batch: the envelope
+            checkpoints.append((parse_command(batch[-1]), len(batch)))
+            writer.send_checked(key, batch)
             report.added += len(batch)
             batch.clear()
         if on_rows is not None and handled:
@@ -157,17 +200,7 @@ def import_stream(
                 report.note_present(item)
             else:
                 seen.add(digest)
-                batch.append(
-                    make_command(
-                        CommandType.IMPORT_ROW,
-                        account,
-                        event_id=f"{run}:{item.line}",
-                        occurred_at=occurred_at,
-                        email=item.email,
-                        notes=item.notes,
-                        reason=int(item.reason),
-                    )
-                )
+                batch.append(encode(item, occurred_at))
         if len(batch) >= batch_rows or handled >= batch_rows:
             flush()
     flush()
@@ -177,10 +210,47 @@ def import_stream(
     return report
 
 
+def _row_encoder(account: str) -> Callable[[ImportRow, str], bytes]:
+    """The ``import.row`` command of a row, encoded; its event id is the run's id and its line.
+
+    A row from ``workers.domain.files`` is already what ``parse_command`` accepts (the
+    address normalised by the same function, notes within the same bound, reason 2 or
+    10), so only the account and the envelope are left to check: ``import_stream`` runs
+    the worker's parser on one row of each batch (tests/service pin the equivalence).
+    """
+    run = uuid.uuid4().hex
+    kind = CommandType.IMPORT_ROW.value
+    dumps = orjson.dumps
+
+    def encode(row: ImportRow, occurred_at: str) -> bytes:
+        body: dict[str, Any] = {
+            "type": kind,
+            "account_id": account,
+            "event_id": f"{run}:{row.line}",
+            "occurred_at": occurred_at,
+            "email": row.email,
+            "reason": int(row.reason),
+        }
+        if row.notes is not None:
+            body["notes"] = row.notes
+        return dumps(body)
+
+    return encode
+
+
+def _keep_up(client: _Feed) -> None:
+    """Wait (a minute at most) while the view trails the topic by more than ``MAX_VIEW_LAG``."""
+    if client.staleness().lag > MAX_VIEW_LAG:
+        client.wait_until(lambda _view: client.staleness().lag <= MAX_VIEW_LAG // 2, 60.0)
+
+
 def _present(view: ListView, account: str, row: ImportRow) -> bool:
     """The address is already on the list its row would go to (block, or bounce for 10)."""
+    entries = view.address_entries(account, row.email)
+    if not entries:  # nearly every row of a large import
+        return False
     name = SUPPRESSION_LISTS[CATEGORY_OF[row.reason]]
-    return any(e.active and e.list is name for e in view.address_entries(account, row.email))
+    return any(e.active and e.list is name for e in entries)
 
 
 def _wait_visible(

@@ -1,0 +1,114 @@
+"""The streamed import's own encoding: what the file's row rules accept, the worker accepts.
+
+``import_stream`` encodes each row itself instead of running the worker's parser on every
+one; these tests pin that the two agree on every row a file can hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from suppressor_client.compact_view import CompactView
+from suppressor_client.errors import InputError
+from suppressor_client.types import CommandType
+from suppressor_client.view import ListView
+
+from tests.api.memory import MemoryLists
+from workers.client.sender import Staleness
+from workers.domain.events import parse_command
+from workers.domain.files import ImportRow, csv_rows
+from workers.service.import_stream import import_client, import_stream
+from workers.settings import Settings
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"))
+_LOCAL = st.sampled_from(["jane", "J.Doe+tag", "ünï", "a" * 64, "a" * 65, "", "x y", "o'neil"])
+_DOMAIN = st.sampled_from(
+    ["example.com", "EXAMPLE.com.", "bücher.example", "xn--bcher-kva.example", "-bad.example",
+     "a." + "b" * 240 + ".example", "localhost", ""]
+)  # fmt: skip
+_ADDRESS = st.one_of(
+    st.builds(lambda local, domain: f" {local}@{domain} ", _LOCAL, _DOMAIN),
+    _TEXT.filter(lambda t: ";" not in t and '"' not in t),
+)
+_NOTES = st.one_of(_TEXT, st.text(min_size=995, max_size=1005))
+_REASON = st.sampled_from(["", "2", "10", " 10 ", "99", "3"])
+
+
+def _line(address: str, notes: str, reason: str) -> str:
+    return f'{address};"{notes.replace(chr(34), chr(34) * 2)}";{reason}'
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(_ADDRESS, _NOTES, _REASON), min_size=1, max_size=12))
+def test_every_row_the_file_accepts_is_a_command_the_worker_reads_unchanged(
+    cells: list[tuple[str, str, str]],
+) -> None:
+    """Each added row's record parses with the worker's parser into the row's own fields."""
+    lines = ["email;notes;reason", *(_line(*c) for c in cells)]
+    rows = [r for r in csv_rows(lines, max_rows=100) if isinstance(r, ImportRow)]
+    lists = MemoryLists()  # its writer runs parse_command on every record it is given
+    report = import_stream(lists, "acme", csv_rows(lines, max_rows=100), wait=None, batch_rows=5)
+    written = [parse_command(orjson.dumps(body)) for body in lists.commands]
+    first = {r.email: r for r in reversed(rows)}  # a repeat of an address is already present
+    assert report.added + report.already_present + report.invalid == len(cells)
+    assert report.added == len(written) == len(first)
+    assert len({c.event_id for c in written}) == len(written)
+    for cmd in written:
+        row = first[cmd.email or ""]
+        assert (cmd.type, cmd.account_id, cmd.email, cmd.notes, cmd.reason) == (
+            CommandType.IMPORT_ROW, "acme", row.email, row.notes, row.reason)  # fmt: skip
+        assert cmd.event_id.endswith(f":{row.line}")
+
+
+def test_an_account_the_worker_refuses_writes_nothing() -> None:
+    """The worker's parser runs on a batch's first row before any of it is written."""
+    lists = MemoryLists()
+    rows = csv_rows(["a@example.com", "b@example.com;;10"], max_rows=10)
+    with pytest.raises(InputError, match="account_id"):
+        import_stream(lists, "no spaces", rows, wait=None)
+    assert lists.commands == []
+
+
+class _Trailing(MemoryLists):
+    """A view that trails the topic by 30,000 records until a wait lets it catch up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lag = 30_000
+        self.events: list[str] = []
+
+    def staleness(self) -> Staleness:
+        return Staleness(self.lag, 0.1, True)
+
+    def wait_until(self, condition: Callable[[ListView], bool], timeout: float) -> bool:
+        self.events.append("wait")
+        self.lag = 0
+        return condition(self.view)
+
+    def send_checked(self, key: bytes, records: Iterable[bytes]) -> None:
+        self.events.append("send")
+        super().send_checked(key, records)
+
+
+def test_a_batch_waits_while_the_view_trails_the_topic() -> None:
+    """librdkafka holds what the view has not decoded: no batch is written while it trails."""
+    lists = _Trailing()
+    rows = csv_rows([f"u{n}@example.com" for n in range(10)], max_rows=10)
+    report = import_stream(lists, "acme", rows, wait=None, batch_rows=4)
+    assert report.added == 10
+    assert lists.events == ["wait", "send", "send", "send"]
+
+
+def test_the_import_view_is_compact_and_never_snapshotted(tmp_path: Path) -> None:
+    """A filtered view must not replace a sender's snapshot, even where one is configured."""
+    settings = Settings().with_(snapshot_path=str(tmp_path / "view.snapshot"))
+    client = import_client(settings)
+    assert isinstance(client.view, CompactView)
+    with pytest.raises(ValueError, match="no snapshot file"):
+        client.save_snapshot()
+    assert not (tmp_path / "view.snapshot").exists()
