@@ -67,3 +67,17 @@ def test_an_ambiguous_local_part_lists_nobody_and_goes_to_the_dead_letter_topic(
     report = resolution.report
     verdict = classify(BounceDetails(diagnostic=report.diagnostic))
     assert verdict.outcome != "nonexistent"
+
+
+def test_a_local_part_is_never_completed_with_another_organisations_address() -> None:
+    """The gateway of one organisation says "no such user" of a bare local part; the
+    original also went to the same local part at another organisation. That address is
+    not the one meant and is never listed: nobody is named (dead-letter, no_recipient)."""
+    raw = fixture("phquery-alias-completed.eml").replace(
+        b"rkwan@campus.example", b"rkwan@elsewhere.example"
+    )
+    assert b"rkwan@elsewhere.example" in raw
+    processed = process_message(raw, "x", CONFIG, now=NOW)
+    (resolution,) = processed.resolutions
+    assert resolution.email is None and resolution.kind == "unresolved"
+    assert processed.events == 0

@@ -207,16 +207,51 @@ _RECIPIENT_HEADERS = ("to", "cc", "envelope-to", "x-original-to")
 
 
 def _original_recipients(context: MessageContext) -> tuple[str, ...]:
-    """The returned original's recipients (normalised), for local-part-only names."""
+    """The returned original's recipients (normalised) in the reporting server's domain,
+    for local-part-only names.
+
+    A gateway names local recipients, so only an original recipient in the reporting
+    host's domain (the host of the bounce's From, else of its Message-ID) can be the one
+    meant: ``john`` reported by a gateway of b.example is never completed to
+    ``john@a.example`` because the original also went there.
+    """
     if context.original is None:
         return ()
+    reporters = _reporter_domains(context)
     found = (
         address(a)
         for name in _RECIPIENT_HEADERS
         for value in context.original.raw(name)
         for a in addresses_in(decode_header_value(value))  # every one, angled or bare
     )
-    return tuple(dict.fromkeys(a for a in found if a is not None))
+    return tuple(
+        dict.fromkeys(
+            a for a in found if a is not None and _related(a.rpartition("@")[2], reporters)
+        )
+    )
+
+
+def _reporter_domains(context: MessageContext) -> tuple[str, ...]:
+    """The domains the bounce says it comes from: its From address, else its Message-ID's."""
+    for text in (decode_header_value(context.sender), context.message_id or ""):
+        domains = tuple(a.rpartition("@")[2] for a in (address(x) for x in addresses_in(text)) if a)
+        if domains:
+            return domains
+    return ()
+
+
+def _related(domain: str, reporters: tuple[str, ...]) -> bool:
+    """Whether ``domain`` belongs with a reporter host: the host's own domain (the host
+    less its first label, when two labels remain) or below it, or a parent of the host
+    of two labels or more, so no top-level domain relates two organisations."""
+    for reporter in reporters:
+        labels = reporter.split(".")
+        base = ".".join(labels[1:]) if len(labels) > 2 else reporter
+        if domain == base or domain.endswith("." + base):
+            return True
+        if "." in domain and (reporter == domain or reporter.endswith("." + domain)):
+            return True
+    return False
 
 
 def _lone_recipient(context: MessageContext, text: str, label: str) -> list[MailReport]:
