@@ -10,7 +10,6 @@ on an event loop run it in a thread. A thread of the sink serves the delivery ca
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
@@ -48,19 +47,6 @@ class KafkaSink:
     def _serve(self) -> None:
         while not self._stop.is_set():
             self._producer.poll(0.05)
-
-    def store(self, records: Sequence[Outgoing]) -> int:
-        """Produce the records and wait for their acks, ``timeout`` seconds at most in all.
-
-        Returns how many the broker acknowledged; raises ``ProduceFailed`` (timed out),
-        ``KafkaException`` (a delivery failed) or ``ValueError`` (refused locally).
-        """
-        deadline = time.monotonic() + self.timeout
-        future = self.send(records, deadline=deadline)
-        try:
-            return future.result(timeout=max(0.0, deadline - time.monotonic()))
-        except TimeoutError:
-            raise ProduceFailed(f"not acknowledged within {self.timeout:g}s") from None
 
     def send(self, records: Sequence[Outgoing], *, deadline: float | None = None) -> Future[int]:
         """Produce the records; the future's result is how many the broker acknowledged.

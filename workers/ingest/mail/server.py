@@ -9,10 +9,11 @@
   DLQ record); else ``451 4.3.0`` so the sending MTA retries: nothing is lost, and a
   retried message gives the same event ids. The wait for the acks (room in the producer
   queue included) is bounded by ``SUPPRESSOR_MAIL_ACK_TIMEOUT``.
-- Parsing (up to the size bound) and producing block, so both run in a pool of threads,
-  one per connection the gate admits (SMTP sends one message at a time per connection,
-  so no message queues for a thread): the event loop keeps serving every other
-  connection while one message is parsed or waits for Kafka.
+- Parsing (up to the size bound) and queueing the records on the producer block, so
+  both run in a pool of threads, one per connection the gate admits; the wait for the
+  acks holds no thread (the loop awaits it), so a thread is busy only while a message is
+  parsed or the producer's queue is full, and the bound counts from DATA, a wait for a
+  thread included: the event loop keeps serving every other connection meanwhile.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ import asyncio
 import logging
 import ssl
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -126,6 +129,7 @@ class BounceHandler:
     async def handle_DATA(  # noqa: N802 (aiosmtpd's hook name)
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
+        deadline = time.monotonic() + self.sink.timeout  # from DATA on: a wait for a thread counts
         raw = envelope.original_content or b""
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
@@ -135,8 +139,13 @@ class BounceHandler:
         processed = await loop.run_in_executor(
             self.pool, self._parse, raw, peer, tuple(envelope.rcpt_tos)
         )
-        try:
-            await loop.run_in_executor(self.pool, self.sink.store, processed.records)
+        try:  # the thread only queues the records (a full queue waits until the deadline)
+            acked = await loop.run_in_executor(
+                self.pool, partial(self.sink.send, processed.records, deadline=deadline)
+            )
+            await asyncio.wait_for(
+                asyncio.wrap_future(acked), timeout=max(0.0, deadline - time.monotonic())
+            )
         except Exception as exc:  # broker down, timed out, refused: the sender retries
             metrics.MAIL_REFUSED.labels("kafka_unavailable").inc()
             log.warning("451 for a message from %s: Kafka did not acknowledge: %s", peer, exc)
