@@ -47,7 +47,7 @@ from workers.devkit.net_ports import free_port  # noqa: E402
 from workers.devkit.worker_process import WorkerProcess  # noqa: E402
 from workers.domain.file_stream import stream_import_csv  # noqa: E402
 from workers.kafka.topics import ensure_topics  # noqa: E402
-from workers.service.import_stream import import_client, import_stream  # noqa: E402
+from workers.service.import_stream import import_client, import_stream, ops_partitioner  # noqa: E402
 from workers.settings import Settings  # noqa: E402
 
 
@@ -145,8 +145,9 @@ def run(rows: int, wait: float, workdir: Path) -> dict[str, Any]:
             produced_at = time.monotonic()
 
         report = import_stream(
-            writer, "bench", stream_import_csv(chunks(csv)), wait=wait, on_rows=on_rows
-        )
+            writer, "bench", stream_import_csv(chunks(csv)), wait=wait, on_rows=on_rows,
+            partition_of=ops_partitioner(settings, "bench"),
+        )  # fmt: skip
         visible_at = time.monotonic()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         importer_cpu = own_cpu_seconds(this_ps) - cpu_before[0]

@@ -112,3 +112,31 @@ def test_the_import_view_is_compact_and_never_snapshotted(tmp_path: Path) -> Non
     with pytest.raises(ValueError, match="no snapshot file"):
         client.save_snapshot()
     assert not (tmp_path / "view.snapshot").exists()
+
+
+class _LaggingPartition(MemoryLists):
+    """A worker that owns ops partition 1 lags: its rows are written but never applied."""
+
+    def send_checked(self, key: bytes, records: Iterable[bytes]) -> None:
+        for raw in records:
+            if _partition(parse_command(raw).email or "") == 1:
+                self.commands.append(orjson.loads(raw))
+            else:
+                super().send_checked(key, [raw])
+
+
+def _partition(email: str) -> int:
+    return 1 if email.startswith("slow") else 0
+
+
+@pytest.mark.parametrize(("partition_of", "visible"), [(_partition, 0), (None, 3)])
+def test_a_batch_is_visible_only_once_its_last_row_on_every_partition_shows(
+    partition_of: Callable[[str], int] | None, visible: int
+) -> None:
+    """The batch's last row shows, but a row on a lagging partition does not: with the
+    partitioner the batch is not counted visible (without one, it is, wrongly)."""
+    lists = _LaggingPartition()
+    rows = csv_rows(["slow@example.com", "a@example.com", "b@example.com"], max_rows=10)
+    report = import_stream(lists, "acme", rows, wait=0.1, partition_of=partition_of)
+    assert report.added == 3
+    assert report.visible == visible

@@ -22,7 +22,12 @@ from workers.api.deps import IMPORT_WAIT, AccountId, ReaderDep, WriterDep, readi
 from workers.api.models import StreamedImportResponse
 from workers.domain.file_stream import stream_import_csv, stream_manual
 from workers.domain.files import MAX_NOTES
-from workers.service.import_stream import ImportWriter, StreamedImport, import_stream
+from workers.service.import_stream import (
+    ImportWriter,
+    StreamedImport,
+    import_stream,
+    ops_partitioner,
+)
 from workers.settings import Settings
 
 __all__ = ["router"]
@@ -64,7 +69,10 @@ async def import_streamed(
             else stream_import_csv(chunks, max_bytes=limit)
         )
         # the real CommandWriter and the tests' in-memory one both carry their view
-        return import_stream(cast(ImportWriter, out), account_id, items, wait=IMPORT_WAIT)
+        return import_stream(
+            cast(ImportWriter, out), account_id, items, wait=IMPORT_WAIT,
+            partition_of=ops_partitioner(settings, account_id),
+        )  # fmt: skip
 
     report = await anyio.to_thread.run_sync(run)
     if report.not_visible:

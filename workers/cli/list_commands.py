@@ -26,7 +26,12 @@ from workers.client.commands import CommandError, CommandWriter
 from workers.client.sender import FeedError, SenderClient
 from workers.domain.file_stream import stream_import_csv, stream_manual
 from workers.service import list_tools as lists
-from workers.service.import_stream import StreamedImport, import_client, import_stream
+from workers.service.import_stream import (
+    StreamedImport,
+    import_client,
+    import_stream,
+    ops_partitioner,
+)
 from workers.settings import Settings
 
 __all__ = ["register"]
@@ -254,6 +259,7 @@ def import_(
                     wait=timeout,
                     on_rows=lambda n: bar.rows(n, read.size),
                     on_visible=bar.visible,
+                    partition_of=ops_partitioner(client.settings, account),
                 )
         except InputError as exc:
             raise fail(

@@ -10,10 +10,11 @@ and the line numbers of invalid and already-present rows up to a cap (the rest c
 Two things grow with the file, both smaller than the view the rows end up in: one
 64-bit hash per new address, 8 bytes each in a ``SeenSet`` (a repeat later in the file
 is already present, as in ``files.build_report``), and one checkpoint per batch for the
-final wait. A batch counts as visible once its last row shows in the view: the worker
-reads the commands of one account in order (one key), so every earlier row has reached
-the keyed stage by then; rows on other partitions of its ops topic can trail by the few
-bundles the keyed stage holds at once (milliseconds).
+final wait. The worker reads the commands of one account in order (one key) and routes
+each row to the ``address-ops`` partition of its address, whose keyed stage may be
+another worker, lagging or restoring. So a batch counts as visible once its last row *on
+each ops partition* shows in the view (``ops_partitioner`` says which partition a row
+goes to; without one, once its last row shows: right for a single healthy worker only).
 
 Each row's event id is the run's id and the row's line, and each batch carries one
 ``occurred_at``: no random bytes or clock read per row. A row is encoded straight from
@@ -30,6 +31,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
+from confluent_kafka import KafkaException, murmur2
+from confluent_kafka.admin import AdminClient
 from suppressor_client.records import format_timestamp
 from suppressor_client.types import (
     CATEGORY_OF,
@@ -45,7 +48,9 @@ from workers.client.sender import SenderClient, Staleness
 from workers.domain.events import parse_command
 from workers.domain.file_stream import SeenSet
 from workers.domain.files import ImportRow, InvalidRow
+from workers.kafka.topics import ADDRESS_OPS
 from workers.settings import Settings
+from workers.stream.handlers import address_key
 
 __all__ = [
     "BATCH_ROWS",
@@ -56,6 +61,7 @@ __all__ = [
     "StreamedImport",
     "import_client",
     "import_stream",
+    "ops_partitioner",
 ]
 
 BATCH_ROWS = 5_000  # rows a batch: validated, then queued on the producer together
@@ -157,11 +163,14 @@ def import_stream(
     cap: int = REPORT_ROWS,
     on_rows: Progress | None = None,
     on_visible: Progress | None = None,
+    partition_of: Callable[[str], int] | None = None,
 ) -> StreamedImport:
     """Import streamed rows into ``account``'s block list; ``wait`` bounds the final wait.
 
     ``on_rows(n)`` reports n more rows read and dealt with (written, present or invalid),
-    ``on_visible(n)`` n more written rows visible to senders. Raises ``InputError`` for
+    ``on_visible(n)`` n more written rows visible to senders; ``partition_of(email)`` the
+    ops partition of a row (``ops_partitioner``), so each batch waits for its last row on
+    every partition. Raises ``InputError`` for
     an account the worker refuses (before any row is written), what
     ``CommandWriter.send_checked`` and ``settle`` raise, and what the stream raises
     (``TooLarge``, ``BadEncoding``); rows of earlier batches are then already written.
@@ -172,8 +181,9 @@ def import_stream(
     occurred_at = format_timestamp(datetime.now(UTC))  # of the batch being gathered
     report = StreamedImport(cap=cap)
     seen = SeenSet()
-    checkpoints: list[tuple[Command, int]] = []
+    checkpoints: list[tuple[tuple[Command, ...], int]] = []
     batch: list[bytes] = []
+    lasts: dict[int, bytes] = {}  # ops partition -> the batch's last row on it
     handled = 0
 
     def flush() -> None:
@@ -182,10 +192,12 @@ def import_stream(
         if batch:
             _keep_up(writer.client)
             parse_command(batch[0])  # the worker's own parser on one row a batch: the envelope
-            checkpoints.append((parse_command(batch[-1]), len(batch)))
+            awaited = lasts.values() if lasts else (batch[-1],)
+            checkpoints.append((tuple(map(parse_command, awaited)), len(batch)))
             writer.send_checked(key, batch)
             report.added += len(batch)
             batch.clear()
+            lasts.clear()
         if on_rows is not None and handled:
             on_rows(handled)
         handled = 0
@@ -200,7 +212,10 @@ def import_stream(
                 report.note_present(item)
             else:
                 seen.add(digest)
-                batch.append(encode(item, occurred_at))
+                row = encode(item, occurred_at)
+                batch.append(row)
+                if partition_of is not None:
+                    lasts[partition_of(item.email)] = row
         if len(batch) >= batch_rows or handled >= batch_rows:
             flush()
     flush()
@@ -255,17 +270,19 @@ def _present(view: ListView, account: str, row: ImportRow) -> bool:
 
 def _wait_visible(
     writer: ImportWriter,
-    checkpoints: list[tuple[Command, int]],
+    checkpoints: list[tuple[tuple[Command, ...], int]],
     wait: float,
     on_visible: Progress | None,
 ) -> int:
-    """Rows visible: walk the batches in order as each one's last row shows (bounded wait)."""
+    """Rows visible: walk the batches in order as each one's awaited rows show (bounded wait)."""
     position = 0
     visible = 0
 
     def advance(view: ListView) -> bool:
         nonlocal position, visible
-        while position < len(checkpoints) and effect_visible(view, checkpoints[position][0]):
+        while position < len(checkpoints) and all(
+            effect_visible(view, command) for command in checkpoints[position][0]
+        ):
             rows = checkpoints[position][1]
             visible += rows
             position += 1
@@ -276,3 +293,19 @@ def _wait_visible(
     client = writer.client
     client.wait_until(advance, wait)
     return visible
+
+
+def ops_partitioner(settings: Settings, account: str) -> Callable[[str], int] | None:
+    """The ``address-ops`` partition of an ``account`` row's address, as the front stage
+    routes it (murmur2 of the address key over the topic's partitions); None when the
+    topic cannot be read (the import then waits for each batch's last row only)."""
+    topic = settings.topic(ADDRESS_OPS)
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    try:
+        found = admin.list_topics(topic, timeout=10).topics.get(topic)
+    except KafkaException:
+        return None
+    count = len(found.partitions) if found is not None and found.error is None else 0
+    if count == 0:
+        return None
+    return lambda email: int(murmur2(address_key(account, email), count))
