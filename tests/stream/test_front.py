@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import orjson
 import pytest
@@ -14,7 +15,7 @@ from tests.list_helpers import DEFAULT_POOL
 from workers.devkit.loadgen import bounce, command, customer_event
 from workers.kafka.topics import ACCOUNT_OPS, ADDRESS_OPS
 from workers.settings import Settings
-from workers.stream import handlers
+from workers.stream import front, handlers
 from workers.stream.front import DeliveryFailed, FrontStage
 from workers.stream.ops_codec import decode_delivery
 from workers.stream.routing import Routed, route
@@ -99,3 +100,45 @@ def test_a_record_that_was_not_delivered_stops_the_stage_before_any_commit() -> 
     stage._on_delivery(KafkaError(KafkaError._MSG_TIMED_OUT), None)  # type: ignore[arg-type]
     with pytest.raises(DeliveryFailed, match="not delivered"):
         stage._commit()
+
+
+class _Metadata:
+    """What ``list_topics`` answers: the topic with ``counts[0]`` partitions, then the next."""
+
+    def __init__(self, topic: str, counts: list[int]) -> None:
+        self.topic = topic
+        self.counts = counts
+        self.calls = 0
+
+    def list_topics(self, topic: str, timeout: float) -> SimpleNamespace:
+        count = self.counts[min(self.calls, len(self.counts) - 1)]
+        self.calls += 1
+        partitions = {p: object() for p in range(count)}
+        return SimpleNamespace(topics={topic: SimpleNamespace(partitions=partitions)})
+
+
+def _stage(monkeypatch: pytest.MonkeyPatch, counts: list[int]) -> tuple[FrontStage, _Metadata]:
+    stage = FrontStage(Settings.from_env({}, bootstrap_servers="127.0.0.1:1"), rules=None)  # type: ignore[arg-type]
+    metadata = _Metadata(stage._out[ADDRESS_OPS], counts)
+    stage.producer = metadata  # type: ignore[assignment]
+    monkeypatch.setattr(front.time, "sleep", lambda _s: None)
+    return stage, metadata
+
+
+def test_metadata_that_lags_is_read_again_until_the_partitions_show(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A topic just created can show no partitions: the count is read until it does."""
+    stage, metadata = _stage(monkeypatch, [0, 0, 4])
+    assert stage._partition_count(stage._out[ADDRESS_OPS]) == 4
+    assert metadata.calls == 3
+
+
+def test_metadata_without_partitions_fails_the_start_loudly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No partitions within the wait: the start raises (murmur2 over 0 would kill the thread)."""
+    stage, _metadata = _stage(monkeypatch, [0])
+    monkeypatch.setattr(front, "METADATA_WAIT_S", 0.0)
+    with pytest.raises(RuntimeError, match="no partitions"):
+        stage._partition_count(stage._out[ADDRESS_OPS])

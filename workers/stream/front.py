@@ -64,6 +64,8 @@ log = logging.getLogger(__name__)
 _BATCH = 2000
 _LAG_EVERY_S = 5.0
 COMMIT_EVERY_S = 0.5
+METADATA_WAIT_S = 30.0
+"""How long ``start`` waits for the ops topic's partitions to show in the metadata."""
 
 
 class DeliveryFailed(RuntimeError):
@@ -116,11 +118,36 @@ class FrontStage:
             for name in self._out.values()
         ]
         create_missing(admin_client(self.settings), specs)
-        ops = self._out[ADDRESS_OPS]
-        count = len(self.producer.list_topics(ops, timeout=30).topics[ops].partitions)
+        count = self._partition_count(self._out[ADDRESS_OPS])
         self._bundler = Bundler(lambda key: int(murmur2(key, count)))
         self._thread = threading.Thread(target=self._run, name="front-stage", daemon=True)
         self._thread.start()
+
+    def _partition_count(self, topic: str) -> int:
+        """The topic's partition count, read until the metadata shows one (a topic just
+        created can show none for a while, and murmur2 over 0 partitions raises).
+
+        Raises ``RuntimeError`` after ``METADATA_WAIT_S``, so the start fails loudly and
+        the supervisor starts the stage again; never a thread that dies unseen.
+        """
+        deadline = time.monotonic() + METADATA_WAIT_S
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                found = self.producer.list_topics(topic, timeout=max(0.1, remaining)).topics
+                meta = found.get(topic)
+                count = len(meta.partitions) if meta is not None else 0
+            except KafkaException as exc:
+                log.info("front stage: metadata of %s not read yet: %s", topic, exc)
+                count = 0
+            if count > 0:
+                return count
+            if time.monotonic() >= deadline:
+                raise RuntimeError(
+                    f"front stage: {topic} shows no partitions after {METADATA_WAIT_S:.0f} s"
+                )
+            log.info("front stage: %s shows no partitions yet; reading its metadata again", topic)
+            time.sleep(0.5)
 
     def stop(self) -> None:
         self._stop.set()
@@ -158,7 +185,7 @@ class FrontStage:
                     last_lag = time.monotonic()
             metrics.FRONT_READY.set(0)
             self._commit()
-        except DeliveryFailed:
+        except Exception:  # DeliveryFailed, or a bug: logged, never a thread that dies unseen
             log.exception("front stage stopped")
             metrics.FRONT_READY.set(0)
             return  # no commit, no clean close: the group hands the partitions on
