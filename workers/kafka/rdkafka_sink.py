@@ -109,15 +109,21 @@ class RdKafkaSink:
 class FlushBeforeCommit(Sensor):
     """A faust sensor: flush the sink when a commit starts, before offsets are chosen.
 
-    With no sink (faust's own producer carries everything) it only runs ``before_flush``.
+    With no sink (faust's own producer carries everything) it runs ``before_flush`` when a
+    commit starts and ``after_commit`` once faust has finished it: only then has faust's
+    producer delivered (or, with transactions, committed) what was written at its start.
     """
 
     def __init__(
-        self, sink: RdKafkaSink | None, before_flush: Callable[[], None] | None = None
+        self,
+        sink: RdKafkaSink | None,
+        before_flush: Callable[[], None] | None = None,
+        after_commit: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
         self.sink = sink
         self.before_flush = before_flush
+        self.after_commit = after_commit
 
     def on_commit_initiated(self, consumer: Any) -> Any:
         if self.before_flush is not None:
@@ -125,6 +131,10 @@ class FlushBeforeCommit(Sensor):
         if self.sink is not None:
             self.sink.flush()
         return None
+
+    def on_commit_completed(self, consumer: Any, state: Any) -> None:
+        if self.after_commit is not None:
+            self.after_commit()
 
 
 def route_changelog(table: Any, sink: RdKafkaSink) -> None:

@@ -146,7 +146,14 @@ class SuppressorApp:
             for stored in (self.address_table, self.account_table, self.expiry_index, self.counts):
                 route_changelog(stored, self.sink)
             self.sink.after_flush(self.entry_counts.flushed)
-        app.sensors.add(FlushBeforeCommit(self.sink, before_flush=self._before_commit))
+        # Without the sink faust's producer carries the counts: their markers go only once
+        # faust's commit is complete, never right after the counts were handed to it.
+        after_commit = self.entry_counts.flushed if self.sink is None else None
+        app.sensors.add(
+            FlushBeforeCommit(
+                self.sink, before_flush=self._before_commit, after_commit=after_commit
+            )
+        )
         app.agent(self.address_ops, name="addresses")(self._addresses)
         app.agent(self.account_ops, name="accounts")(self._accounts)
         app.timer(settings.expiry_interval.total_seconds(), name="expire")(self._expire_due)
@@ -158,8 +165,6 @@ class SuppressorApp:
         """What waits for a commit: metrics and entry counts (before the sink's flush)."""
         self.batch.flush()
         self.entry_counts.flush()
-        if self.sink is None:  # faust's producer carries the changelogs: nothing to wait for
-            self.entry_counts.flushed()
 
     async def _refuse(
         self, event: EventT[bytes], key: bytes | None, value: bytes, exc: Exception
