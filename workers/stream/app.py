@@ -251,7 +251,7 @@ class SuppressorApp:
             self._observe(ADDRESS_OPS, event)
             return
         if result.stored is not None:  # else an outcome that lists nothing: no write
-            self.entry_counts.add(msg.partition, result.counts)  # before the state
+            self.entry_counts.add(msg.partition, result.counts, key)  # before the state
             self.address_table[key] = result.stored
             self.expiry.move(key, result.expiry_before, result.expiry_after)
             await self._send_out(encoded)

@@ -13,8 +13,13 @@ first change of a partition after a flush writes a marker key into the *address*
 before its state: on the same changelog partition, so recovery restores it with any
 state written after it. The marker is deleted once the counts it waited for are
 acknowledged. A marker found that this process did not write means the counts of that
-partition may be short: they are counted again from the address states, at the next
-commit (while nothing else runs on the event loop).
+partition may be short: they are counted again from the address states, in slices of
+``RECOUNT_SLICE`` states, one slice per commit (a slice runs on the event loop, ~23 µs a
+state: a whole large partition at once would outlast the session timeout). Until the last
+slice the partition's old counters stay as they are and its marker stays; a change to a
+state already counted is added to the fresh count, one to a state not yet reached is
+left for the scan to read. A stored state that cannot be decoded is skipped and counted
+in the log line, so one bad state never makes every commit fail.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from workers.kafka.faust_store import (
     BytesTable,
@@ -40,32 +46,58 @@ MARKER = b"\x00counts-not-flushed"
 
 _PREFIX = b"c|"
 
+RECOUNT_SLICE = 20_000
+"""Address states counted again per commit after a crash (~0.5 s of the event loop)."""
+
 Deltas = Iterable[tuple[bytes, int]]
 Recount = Callable[[bytes, bytes], Deltas]
 """The counters of one stored address state (key, stored bytes), counted from nothing."""
+
+
+@dataclass
+class _Scan:
+    """A recount in progress: the counters so far and the last address key counted."""
+
+    fresh: Counter[bytes] = field(default_factory=Counter)
+    after: bytes | None = None
+    states: int = 0
+    skipped: int = 0
 
 
 class Counts:
     """Counter deltas waiting for the next commit, per partition of the address table."""
 
     def __init__(
-        self, table: BytesTable, states: BytesTable, recount: Recount, ready: Callable[[], bool]
+        self,
+        table: BytesTable,
+        states: BytesTable,
+        recount: Recount,
+        ready: Callable[[], bool],
+        slice_states: int = RECOUNT_SLICE,
     ) -> None:
         self.table = table
         self.states = states
         self.recount = recount
         self.ready = ready  # False while tables recover: no state is complete yet
+        self.slice_states = slice_states
         self._pending: dict[int, Counter[bytes]] = {}
         self._stale: set[int] = set()  # partitions to count again from the states
-        self._flushed: list[int] = []  # partitions whose marker goes once the flush is acked
+        self._scans: dict[int, _Scan] = {}  # partitions being counted again, slice by slice
+        self._flushed: set[int] = set()  # partitions whose marker goes once the flush is acked
 
-    def add(self, partition: int, deltas: list[tuple[bytes, int]]) -> None:
-        """Note a change's deltas; call inside the address agent before the state is written."""
+    def add(self, partition: int, deltas: list[tuple[bytes, int]], state_key: bytes) -> None:
+        """Note the deltas of a change to ``state_key``'s state; call inside the address agent
+        before the state is written."""
         if not deltas:
             return
+        scan = self._scans.get(partition)
+        if scan is not None and (scan.after is None or state_key > scan.after):
+            return  # a state the recount has not reached: it reads the new one
         pending = self._pending.get(partition)
         if pending is None:
-            if MARKER in self.states:  # left by a process that died before its flush
+            if partition in self._flushed:  # our marker, its deletion not yet due: keep it
+                self._flushed.discard(partition)
+            elif MARKER in self.states:  # left by a process that died before its flush
                 self._stale.add(partition)
             self.states[MARKER] = b"1"
             pending = self._pending[partition] = Counter()
@@ -77,7 +109,7 @@ class Counts:
         if not self.ready():
             return
         owned = active_partitions(self.states)
-        for partition in owned - self._pending.keys():
+        for partition in owned - self._pending.keys() - self._scans.keys():
             if partition_db(self.states, partition).get(MARKER) is not None:
                 self._stale.add(partition)
                 self._pending[partition] = Counter()
@@ -91,21 +123,33 @@ class Counts:
         pending, self._pending = self._pending, {}
         owned = active_partitions(self.table)
         ready = self.ready()
-        for partition, deltas in pending.items():
+        for partition in pending.keys() | self._scans.keys():
+            deltas = pending.get(partition, Counter())
             if partition not in owned:
+                self._scans.pop(partition, None)  # its marker stays: the new owner counts
                 continue
-            if partition in self._stale:
-                if not ready:  # count it once its states are whole
+            if partition in self._stale or partition in self._scans:
+                if not ready:  # count it (from the start) once its states are whole
+                    self._scans.pop(partition, None)
+                    self._stale.add(partition)
                     self._pending[partition] = Counter()
                     continue
-                self._replace(partition)
                 self._stale.discard(partition)
+                scan = self._scans.get(partition)
+                if scan is None:  # the states as they are now hold every change so far
+                    scan = self._scans[partition] = _Scan()
+                else:  # changes to states already counted (``add`` kept no others)
+                    scan.fresh.update(deltas)
+                if not self._scan(partition, scan):
+                    continue  # more slices at the next commits; the marker stays
+                del self._scans[partition]
+                self._replace(partition, scan)
             else:
                 db = partition_db(self.table, partition)
                 for key, delta in deltas.items():
                     if delta:
                         self._write(partition, key, int(db.get(key) or b"0") + delta)
-            self._flushed.append(partition)
+            self._flushed.add(partition)
 
     def flushed(self) -> None:
         """The flush is acknowledged: the markers of the partitions it covered can go."""
@@ -113,20 +157,36 @@ class Counts:
             write_partition(self.states, partition, MARKER, None)
         self._flushed.clear()
 
-    def _replace(self, partition: int) -> None:
-        """Count a partition again from its address states and replace its counters."""
-        fresh: Counter[bytes] = Counter()
-        states = 0
-        for key, stored in partition_db(self.states, partition).items():
-            if b"\x1f" in key:  # address keys: not the marker, nor faust's offset key
-                states += 1
-                for name, delta in self.recount(key, stored):
-                    fresh[name] += delta
+    def _scan(self, partition: int, scan: _Scan) -> bool:
+        """Count up to ``slice_states`` more address states; True once all are counted."""
+        items = partition_db(self.states, partition).items(from_key=scan.after)
+        counted = 0
+        for key, stored in items:
+            if key == scan.after or b"\x1f" not in key:  # not the marker, nor faust's offsets
+                continue
+            if counted >= self.slice_states:
+                return False
+            counted += 1
+            scan.after = key
+            scan.states += 1
+            try:
+                deltas = list(self.recount(key, stored))
+            except Exception:  # a state that does not decode: skipped (logged once, below)
+                scan.skipped += 1
+                continue
+            for name, delta in deltas:
+                scan.fresh[name] += delta
+        return True
+
+    def _replace(self, partition: int, scan: _Scan) -> None:
+        """Replace a partition's counters with those its finished recount found."""
+        fresh = scan.fresh
         log.warning(
             "entry counts of partition %d were not flushed before a stop: counted again "
-            "from %d address states",
+            "from %d address states (%d that could not be decoded skipped)",
             partition,
-            states,
+            scan.states - scan.skipped,
+            scan.skipped,
         )
         gone = [k for k in partition_db(self.table, partition).keys() if k[:2] == _PREFIX]  # noqa: SIM118 - a rocksdict handle
         for key in gone:
