@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from suppressor_client.decision import decide
 from suppressor_client.errors import TooLarge
 from suppressor_client.types import CommandType, ListName, Reason
 
@@ -139,3 +140,27 @@ def test_read_text_drops_bom_and_any_line_ending() -> None:
         "b@x.example",
         "c@x.example",
     ]
+
+
+_PADDED = st.tuples(
+    st.sampled_from(["", " ", "\t", "  \n"]),
+    st.sampled_from([JANE, "bob@example.com", "vip@example.com", "a@ok.example", "ann@example.com",
+                     "x@spam.example", "y@shared.example", "JANE@Example.com", "zz", "", "@@"]),
+    st.sampled_from(["", " ", "\r\n"]),
+).map("".join)  # fmt: skip
+
+
+@given(st.lists(_PADDED, max_size=60), st.sampled_from(["marketing", "transactional"]))
+def test_filter_matches_decide_one_by_one(group: list[str], stream: str) -> None:
+    """The batch filter gives what ``decide`` gives each trimmed address, in order and counts."""
+    given_ = [a.strip() for a in group if a.strip()]
+    decisions = [decide(VIEW, A, a, stream, NOW) for a in given_]
+    expected: Counter[str] = Counter()
+    for d in decisions:
+        if not d.allowed:
+            expected[lists.exclusion_label(d)] += 1
+    result = lists.filter_addresses(VIEW, A, group, stream, now=NOW)
+    assert result.allowed == [a for a, d in zip(given_, decisions, strict=True) if d.allowed]
+    assert list(result.excluded.items()) == list(expected.items())  # first-seen order too
+    invalid = [a for a, d in zip(given_, decisions, strict=True) if d.rule == "invalid_address"]
+    assert result.invalid == invalid
