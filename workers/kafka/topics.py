@@ -6,6 +6,7 @@ the topics other systems read or write, so their configuration is explicit and r
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from workers.settings import Settings
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "CUSTOMER_EVENTS",
@@ -35,6 +38,7 @@ __all__ = [
     "EXPIRY_TABLE",
     "COUNTS_TABLE",
     "ops_topic",
+    "partition_count",
     "TopicSpec",
     "TopicReport",
     "topic_specs",
@@ -159,6 +163,31 @@ def create_missing(admin: AdminClient, specs: list[TopicSpec], timeout: float = 
             continue
         created.append(name)
     return created
+
+
+def partition_count(client: Any, topic: str, wait: float, *, min_request: float = 0.1) -> int:
+    """A topic's partition count, read until the metadata shows one or ``wait`` ran out
+    (a topic just created can show none for a while, and murmur2 over 0 raises).
+
+    ``client`` is a producer or admin client (``list_topics``); each read waits what is
+    left of ``wait``, at least ``min_request``. Raises ``RuntimeError`` when no partition
+    showed, so a caller fails loudly or falls back, never partitions by 0.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        remaining = deadline - time.monotonic()
+        try:
+            meta = client.list_topics(topic, timeout=max(min_request, remaining)).topics.get(topic)
+            count = len(meta.partitions) if meta is not None else 0
+        except KafkaException as exc:
+            log.info("metadata of %s not read yet: %s", topic, exc)
+            count = 0
+        if count > 0:
+            return count
+        if time.monotonic() >= deadline:
+            raise RuntimeError(f"{topic} shows no partitions after {wait:.0f} s")
+        log.info("%s shows no partitions yet; reading its metadata again", topic)
+        time.sleep(0.5)
 
 
 def admin_client(settings: Settings) -> AdminClient:

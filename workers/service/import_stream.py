@@ -31,8 +31,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
-from confluent_kafka import KafkaException, murmur2
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import murmur2
 from suppressor_client.records import format_timestamp
 from suppressor_client.types import (
     CATEGORY_OF,
@@ -48,7 +47,7 @@ from workers.client.sender import SenderClient, Staleness
 from workers.domain.events import parse_command
 from workers.domain.file_stream import SeenSet
 from workers.domain.files import ImportRow, InvalidRow
-from workers.kafka.topics import ADDRESS_OPS
+from workers.kafka.topics import ADDRESS_OPS, admin_client, partition_count
 from workers.settings import Settings
 from workers.stream.handlers import address_key
 
@@ -299,13 +298,9 @@ def ops_partitioner(settings: Settings, account: str) -> Callable[[str], int] | 
     """The ``address-ops`` partition of an ``account`` row's address, as the front stage
     routes it (murmur2 of the address key over the topic's partitions); None when the
     topic cannot be read (the import then waits for each batch's last row only)."""
-    topic = settings.topic(ADDRESS_OPS)
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
     try:
-        found = admin.list_topics(topic, timeout=10).topics.get(topic)
-    except KafkaException:
-        return None
-    count = len(found.partitions) if found is not None and found.error is None else 0
-    if count == 0:
+        count = partition_count(admin_client(settings), settings.topic(ADDRESS_OPS), 0.0,
+                                min_request=10.0)  # fmt: skip
+    except RuntimeError:
         return None
     return lambda email: int(murmur2(address_key(account, email), count))

@@ -53,6 +53,7 @@ from workers.kafka.topics import (
     admin_client,
     create_missing,
     ops_topic,
+    partition_count,
 )
 from workers.settings import Settings
 from workers.stream.bundles import Bundler
@@ -124,30 +125,9 @@ class FrontStage:
         self._thread.start()
 
     def _partition_count(self, topic: str) -> int:
-        """The topic's partition count, read until the metadata shows one (a topic just
-        created can show none for a while, and murmur2 over 0 partitions raises).
-
-        Raises ``RuntimeError`` after ``METADATA_WAIT_S``, so the start fails loudly and
-        the supervisor starts the stage again; never a thread that dies unseen.
-        """
-        deadline = time.monotonic() + METADATA_WAIT_S
-        while True:
-            remaining = deadline - time.monotonic()
-            try:
-                found = self.producer.list_topics(topic, timeout=max(0.1, remaining)).topics
-                meta = found.get(topic)
-                count = len(meta.partitions) if meta is not None else 0
-            except KafkaException as exc:
-                log.info("front stage: metadata of %s not read yet: %s", topic, exc)
-                count = 0
-            if count > 0:
-                return count
-            if time.monotonic() >= deadline:
-                raise RuntimeError(
-                    f"front stage: {topic} shows no partitions after {METADATA_WAIT_S:.0f} s"
-                )
-            log.info("front stage: %s shows no partitions yet; reading its metadata again", topic)
-            time.sleep(0.5)
+        """The ops topic's partition count; ``RuntimeError`` after ``METADATA_WAIT_S``, so
+        the start fails loudly and the supervisor starts the stage again."""
+        return partition_count(self.producer, topic, METADATA_WAIT_S)
 
     def stop(self) -> None:
         self._stop.set()
