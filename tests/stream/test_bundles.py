@@ -49,28 +49,24 @@ def test_a_torn_bundle_is_refused() -> None:
         list(decode_bundle(b"c{}"))
 
 
-# a stream of records: (bundled?, address number); unbundled ones stand for delivery events
-stream = st.lists(st.tuples(st.booleans(), st.integers(0, 40)), max_size=300)
+# a stream of records: an address number each, on the ops topic's partitions
+stream = st.lists(st.integers(0, 40), max_size=300)
 
 
 @given(stream, st.integers(1, 7), st.integers(30, 400))
 def test_bundles_keep_the_order_of_every_partition(
-    sequence: list[tuple[bool, int]], max_items: int, max_bytes: int
+    sequence: list[int], max_items: int, max_bytes: int
 ) -> None:
-    """Whatever mix of bundled and plain records, each partition receives its records in
-    the order they came, every bundle's items share the bundle's partition, and no
-    bundle passes its bounds."""
+    """Whatever the records, each partition receives its records in the order they came,
+    every bundle's items share the bundle's partition, and no bundle passes its bounds."""
     bundler = Bundler(_partition, max_items=max_items, max_bytes=max_bytes)
     sent: list[tuple[bytes, bytes]] = []
     given_order: list[tuple[bytes, bytes]] = []
-    for n, (bundled, address) in enumerate(sequence):
+    for n, address in enumerate(sequence):
         key = handlers.address_key("acme", f"user{address}@example.com")
-        value = b"c%d" % n if bundled else b"v%d" % n
+        value = b"c%d" % n
         given_order.append((key, value))
-        if bundled:
-            sent += bundler.add(key, value)
-        else:
-            sent += [*bundler.before(key), (key, value)]
+        sent += bundler.add(key, value)
     sent += bundler.drain()
     for key, value in sent:
         if value[:1] == BUNDLE:
@@ -83,19 +79,20 @@ def test_bundles_keep_the_order_of_every_partition(
         assert [r for r in _items(sent) if _partition(r[0]) == partition] == expected
 
 
-def test_the_front_stage_bundles_commands_and_sends_the_rest_after_them() -> None:
-    """Address-level commands wait in their partition's bundle; a delivery event for that
-    partition sends the bundle first; account-level records go out at once."""
+def test_the_front_stage_bundles_address_records_and_sends_account_records_at_once() -> None:
+    """Address-level records (commands and delivery events alike) wait in their
+    partition's bundle, in order; account-level records go out at once."""
     stage = FrontStage(Settings.from_env({}, bootstrap_servers="127.0.0.1:1"), rules=None)  # type: ignore[arg-type]
     stage._bundler = Bundler(_partition)
     key = handlers.address_key("acme", "jane@example.com")
-    first = Out("address-ops", key, b"c1")
-    second = Out("address-ops", key, b"c2")
-    assert stage._bundled("suppression-commands", first) == []
-    assert stage._bundled("suppression-commands", second) == []
+    assert stage._bundled(Out("address-ops", key, b"c1")) == []
+    assert stage._bundled(Out("address-ops", key, b"d2")) == []
     account = Out("account-ops", b"acme", b"c3")
-    assert stage._bundled("suppression-commands", account) == [(b"acme", b"c3")]
-    delivery = Out("address-ops", key, b"v4")
-    sent = stage._bundled("delivery-events", delivery)
-    assert len(sent) == 2 and sent[1] == (key, b"v4")
-    assert sent[0][0] == key and list(decode_bundle(sent[0][1])) == [(key, b"c1"), (key, b"c2")]
+    assert stage._bundled(account) == [(b"acme", b"c3")]
+    assert stage._bundled(Out("address-ops", key, b"c4")) == []
+    [(first, bundle)] = stage._bundler.drain()
+    assert first == key and list(decode_bundle(bundle)) == [
+        (key, b"c1"),
+        (key, b"d2"),
+        (key, b"c4"),
+    ]

@@ -1,20 +1,20 @@
-"""Address-level commands travel to the keyed stage in bundles: one ops record, many commands.
+"""Address-level records travel to the keyed stage in bundles: one ops record, many items.
 
 A faust agent pays about as much per record as our rules cost (ENGINE-NOTES: ~90 µs to
-decode one record), so a long import sent as one ``import.row`` command a row spent most
-of its time in that machinery. The front stage therefore gathers the address-level
-commands of what it reads at once, per partition of ``address-ops``, into one record:
+decode one record), so a delivery event or an import row sent as one ops record each
+spent most of the keyed stage's time in that machinery. The front stage therefore
+gathers the address-level records of what it reads at once (delivery events and
+commands alike), per partition of ``address-ops``, into one record:
 
     b"b" (u32 key length, key, u32 value length, value)*
 
-Every item is the ops record the command would have been alone (its key, and ``c`` +
-its original bytes), so the keyed stage applies the items one by one, in order, as if
-they had come separately; each keeps its own event id, so a bundle replayed after a
-crash changes nothing twice. All items of a bundle have keys on one partition, and the
-bundle is keyed by its first item's key, so it lands on that partition: the tables of
-every item are written where their keys live. Order per key holds because a record for
-a partition that is not bundled (a delivery event) first sends that partition's
-pending bundle.
+Every item is the ops record it would have been alone (its key, and its kind byte and
+body), so the keyed stage applies the items one by one, in order, as if they had come
+separately; each keeps its own event id and its place in the bundle, so a bundle
+replayed after a crash changes nothing twice. All items of a bundle have keys on one
+partition, and the bundle is keyed by its first item's key, so it lands on that
+partition: the tables of every item are written where their keys live. Order per key
+holds because every record of a partition goes through that partition's one bundle.
 """
 
 from __future__ import annotations
@@ -90,11 +90,6 @@ class Bundler:
         else:
             self._pending[partition] = (items, size)
         return ready
-
-    def before(self, key: bytes) -> list[Record]:
-        """What must be sent before a record with ``key`` that is not bundled (order per key)."""
-        pending = self._pending.pop(self.partition_of(key), None)
-        return [self._record(pending[0])] if pending is not None else []
 
     def drain(self) -> list[Record]:
         """Every pending bundle (the end of what was read at once)."""

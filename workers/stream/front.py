@@ -8,9 +8,9 @@ and commands are re-keyed onto the ops topics with the Java-compatible murmur2
 partitioner, the one aiokafka (and so faust) uses, so the faust agents and their tables
 see every key on one partition whoever wrote it.
 
-Address-level commands go out in bundles (``bundles``): one ops record for the commands
-of one read that share a partition, so a long import costs the keyed stage one faust
-record per bundle, not per row.
+Address-level records go out in bundles (``bundles``): one ops record for the delivery
+events and commands of one read that share a partition, so the keyed stage pays faust's
+per-record cost once per bundle, not once per event or import row.
 
 Offsets are committed only after the produced records were acknowledged: at least once.
 Records go out as they are routed; every ``COMMIT_EVERY_S`` the stage waits for their
@@ -46,7 +46,6 @@ from workers.kafka.producing import produce_retrying
 from workers.kafka.topics import (
     ACCOUNT_OPS,
     ADDRESS_OPS,
-    COMMANDS,
     CUSTOMER_EVENTS,
     INPUTS,
     TopicSpec,
@@ -195,7 +194,7 @@ class FrontStage:
                 prefixed_topic=prefixed,
             )
             target = self._target(routed.out.topic)
-            for out_key, out_value in self._bundled(topic, routed.out):
+            for out_key, out_value in self._bundled(routed.out):
                 produce_retrying(self.producer, target, out_value, out_key, self._on_delivery)
             metrics.EVENTS_IN.labels(topic, routed.kind).inc()
             if routed.outcome.startswith("dlq:"):
@@ -213,13 +212,11 @@ class FrontStage:
                 produce_retrying(self.producer, ops, out_value, out_key, self._on_delivery)
         self._store(handled)
 
-    def _bundled(self, topic: str, out: Out) -> list[tuple[bytes | None, bytes]]:
-        """The records to send now for ``out``: address-level commands wait in a bundle."""
+    def _bundled(self, out: Out) -> list[tuple[bytes | None, bytes]]:
+        """The records to send now for ``out``: address-level records wait in a bundle."""
         if self._bundler is None or out.topic != ADDRESS_OPS or out.key is None:
             return [(out.key, out.value)]
-        if topic == COMMANDS:
-            return list(self._bundler.add(out.key, out.value))
-        return [*self._bundler.before(out.key), (out.key, out.value)]
+        return list(self._bundler.add(out.key, out.value))
 
     def _store(self, handled: dict[tuple[str, int], int]) -> None:
         """Mark records as handled: a commit covers only these, whenever it happens.
