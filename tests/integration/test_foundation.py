@@ -16,7 +16,15 @@ from workers.devkit.loadgen import customer_event
 from workers.devkit.local_broker import LocalBroker
 from workers.devkit.net_ports import free_port_pair
 from workers.devkit.worker_process import WorkerProcess
-from workers.kafka.topics import ACCEPTED, CUSTOMER_EVENTS, SUPPRESSIONS, ensure_topics
+from workers.kafka.topics import (
+    ACCEPTED,
+    CUSTOMER_EVENTS,
+    SUPPRESSIONS,
+    admin_client,
+    ensure_ops_topics,
+    ensure_topics,
+    ops_specs,
+)
 from workers.kafka.topics import topic_specs as specs
 from workers.settings import Settings
 
@@ -32,8 +40,6 @@ def test_topics_command_is_idempotent_and_compacts_suppressions(settings: Settin
     assert second.created == [] and set(second.found) == names
     from confluent_kafka.admin import ConfigResource
 
-    from workers.kafka.topics import admin_client
-
     resource = ConfigResource(ConfigResource.Type.TOPIC, settings.topic(SUPPRESSIONS))
     admin = admin_client(settings)  # keep a reference: the future dies with its client
     config = admin.describe_configs([resource])[resource].result(timeout=10)
@@ -44,8 +50,9 @@ def test_topics_command_is_idempotent_and_compacts_suppressions(settings: Settin
 def test_worker_forwards_a_customer_event_to_accepted(
     start_worker: Callable[..., WorkerProcess], topics: Settings
 ) -> None:
-    """A customer event produced to the real broker comes out unchanged on the accepted topic."""
-    start_worker()
+    """A customer event produced to the real broker comes out unchanged on the accepted topic,
+    and the keyed stage joined its group with its ops topics in the metadata."""
+    worker = start_worker()
     event = orjson.dumps(customer_event("acct-1", "Jane.Doe@Example.COM", "storefront"))
     produce(topics.bootstrap_servers, topics.topic(CUSTOMER_EVENTS), [(b"k1", event)])
     records = read_topic(
@@ -55,6 +62,20 @@ def test_worker_forwards_a_customer_event_to_accepted(
         timeout=60,
     )
     assert [(r.key, r.value) for r in records] == [(b"k1", event)]
+    # else faust's assignor leaves the ops topics unassigned until its next metadata refresh
+    assert "Ignoring missing topic" not in worker.log_tail(10_000)
+
+
+def test_the_ops_topics_are_made_ready_once(settings: Settings) -> None:
+    """``ensure_ops_topics`` leaves both ops topics in the metadata with every partition led;
+    a second call (a restarted worker) finds them and changes nothing."""
+    ensure_ops_topics(settings)
+    ensure_ops_topics(settings)
+    found = admin_client(settings).list_topics(timeout=10).topics
+    for spec in ops_specs(settings):
+        partitions = found[spec.name].partitions
+        assert len(partitions) == settings.partitions
+        assert all(p.leader >= 0 for p in partitions.values())
 
 
 def test_broker_life_cycle_reuse_death_and_fast_restart(tmp_path: Path) -> None:

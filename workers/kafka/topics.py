@@ -37,6 +37,7 @@ __all__ = [
     "ACCOUNT_TABLE",
     "EXPIRY_TABLE",
     "COUNTS_TABLE",
+    "ops_specs",
     "ops_topic",
     "partition_count",
     "TopicSpec",
@@ -44,6 +45,7 @@ __all__ = [
     "topic_specs",
     "dlq_of",
     "create_missing",
+    "ensure_ops_topics",
     "ensure_topics",
     "admin_client",
     "wait_visible",
@@ -227,8 +229,33 @@ def ensure_topics(
     return report
 
 
-def wait_visible(settings: Settings, timeout: float = 30.0) -> None:
-    """Wait until the broker's metadata shows every topic with all its partitions.
+def ops_specs(settings: Settings) -> list[TopicSpec]:
+    """The keyed stage's internal ops topics (faust's app and the front stage share them)."""
+    return [
+        TopicSpec(ops_topic(settings, name), settings.partitions, settings.replication)
+        for name in (ADDRESS_OPS, ACCOUNT_OPS)
+    ]
+
+
+def ensure_ops_topics(settings: Settings, timeout: float = 30.0) -> None:
+    """Create the ops topics if needed and wait until the metadata shows them whole.
+
+    Run before the faust worker joins its group: faust declares them itself only as its
+    agents start, and a consumer whose first metadata lacks them is assigned none of
+    their partitions until its next metadata refresh (aiokafka ignores a missing topic;
+    seen: a keyed stage that stood idle for five minutes while the front stage filled
+    the ops topics).
+    """
+    specs = ops_specs(settings)
+    create_missing(admin_client(settings), specs, timeout)
+    wait_visible(settings, timeout, specs)
+
+
+def wait_visible(
+    settings: Settings, timeout: float = 30.0, specs: list[TopicSpec] | None = None
+) -> None:
+    """Wait until the broker's metadata shows every topic (of ``specs``, else the
+    product's) with all its partitions.
 
     A topic just created can be missing from a busy broker's metadata for a moment; a
     faust worker that joins its group then is assigned nothing of it, and never reads it
@@ -236,7 +263,7 @@ def wait_visible(settings: Settings, timeout: float = 30.0) -> None:
     every partition must also have a leader: aiokafka leaves out those that have none.
     """
     admin = admin_client(settings)
-    wanted = {spec.name: spec.partitions for spec in topic_specs(settings)}
+    wanted = {spec.name: spec.partitions for spec in specs or topic_specs(settings)}
     deadline = time.monotonic() + timeout
     while True:
         found = admin.list_topics(timeout=timeout).topics

@@ -48,9 +48,9 @@ from workers.kafka.topics import (
     ADDRESS_OPS,
     CUSTOMER_EVENTS,
     INPUTS,
-    TopicSpec,
     admin_client,
     create_missing,
+    ops_specs,
     ops_topic,
     partition_count,
 )
@@ -113,11 +113,7 @@ class FrontStage:
 
     def start(self) -> None:
         """Create the ops topics if needed, then run the loop in a thread."""
-        specs = [
-            TopicSpec(name, self.settings.partitions, self.settings.replication)
-            for name in self._out.values()
-        ]
-        create_missing(admin_client(self.settings), specs)
+        create_missing(admin_client(self.settings), ops_specs(self.settings))
         count = self._partition_count(self._out[ADDRESS_OPS])
         self._bundler = Bundler(lambda key: int(murmur2(key, count)))
         self._thread = threading.Thread(target=self._run, name="front-stage", daemon=True)

@@ -10,6 +10,7 @@ import time
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from confluent_kafka import KafkaException
 from faust.worker import Worker
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
@@ -17,7 +18,7 @@ from suppressor_client.feed import SuppressionFeed
 from suppressor_client.types import ListName
 
 from workers import metrics
-from workers.kafka.topics import SUPPRESSIONS
+from workers.kafka.topics import SUPPRESSIONS, ensure_ops_topics
 from workers.settings import Settings
 from workers.stream.app import SuppressorApp
 from workers.stream.front import FrontStage
@@ -72,6 +73,7 @@ def serve(settings: Settings) -> None:
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         start_http_server(settings.metrics_port, addr="0.0.0.0", registry=registry)
+    _ops_topics_ready(settings)
     suppressor = SuppressorApp(settings)
     front = FrontSupervisor(settings)
 
@@ -89,6 +91,22 @@ def serve(settings: Settings) -> None:
         worker.execute_from_commandline()
     finally:
         front.stop()
+
+
+def _ops_topics_ready(settings: Settings, retry_s: float = 2.0) -> None:
+    """The ops topics exist and show in the metadata before faust joins its group
+    (``ensure_ops_topics``); a broker not answering yet is waited for, and said."""
+    while True:
+        try:
+            ensure_ops_topics(settings)
+            return
+        except (KafkaException, TimeoutError) as exc:
+            log.warning(
+                "the ops topics are not ready at %s (%s); is the broker up? trying again",
+                settings.bootstrap_servers,
+                exc,
+            )
+            time.sleep(retry_s)
 
 
 def front_main(settings: Settings, parent_pid: int) -> None:
