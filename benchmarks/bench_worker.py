@@ -75,6 +75,7 @@ from workers.kafka.topics import (  # noqa: E402
 )
 from workers.settings import Settings  # noqa: E402
 from workers.stream import handlers  # noqa: E402
+from workers.stream.bundles import BUNDLE, decode_bundle  # noqa: E402
 from workers.stream.routing import route  # noqa: E402
 
 PARTITIONS = 4
@@ -424,13 +425,16 @@ def read_latencies(settings: Settings, sent: dict[str, float]) -> dict[str, list
         for msg in consumer.consume(1000, timeout=0.5):
             if msg.error() is not None or msg.key() is None:
                 continue
-            key, topic = msg.key() or b"", msg.topic() or ""
-            subject = (
-                key.partition(b"\x1f")[2].decode() if topic == ops else decode_key(key).subject
-            )
+            key, topic, value = msg.key() or b"", msg.topic() or "", msg.value() or b""
+            if topic != ops:
+                subjects = [decode_key(key).subject]
+            else:  # a bundle's items were all appended with it
+                items = decode_bundle(value) if value[:1] == BUNDLE else [(key, value)]
+                subjects = [k.partition(b"\x1f")[2].decode() for k, _v in items]
             got = seen[topic]
-            if subject in sent and subject not in got:
-                got[subject] = msg.timestamp()[1] / 1000 - sent[subject]
+            for subject in subjects:
+                if subject in sent and subject not in got:
+                    got[subject] = msg.timestamp()[1] / 1000 - sent[subject]
     consumer.close()
     return {"end_to_end": list(seen[topics[0]].values()), "front": list(seen[ops].values())}
 
