@@ -160,3 +160,26 @@ def test_pipelined_and_split_requests_are_answered_in_order() -> None:
     assert first.startswith(b"action=REJECT 5.7.1")
     assert second == b"action=DUNNO"
     assert one.startswith(b"action=REJECT 5.7.1")
+
+
+def test_a_broken_request_closes_after_the_answers_before_it() -> None:
+    """Pipelined requests then a malformed one in one write: the good ones are answered,
+    in order, and only then is the connection closed."""
+
+    async def run() -> tuple[bytes, int]:
+        server = PolicyServer(_decider(_view()), PolicyConfig())
+        port = await server.start("127.0.0.1", 0)
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(_request(BLOCKED) + _request("ann@example.com") + b"no equals sign\n\n")
+            await writer.drain()
+            got = await asyncio.wait_for(reader.read(), 5)  # up to the close
+            writer.close()
+            return got, server.counts.protocol_errors
+        finally:
+            await server.close()
+
+    got, errors = asyncio.run(run())
+    first, second, rest = got.split(b"\n\n")
+    assert first.startswith(b"action=REJECT 5.7.1") and second == b"action=DUNNO"
+    assert (rest, errors) == (b"", 1)

@@ -130,19 +130,23 @@ class _Connection(asyncio.Protocol):
             try:
                 answers.append(self._server._answer(bytes(buffer[start:end])))
             except ProtocolError:
-                self._refuse(transport)
+                self._refuse(transport, answers)
                 return
             start = end + 2
         del buffer[:start]
         if len(buffer) > MAX_REQUEST:
-            self._refuse(transport)
+            self._refuse(transport, answers)
             return
         if answers:
             transport.write(b"".join(answers))
             self._server._idle[transport] = asyncio.get_running_loop().time()
 
-    def _refuse(self, transport: asyncio.Transport) -> None:
+    def _refuse(self, transport: asyncio.Transport, answers: list[bytes]) -> None:
+        """Close on a broken request, after the answers to the good ones before it (a
+        pipelining client has them; ``close`` sends what is buffered first)."""
         self._server.counts.protocol_errors += 1
+        if answers:
+            transport.write(b"".join(answers))
         transport.close()
 
     def pause_writing(self) -> None:
