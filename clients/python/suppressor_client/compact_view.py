@@ -29,15 +29,18 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import compress, repeat
-from operator import itemgetter
+from operator import eq, itemgetter
 from typing import Any
 from zlib import crc32
 
+import numpy as np
+import numpy.typing as npt
 import orjson
 
 from suppressor_client.errors import BadJson, SchemaError
@@ -72,6 +75,10 @@ _PLAIN = itemgetter("account_id", "list", "subject", "version", "active")
 _fromtimestamp = datetime.fromtimestamp  # a float keeps every microsecond until the year 2255
 _new_tuple = tuple.__new__
 _ARRAYS = ("offsets", "flags", "reasons", "versions", "since", "expires")
+_U64s = npt.NDArray[np.uint64]
+_I64s = npt.NDArray[np.int64]
+_HIGH, _LOW, _ONE = np.uint64(32), np.uint64(0xFFFFFFFF), np.uint64(1)  # a slot's halves
+_NP_DELETED = np.uint64(_DELETED)
 _TYPECODES = {"slots": "Q", "offsets": "Q", "flags": "B", "reasons": "B",
               "versions": "q", "since": "q", "expires": "q"}  # fmt: skip
 
@@ -88,7 +95,7 @@ def _moment(micros: int) -> datetime | None:
 class CompactView(ListView):
     """A ``ListView`` without details whose address entries live in packed arrays."""
 
-    __slots__ = ("_arena", "_expires", "_extra", "_flags", "_garbage", "_limit", "_mask",
+    __slots__ = ("_arena", "_expires", "_extra", "_flags", "_garbage", "_limit", "_lock", "_mask",
                  "_numbers", "_offsets", "_per_account", "_reasons", "_since", "_slots", "_used",
                  "_versions")  # fmt: skip
 
@@ -109,6 +116,9 @@ class CompactView(ListView):
         self._extra: dict[int, tuple[AddressEntry, ...]] = {}
         self._numbers: dict[str, bytes] = {}  # account id -> its 3-byte number
         self._per_account: Counter[str] = Counter()  # live keys per account
+        # Held by every write and by ``entry_codes`` while numpy reads the arrays: an
+        # array exporting its buffer cannot grow, so no append may run meanwhile.
+        self._lock = threading.RLock()
 
     def reserve(self, entries: int) -> None:
         """Grow the table once for ``entries`` keys (the feed knows the topic's size)."""
@@ -261,46 +271,85 @@ class CompactView(ListView):
         """The entry code of each normalised address, in order: the batch decision's probe.
 
         The batch is encoded in one call and hashed by ``map`` (a key's CRC-32 continues
-        the account number's), and only addresses whose first slot is taken are walked
-        in Python; an entry is never turned into a tuple here.
+        the account number's); numpy then walks every address's slots at once and reads
+        the codes of those found, whose stored bytes are compared with the key (in
+        arena order) before they count: no Python step per address, and the arrays'
+        cache misses overlap instead of coming one after another.
         """
         number = self._numbers.get(account_id)
         count = len(addresses)
-        out = [ENTRY_NONE] * count
-        if number is None:
-            return out
+        if number is None or not count:
+            return [ENTRY_NONE] * count
         try:
             subjects = "\n".join(addresses).encode().split(b"\n")
         except UnicodeEncodeError:
             subjects = [a.encode("utf-8", "surrogatepass") for a in addresses]
         if len(subjects) != count:  # an address held a line break
             subjects = [a.encode("utf-8", "surrogatepass") for a in addresses]
-        hashes = list(map(crc32, subjects, repeat(crc32(number))))
-        slots, mask, offsets, arena = self._slots, self._mask, self._offsets, self._arena
-        flags, reasons, expires = self._flags, self._reasons, self._expires
-        firsts = list(map(slots.__getitem__, map(mask.__and__, hashes)))
-        deleted, dead, multi, no_time = _DELETED, _DEAD, _MULTI, _NO_TIME
-        for j in compress(range(count), firsts):
-            h = hashes[j]
-            i = h & mask
-            v = firsts[j]
-            while v:
-                if v >> 32 == h and v != deleted:
-                    e = (v & 0xFFFFFFFF) - 1
-                    if arena[offsets[e] : offsets[e + 1]] == number + subjects[j]:
-                        f = flags[e]
-                        if f == dead:  # removed while this batch held the old table
-                            break
-                        if f == multi or expires[e] != no_time:
-                            out[j] = ENTRY_COMPLEX
-                        else:
-                            out[j] = (f | reasons[e] << 8) + 1
-                        break
-                i = (i + 1) & mask
-                v = slots[i]
+        hashes = np.fromiter(map(crc32, subjects, repeat(crc32(number))), np.uint64, count)
+        with self._lock:  # no append resizes an array while numpy reads it
+            return self._probe(number, subjects, hashes).tolist()  # type: ignore[no-any-return]
+
+    def _probe(self, number: bytes, subjects: list[bytes], hashes: _U64s) -> _I64s:
+        """``entry_codes``' walk, with the lock held: the arrays as numpy views (released
+        when it returns) and an entry code for each hash."""
+        slots = np.frombuffer(self._slots, np.uint64)
+        offsets = np.frombuffer(self._offsets, np.uint64).view(np.int64)
+        flags = np.frombuffer(self._flags, np.uint8)
+        reasons = np.frombuffer(self._reasons, np.uint8)
+        expires = np.frombuffer(self._expires, np.int64)
+        arena = self._arena
+        arena_bytes = np.frombuffer(arena, np.uint8)
+        mask = np.uint64(len(slots) - 1)
+        prefix = np.frombuffer(number, np.uint8)
+        lengths = np.fromiter(map(len, subjects), np.int64, len(subjects))
+        out = np.zeros(len(hashes), np.int64)
+        pending = np.arange(len(hashes))
+        where = hashes & mask
+        while pending.size:
+            # every pending address walks its slots until one holds its CRC-32 (found) or
+            # none is left (free): a round per step, each over all still walking
+            found: list[tuple[_I64s, _U64s, _U64s]] = []
+            wanted = hashes[pending]
+            while pending.size:
+                held = slots[where]
+                hit = ((held >> _HIGH) == wanted) & (held != _NP_DELETED)
+                if hit.any():
+                    found.append((pending[hit], held[hit] & _LOW, where[hit]))
+                walking = (held != 0) & ~hit
+                pending, wanted = pending[walking], wanted[walking]
+                where = (where[walking] + _ONE) & mask
+            if not found:
+                break
+            js, numbers, places = (np.concatenate(part) for part in zip(*found, strict=True))
+            order = np.argsort(numbers, kind="stable")  # arena order: the reads go forward
+            js, numbers, places = js[order], numbers[order].astype(np.int64), places[order]
+            # the stored key is the account's number and the subject's bytes: the number
+            # and the length compared at once, the subjects one by one where they fit
+            starts, ends = offsets[numbers - 1], offsets[numbers]
+            same = ends - starts == lengths[js] + 3
+            for k in range(3):
+                same &= arena_bytes[np.minimum(starts + k, len(arena) - 1)] == prefix[k]
+            fit = np.flatnonzero(same)
+            stored = map(arena.__getitem__,
+                         map(slice, (starts[fit] + 3).tolist(), ends[fit].tolist()))
+            asked = map(subjects.__getitem__, js[fit].tolist())
+            same[fit] = np.fromiter(map(eq, stored, asked), bool, len(fit))
+            entries = numbers[same] - 1
+            entry_flags = flags[entries].astype(np.int64)
+            codes = (entry_flags | reasons[entries].astype(np.int64) << 8) + 1
+            codes[(entry_flags == _MULTI) | (expires[entries] != _NO_TIME)] = ENTRY_COMPLEX
+            out[js[same]] = codes
+            # a CRC-32 shared with another key (rare): walk on past its slot
+            pending, where = js[~same], (places[~same] + _ONE) & mask
         return out
 
     # --- writing ---------------------------------------------------------------------
+
+    def apply(self, key: ListKey, record: ListRecord | None) -> bool:
+        """``ListView.apply``, with the arrays' lock held."""
+        with self._lock:
+            return super().apply(key, record)
 
     def _apply_address(self, key: ListKey, record: ListRecord | None) -> bool:
         entry = None
@@ -349,6 +398,10 @@ class CompactView(ListView):
         yet is appended straight away; each is checked as ``decode_record`` checks it.
         Everything else takes ``decode_record`` and ``apply``.
         """
+        with self._lock:
+            return self._apply_encoded(key, value)
+
+    def _apply_encoded(self, key: bytes, value: bytes | None) -> bool:
         obj = None if value is None else _loads(value)
         if type(obj) is dict:  # the value names its key: one comparison instead of a parse
             named = [obj.get("account_id"), obj.get("list"), obj.get("subject")]
@@ -382,6 +435,12 @@ class CompactView(ListView):
         with the arrays at hand and counted once a batch; any other takes
         ``apply_encoded``, which checks it fully.
         """
+        with self._lock:
+            return self._apply_encoded_many(records)
+
+    def _apply_encoded_many(
+        self, records: Iterable[tuple[bytes | None, bytes | None]]
+    ) -> list[ValueError]:
         errors: list[ValueError] = []
         numbers, arena, offsets = self._numbers, self._arena, self._offsets
         slots, mask, lists_by_text = self._slots, self._mask, _LISTS_BY_TEXT
@@ -439,7 +498,7 @@ class CompactView(ListView):
                             continue
                 if key is None:
                     raise SchemaError("a record without a key", path="key")
-                self.apply_encoded(key, value)
+                self._apply_encoded(key, value)
                 slots, mask = self._slots, self._mask  # it may have grown the table
             except ValueError as error:  # InputError, or an encoding error: skipped
                 errors.append(error)
