@@ -331,8 +331,9 @@ class CompactView(ListView):
             for k in range(3):
                 same &= arena_bytes[np.minimum(starts + k, len(arena) - 1)] == prefix[k]
             fit = np.flatnonzero(same)
-            stored = map(arena.__getitem__,
-                         map(slice, (starts[fit] + 3).tolist(), ends[fit].tolist()))
+            stored = map(
+                arena.__getitem__, map(slice, (starts[fit] + 3).tolist(), ends[fit].tolist())
+            )
             asked = map(subjects.__getitem__, js[fit].tolist())
             same[fit] = np.fromiter(map(eq, stored, asked), bool, len(fit))
             entries = numbers[same] - 1

@@ -24,11 +24,12 @@ unsubscribe. ``decide`` never raises for strings.
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import compress
-from operator import or_
+from itertools import compress, repeat
+from operator import gt, itemgetter, lshift, or_
 
 from suppressor_client.addresses import MAX_ADDRESS_LENGTH, domain_of, normalize_address
 from suppressor_client.lists import Mechanism, domain_allowed, domain_rule_for
@@ -89,7 +90,7 @@ _FULLMATCH = _NORMAL_FORM.fullmatch
 # What may be left of a batch once these bytes are deleted: nothing (each address then
 # needs only its '@', lengths and domain checked; see _clean).
 _BATCH_BYTES = (_LOCAL_CHARS + "@\n").encode()
-_CHUNK = 1024  # addresses normalised and probed together: a bad one slows only its chunk
+_CHUNK = 8192  # addresses normalised and probed together: a bad one slows only its chunk
 _MAX_ANSWERS = 65536  # domains a batch, or a view between domain-list changes, keeps answers of
 
 
@@ -195,63 +196,104 @@ def decide_many(
     out: list[Decision] = []
     for start in range(0, len(batch), _CHUNK):
         chunk = batch[start : start + _CHUNK]
-        answers, normals = _domain_answers(view, account_id, chunk, domains)
-        owns = view.entry_codes(account_id, normals)
+        answers, normals, invalid = _domain_answers(view, account_id, chunk, domains)
+        codes = view.entry_codes(account_id, normals)
+        shift = 16  # the codes are the account's own; the platform's are none
         if account_id != PLATFORM_ACCOUNT:
             shareds = view.entry_codes(PLATFORM_ACCOUNT, normals)
-            listed = compress(range(len(chunk)), map(or_, owns, shareds))
-        else:
-            shareds, listed = None, compress(range(len(chunk)), owns)
-        for j in listed:
-            own, shared = owns[j], 0 if shareds is None else shareds[j]
-            if answers[j] is _INVALID_ADDRESS:  # its code is the placeholder's
-                continue
-            if own < 0 or shared < 0:
-                answer = _entries_answer(view, account_id, normals[j], transactional, now)
-            else:
-                answer = _code_answer(transactional, own << 16 | shared)
-            if answer is not None:
-                answers[j] = answer
+            if any(shareds):
+                codes, shift = list(map(or_, map(lshift, codes, repeat(16)), shareds)), 0
+        for j in invalid:  # its code is the placeholder's
+            codes[j] = 0
+        _address_answers(view, account_id, normals, codes, shift, answers, transactional, now)
         out += answers
     return out
 
 
+def _address_answers(
+    view: ListView,
+    account_id: str,
+    normals: list[str],
+    codes: list[int],
+    shift: int,
+    answers: list[Decision],
+    transactional: bool,
+    now: datetime | None,
+) -> None:
+    """Steps 1 to 3 over a chunk's codes (``(own << 16 | shared) >> shift``), written into
+    ``answers`` where they speak: each distinct code is looked up once, and the answers are
+    placed by ``map``; only entries that need reading (a negative code) are taken one by
+    one."""
+    listed = list(compress(range(len(codes)), codes))
+    if not listed:
+        return
+    held = list(compress(codes, codes))
+    table = {code: _code_answer(transactional, code << shift) for code in set(held) if code > 0}
+    for j in compress(listed, map(gt, repeat(0), held)):  # own or shared below zero
+        table[codes[j]] = None
+        answer = _entries_answer(view, account_id, normals[j], transactional, now)
+        if answer is not None:
+            answers[j] = answer
+    found = list(map(table.__getitem__, held))
+    deque(map(answers.__setitem__, compress(listed, found), filter(None, found)), maxlen=0)
+
+
 def _domain_answers(
     view: ListView, account_id: str, addresses: list[str], domains: dict[str, Decision | None]
-) -> tuple[list[Decision], list[str]]:
-    """Each address's answer were it on no list, and its normal form ("" for none).
+) -> tuple[list[Decision], list[str], list[int]]:
+    """Each address's answer were it on no list, its normal form ("" for none), and the
+    positions of those with none.
 
-    ``domains`` keeps, per domain, its domain steps' answer (None: not a normal form).
+    ``domains`` keeps, per domain, its domain steps' answer (None: not a normal form). A
+    chunk whose every address is plainly in normal form is answered by ``map`` from it.
     """
-    clean = _clean(addresses)
+    if _clean(addresses):
+        names = list(map(itemgetter(2), map(str.partition, addresses, repeat("@"))))
+        seen = set(names)
+        new = seen.difference(domains)
+        if len(domains) + len(new) > _MAX_ANSWERS:
+            domains.clear()
+            new = seen
+        for domain in new:
+            domains[domain] = (
+                _domain_step(view, account_id, domain)
+                if _DOMAIN_FORM.fullmatch(domain) is not None
+                else None
+            )
+        # a local part is 1 to 64 characters: none is empty, and none is longer when no
+        # address is (a domain has one character at least)
+        longest = max(map(len, addresses))
+        if (
+            all(domains[domain] is not None for domain in seen)
+            and not addresses[0].startswith("@")
+            and "\n@" not in "\n".join(addresses)
+            and (longest <= _MAX_LOCAL + 2 or _locals_fit(addresses))
+            and longest <= MAX_ADDRESS_LENGTH
+        ):
+            return list(map(domains.__getitem__, names)), addresses, []  # type: ignore[arg-type]
     normals = list(addresses)
     answers: list[Decision] = []
-    append = answers.append
+    invalid: list[int] = []
     for j, address in enumerate(addresses):
-        if clean:
-            local, _at, domain = address.partition("@")
-            answer = domains.get(domain, _MISSING)
-            if answer is _MISSING:
-                if len(domains) >= _MAX_ANSWERS:
-                    domains.clear()
-                answer = domains[domain] = (
-                    _domain_step(view, account_id, domain)
-                    if _DOMAIN_FORM.fullmatch(domain) is not None
-                    else None
-                )
-            if answer is not None and 0 < len(local) <= 64 and len(address) <= MAX_ADDRESS_LENGTH:
-                append(answer)
-                continue
         normal = normalize_fast(address)
         if normal is None:
             normals[j] = ""
-            append(_INVALID_ADDRESS)
+            invalid.append(j)
+            answers.append(_INVALID_ADDRESS)
         else:
             normals[j] = normal
-            append(_domain_step(view, account_id, domain_of(normal)))
-    return answers, normals
+            answers.append(_domain_step(view, account_id, domain_of(normal)))
+    return answers, normals, invalid
 
 
+def _locals_fit(addresses: list[str]) -> bool:
+    """Whether no local part is longer than 64 characters."""
+    return (
+        max(map(len, map(itemgetter(0), map(str.partition, addresses, repeat("@"))))) <= _MAX_LOCAL
+    )
+
+
+_MAX_LOCAL = 64
 _MISSING = Decision(False, "")  # a key not seen yet
 _CODE_ANSWERS: tuple[dict[int, Decision | None], dict[int, Decision | None]] = ({}, {})
 
