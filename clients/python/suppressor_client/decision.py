@@ -205,7 +205,8 @@ def decide_many(
                 codes, shift = list(map(or_, map(lshift, codes, repeat(16)), shareds)), 0
         for j in invalid:  # its code is the placeholder's
             codes[j] = 0
-        _address_answers(view, account_id, normals, codes, shift, answers, transactional, now)
+        _address_answers(view, account_id, normals, codes, answers, shift=shift,
+                         transactional=transactional, now=now)  # fmt: skip
         out += answers
     return out
 
@@ -215,8 +216,9 @@ def _address_answers(
     account_id: str,
     normals: list[str],
     codes: list[int],
-    shift: int,
     answers: list[Decision],
+    *,
+    shift: int,
     transactional: bool,
     now: datetime | None,
 ) -> None:
