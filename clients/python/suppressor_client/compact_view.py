@@ -43,6 +43,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from suppressor_client.batches import same_bytes
 from suppressor_client.errors import BadJson, SchemaError
 from suppressor_client.records import decode_record, encode_key, encode_record
 from suppressor_client.types import ListKey, ListName, ListRecord, Reason
@@ -333,7 +334,7 @@ class CompactView(ListView):
             for k in range(3):
                 same &= arena_bytes[np.minimum(starts + k, len(arena) - 1)] == prefix[k]
             fit = np.flatnonzero(same)
-            same[fit] = _same_bytes(arena_bytes, starts[fit] + 3, asked, firsts[js[fit]],
+            same[fit] = same_bytes(arena_bytes, starts[fit] + 3, asked, firsts[js[fit]],
                                     lengths[js[fit]])  # fmt: skip
             entries = numbers[same] - 1
             entry_flags = flags[entries].astype(np.int64)
@@ -625,36 +626,6 @@ class CompactView(ListView):
             ListView.apply(view, *decode_record(key.encode(), value.encode()))
         view._counts = Counter({ListName(k): v for k, v in meta["counts"].items()})
         return view
-
-
-def _same_bytes(
-    data: npt.NDArray[np.uint8],
-    starts: _I64s,
-    asked: npt.NDArray[np.uint8],
-    firsts: _I64s,
-    lengths: _I64s,
-) -> npt.NDArray[np.bool_]:
-    """Whether ``data[starts[i]:][:lengths[i]] == asked[firsts[i]:][:lengths[i]]`` for each i,
-    compared 8 bytes at a time (``asked`` has 8 bytes to spare at its end, ``data`` none:
-    a word that would run past its end is read ending there and shifted into place)."""
-    same = np.ones(len(starts), bool)
-    last = len(data) - 8
-    if last < 0:  # too short for one word: a padded copy (a view this small is cheap)
-        data, last = np.concatenate([data, np.zeros(8, np.uint8)]), 0
-    stored_words = np.ndarray((last + 1,), "<u8", data, 0, (1,))  # a word at every byte
-    asked_words = np.ndarray((len(asked) - 7,), "<u8", asked, 0, (1,))
-    todo = np.flatnonzero(lengths > 0)
-    done = 0
-    while todo.size:
-        at = starts[todo] + done
-        read = np.minimum(at, last)
-        stored = stored_words[read] >> ((at - read) * 8).astype(np.uint64)
-        left = np.minimum(lengths[todo] - done, 8).astype(np.uint64)
-        keep = np.uint64(0xFFFFFFFFFFFFFFFF) >> (np.uint64(64) - left * np.uint64(8))
-        same[todo] &= ((stored ^ asked_words[firsts[todo] + done]) & keep) == 0
-        done += 8
-        todo = todo[lengths[todo] > done]
-    return same
 
 
 def _size_for(entries: int) -> int:

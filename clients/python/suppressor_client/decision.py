@@ -29,9 +29,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import compress, repeat
-from operator import gt, itemgetter, lshift, or_
+from operator import gt, lshift, or_
+
+import numpy as np
 
 from suppressor_client.addresses import MAX_ADDRESS_LENGTH, domain_of, normalize_address
+from suppressor_client.batches import KEEP, same_bytes, words_of
 from suppressor_client.lists import Mechanism, domain_allowed, domain_rule_for
 from suppressor_client.types import PLATFORM_ACCOUNT, ListName, Reason, Stream
 from suppressor_client.view import ENTRY_ACTIVE, ENTRY_NONE, LIST_CODES, AddressEntry, ListView
@@ -109,20 +112,20 @@ def normalize_fast(address: str) -> str | None:
         return None
 
 
-def _clean(addresses: list[str]) -> bool:
-    """Whether every address holds only characters of a normal form, and no line break:
-    one C pass over the joined batch. Each one is then in normal form exactly when its
-    first '@' splits it into a local part of 1 to 64 characters and a domain that
-    ``_DOMAIN_FORM`` accepts, within the length limit (see ``_NORMAL_FORM``)."""
+def _clean(addresses: list[str]) -> bytes | None:
+    """The batch joined by line breaks, when every address holds only characters of a
+    normal form and no line break (one C pass over it), else None. Each one is then in
+    normal form exactly when its first '@' splits it into a local part of 1 to 64
+    characters and a domain that ``_DOMAIN_FORM`` accepts, within the length limit (see
+    ``_NORMAL_FORM``)."""
     try:
         joined = "\n".join(addresses)
     except TypeError:
-        return False
-    return (
-        joined.isascii()
-        and joined.count("\n") == len(addresses) - 1
-        and not joined.encode().translate(None, _BATCH_BYTES)
-    )
+        return None
+    if not joined.isascii() or joined.count("\n") != len(addresses) - 1:
+        return None
+    data = joined.encode()
+    return None if data.translate(None, _BATCH_BYTES) else data
 
 
 _TRANSACTIONAL_NAME = Stream.TRANSACTIONAL.value
@@ -222,8 +225,9 @@ def _address_answers(
     transactional: bool,
     now: datetime | None,
 ) -> None:
-    """Steps 1 to 3 over a chunk's codes (``(own << 16 | shared) >> shift``), written into
-    ``answers`` where they speak: each distinct code is looked up once, and the answers are
+    """Steps 1 to 3 over a chunk's codes (``own << 16 | shared``, or ``own`` alone when
+    ``shift`` is 16: the platform holds none of them), written into ``answers`` where they
+    speak: each distinct code is looked up once, and the answers are
     placed by ``map``; only entries that need reading (a negative code) are taken one by
     one."""
     listed = list(compress(range(len(codes)), codes))
@@ -231,7 +235,8 @@ def _address_answers(
         return
     held = list(compress(codes, codes))
     table = {code: _code_answer(transactional, code << shift) for code in set(held) if code > 0}
-    for j in compress(listed, map(gt, repeat(0), held)):  # own or shared below zero
+    complex_ = compress(listed, map(gt, repeat(0), held)) if min(held) < 0 else ()
+    for j in complex_:  # own or shared below zero
         table[codes[j]] = None
         answer = _entries_answer(view, account_id, normals[j], transactional, now)
         if answer is not None:
@@ -247,54 +252,85 @@ def _domain_answers(
     positions of those with none.
 
     ``domains`` keeps, per domain, its domain steps' answer (None: not a normal form). A
-    chunk whose every address is plainly in normal form is answered by ``map`` from it.
+    chunk of plain addresses is answered a domain at a time (``_plain_answers``); only
+    the others are normalised one by one.
     """
-    if _clean(addresses):
-        names = list(map(itemgetter(2), map(str.partition, addresses, repeat("@"))))
-        seen = set(names)
-        new = seen.difference(domains)
-        if len(domains) + len(new) > _MAX_ANSWERS:
-            domains.clear()
-            new = seen
-        for domain in new:
-            domains[domain] = (
+    data = _clean(addresses)
+    plain = None if data is None else _plain_answers(view, account_id, data, domains)
+    if plain is not None:
+        answers, alone = plain
+        if not alone:
+            return answers, addresses, []  # type: ignore[return-value]
+    else:
+        answers, alone = [None] * len(addresses), list(range(len(addresses)))
+    normals = list(addresses)
+    invalid: list[int] = []
+    for j in alone:
+        normal = normalize_fast(addresses[j])
+        if normal is None:
+            normals[j] = ""
+            invalid.append(j)
+            answers[j] = _INVALID_ADDRESS
+        else:
+            normals[j] = normal
+            answers[j] = _domain_step(view, account_id, domain_of(normal))
+    return answers, normals, invalid  # type: ignore[return-value]
+
+
+def _plain_answers(
+    view: ListView, account_id: str, data: bytes, domains: dict[str, Decision | None]
+) -> tuple[list[Decision | None], list[int]] | None:
+    """The domain answer of each address of a clean chunk (``_clean``'s bytes), and the
+    positions of those to look at alone; None when some line is not one '@' between a
+    local part of 1 to 64 characters and a domain, within the length limit.
+
+    The lines are grouped by their domain's length and first and last 8 bytes, each
+    domain is checked byte for byte against its group's first (a differing one is
+    looked at alone), and each group's domain is decoded and answered once.
+    """
+    text = np.frombuffer(data + b"\n" + bytes(8), np.uint8)
+    ends = np.flatnonzero(text == _NEWLINE)
+    ats = np.flatnonzero(text == _AT)
+    if len(ats) != len(ends):
+        return None
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    local = ats - starts
+    if not (
+        (ats < ends).all()
+        and local.min() >= 1
+        and local.max() <= _MAX_LOCAL
+        and (ends - starts).max() <= MAX_ADDRESS_LENGTH
+    ):
+        return None
+    firsts, lengths = ats + 1, ends - ats - 1
+    words = words_of(text)
+    key = words[firsts] & KEEP[np.minimum(lengths, 8)]
+    key ^= np.where(lengths > 8, words[np.maximum(ends - 8, 0)], 0) * _MIX
+    key ^= lengths.astype(np.uint64) << _LENGTH_BITS
+    _keys, heads, groups = np.unique(key, return_index=True, return_inverse=True)
+    mine = heads[groups]
+    same = same_bytes(text, firsts, text, firsts[mine], lengths) & (lengths == lengths[mine])
+    answers: list[Decision | None] = []
+    for first, length in zip(firsts[heads].tolist(), lengths[heads].tolist(), strict=True):
+        domain = data[first : first + length].decode()
+        answer = domains.get(domain, _MISSING)
+        if answer is _MISSING:
+            if len(domains) >= _MAX_ANSWERS:
+                domains.clear()
+            answer = domains[domain] = (
                 _domain_step(view, account_id, domain)
                 if _DOMAIN_FORM.fullmatch(domain) is not None
                 else None
             )
-        # a local part is 1 to 64 characters: none is empty, and none is longer when no
-        # address is (a domain has one character at least)
-        longest = max(map(len, addresses))
-        if (
-            all(domains[domain] is not None for domain in seen)
-            and not addresses[0].startswith("@")
-            and "\n@" not in "\n".join(addresses)
-            and (longest <= _MAX_LOCAL + 2 or _locals_fit(addresses))
-            and longest <= MAX_ADDRESS_LENGTH
-        ):
-            return list(map(domains.__getitem__, names)), addresses, []  # type: ignore[arg-type]
-    normals = list(addresses)
-    answers: list[Decision] = []
-    invalid: list[int] = []
-    for j, address in enumerate(addresses):
-        normal = normalize_fast(address)
-        if normal is None:
-            normals[j] = ""
-            invalid.append(j)
-            answers.append(_INVALID_ADDRESS)
-        else:
-            normals[j] = normal
-            answers.append(_domain_step(view, account_id, domain_of(normal)))
-    return answers, normals, invalid
+        answers.append(answer)
+    unanswered = np.array([answer is None for answer in answers], bool)
+    alone = np.flatnonzero(~same | unanswered[groups]).tolist()
+    return list(map(answers.__getitem__, groups.tolist())), alone
 
 
-def _locals_fit(addresses: list[str]) -> bool:
-    """Whether no local part is longer than 64 characters."""
-    return (
-        max(map(len, map(itemgetter(0), map(str.partition, addresses, repeat("@"))))) <= _MAX_LOCAL
-    )
-
-
+_NEWLINE, _AT = ord("\n"), ord("@")
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # spreads the last word over the first's bits
+_LENGTH_BITS = np.uint64(56)
 _MAX_LOCAL = 64
 _MISSING = Decision(False, "")  # a key not seen yet
 _CODE_ANSWERS: tuple[dict[int, Decision | None], dict[int, Decision | None]] = ({}, {})

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from unittest.mock import patch
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from suppressor_client import decision
+from suppressor_client import compact_view, decision
 from suppressor_client.addresses import domain_of, normalize_address
+from suppressor_client.batches import same_bytes
 from suppressor_client.compact_view import CompactView
 from suppressor_client.decision import Decision, decide, decide_many
 from suppressor_client.errors import InvalidAddress
@@ -126,3 +128,55 @@ def test_entry_codes_agree_between_the_views() -> None:
     assert codes == [compact.entry_code("acme", a) for a in probe]
     assert codes[0] > 0
     assert codes[1:] == [ENTRY_COMPLEX, ENTRY_COMPLEX, ENTRY_NONE, ENTRY_NONE]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    views(),
+    st.lists(addresses | st.sampled_from(UNUSUAL), max_size=12),
+    st.sampled_from(ACCOUNTS),
+    st.integers(1, 5),
+)
+def test_every_key_on_one_hash_still_answers_exactly(
+    records: list[tuple[ListKey, ListRecord]], batch: list[str], account: str, chunk: int
+) -> None:
+    """With a CRC-32 that is the same for every key, all of them share one chain of slots
+    (keys of other accounts, other lengths, same lengths): the batch probe still compares
+    each stored key with the one asked and answers as ListView does."""
+    now = T0 + timedelta(days=5)
+    with patch.object(compact_view, "crc32", lambda _data, _start=0: 7):
+        plain, compact = ListView(keep_details=False), CompactView()
+        for key, record in records:
+            plain.apply(key, record)
+            compact.apply(key, record)
+        with patch.object(decision, "_CHUNK", chunk):
+            got = decide_many(compact, account, batch, "marketing", now)
+        assert got == decide_many(plain, account, batch, "marketing", now)
+        assert got == [decide(compact, account, a, "marketing", now) for a in batch]
+
+
+def test_domains_alike_at_both_ends_are_told_apart() -> None:
+    """Domains of one length and the same first and last 8 bytes share a group in the
+    batch's domain step; each still gets its own rule."""
+    view = CompactView()
+    blocked, other = "abcdefgh.middle1.ijklmnop", "abcdefgh.middle2.ijklmnop"
+    key = ListKey("acme", ListName.DOMAIN_RULE, blocked)
+    view.apply(key, ListRecord(key, 1, True, reason=Reason.MANUAL, since=T0, send_block=True))
+    batch = [f"u{i}@{blocked if i % 3 else other}" for i in range(50)]
+    got = decide_many(view, "acme", batch)
+    assert got == [decide(view, "acme", a) for a in batch]
+    assert {d.rule for d in got} == {"domain_block", "default"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=40), st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40))))
+def test_same_bytes_is_the_slices_equality(data: bytes, spans: list[tuple[int, int]]) -> None:
+    """The word-wise comparison equals comparing the slices, up to the buffer's last byte."""
+    spans = [(start, length) for start, length in spans if start + length <= len(data)]
+    starts = np.array([s for s, _ in spans], np.int64)
+    lengths = np.array([n for _, n in spans], np.int64)
+    asked = data[::-1]
+    firsts = np.array([len(data) - s - n for s, n in spans], np.int64)  # the same span, reversed
+    got = same_bytes(np.frombuffer(data, np.uint8), starts, np.frombuffer(asked + bytes(8),
+                     np.uint8), firsts, lengths).tolist()  # fmt: skip
+    assert got == [data[s : s + n] == asked[len(data) - s - n : len(data) - s] for s, n in spans]
