@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import compress, repeat
-from operator import attrgetter, eq
+from operator import attrgetter, eq, not_
 from typing import Any, Protocol
 
 from suppressor_client.decision import Decision, decide_many
@@ -161,22 +161,23 @@ def filter_addresses(
     """The batch filter of seed 004: blank lines skipped, addresses kept as given (trimmed).
 
     Everything after ``decide_many`` runs in C over the whole batch (``compress``, ``map``,
-    ``Counter``): decisions are counted by identity, as ``decide_many`` hands out a few
-    shared ones, and only each distinct one is looked at in Python.
+    ``Counter``): the denied decisions are counted by identity, as ``decide_many`` hands
+    out a few shared ones, and only each distinct one is looked at in Python.
     """
     given = list(filter(None, map(str.strip, addresses)))
     decisions = decide_many(_view(source), account, given, stream, now or datetime.now(UTC))
-    allowed = list(compress(given, map(_ALLOWED, decisions)))
-    ids = list(map(id, decisions))
+    allows = list(map(_ALLOWED, decisions))
+    allowed = list(compress(given, allows))
+    denied = list(compress(decisions, map(not_, allows)))
+    ids = list(map(id, denied))
     excluded: Counter[str] = Counter()
     invalid = False
     position = 0
     for ident, count in Counter(ids).items():  # in order of first occurrence
         position = ids.index(ident, position)
-        decision = decisions[position]
-        if not decision.allowed:
-            excluded[exclusion_label(decision)] += count
-            invalid = invalid or decision.rule == _INVALID_RULE
+        decision = denied[position]
+        excluded[exclusion_label(decision)] += count
+        invalid = invalid or decision.rule == _INVALID_RULE
     rejected = (
         list(compress(given, map(eq, map(_RULE, decisions), repeat(_INVALID_RULE))))
         if invalid
