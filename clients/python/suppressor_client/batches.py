@@ -40,8 +40,11 @@ def same_bytes(
     done = 0
     while todo.size:
         at = starts[todo] + done
-        read = np.minimum(at, last)
-        stored = stored_words[read] >> ((at - read) * 8).astype(np.uint64)
+        if at.max() <= last:
+            stored = stored_words[at]
+        else:
+            read = np.minimum(at, last)
+            stored = stored_words[read] >> ((at - read) * 8).astype(np.uint64)
         keep = KEEP[np.minimum(lengths[todo] - done, 8)]
         same[todo] &= ((stored ^ asked_words[firsts[todo] + done]) & keep) == 0
         done += 8

@@ -80,6 +80,7 @@ _U64s = npt.NDArray[np.uint64]
 _I64s = npt.NDArray[np.int64]
 _HIGH, _LOW, _ONE = np.uint64(32), np.uint64(0xFFFFFFFF), np.uint64(1)  # a slot's halves
 _NP_DELETED = np.uint64(_DELETED)
+_NEWLINE = ord("\n")
 _TYPECODES = {"slots": "Q", "offsets": "Q", "flags": "B", "reasons": "B",
               "versions": "q", "since": "q", "expires": "q"}  # fmt: skip
 
@@ -282,18 +283,32 @@ class CompactView(ListView):
         if number is None or not count:
             return [ENTRY_NONE] * count
         try:
-            subjects = "\n".join(addresses).encode().split(b"\n")
+            joined = "\n".join(addresses).encode()
+            subjects = joined.split(b"\n")
         except UnicodeEncodeError:
+            subjects = []
+        if len(subjects) == count:  # the subjects lie one a line in ``joined``
+            text = np.frombuffer(joined + b"\n" + bytes(8), np.uint8)
+            ends = np.flatnonzero(text == _NEWLINE)
+            firsts = np.concatenate(([0], ends[:-1] + 1))
+        else:  # a lone surrogate, or an address that held a line break
             subjects = [a.encode("utf-8", "surrogatepass") for a in addresses]
-        if len(subjects) != count:  # an address held a line break
-            subjects = [a.encode("utf-8", "surrogatepass") for a in addresses]
+            lengths = np.fromiter(map(len, subjects), np.int64, count)
+            text = np.frombuffer(b"".join(subjects) + bytes(8), np.uint8)
+            ends = np.cumsum(lengths)
+            firsts = ends - lengths
         hashes = np.fromiter(map(crc32, subjects, repeat(crc32(number))), np.uint64, count)
         with self._lock:  # no append resizes an array while numpy reads it
-            return self._probe(number, subjects, hashes).tolist()  # type: ignore[no-any-return]
+            codes = self._probe(number, hashes, text, firsts, ends - firsts)
+        return codes.tolist()  # type: ignore[no-any-return]
 
-    def _probe(self, number: bytes, subjects: list[bytes], hashes: _U64s) -> _I64s:
+    def _probe(
+        self, number: bytes, hashes: _U64s, asked: npt.NDArray[np.uint8], firsts: _I64s,
+        lengths: _I64s,
+    ) -> _I64s:  # fmt: skip
         """``entry_codes``' walk, with the lock held: the arrays as numpy views (released
-        when it returns) and an entry code for each hash."""
+        when it returns) and the entry code of each subject (``lengths[j]`` bytes from
+        ``firsts[j]`` in ``asked``, which has 8 to spare at its end) by its hash."""
         slots = np.frombuffer(self._slots, np.uint64)
         offsets = np.frombuffer(self._offsets, np.uint64).view(np.int64)
         flags = np.frombuffer(self._flags, np.uint8)
@@ -303,9 +318,6 @@ class CompactView(ListView):
         arena_bytes = np.frombuffer(arena, np.uint8)
         mask = np.uint64(len(slots) - 1)
         prefix = np.frombuffer(number, np.uint8)
-        lengths = np.fromiter(map(len, subjects), np.int64, len(subjects))
-        firsts = np.cumsum(lengths) - lengths  # where each subject starts in ``asked``
-        asked = np.frombuffer(b"".join(subjects) + bytes(8), np.uint8)
         out = np.zeros(len(hashes), np.int64)
         pending = np.arange(len(hashes))
         where = hashes & mask

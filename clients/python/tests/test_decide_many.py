@@ -180,3 +180,18 @@ def test_same_bytes_is_the_slices_equality(data: bytes, spans: list[tuple[int, i
     got = same_bytes(np.frombuffer(data, np.uint8), starts, np.frombuffer(asked + bytes(8),
                      np.uint8), firsts, lengths).tolist()  # fmt: skip
     assert got == [data[s : s + n] == asked[len(data) - s - n : len(data) - s] for s, n in spans]
+
+
+def test_entry_codes_of_keys_with_line_breaks_or_lone_surrogates() -> None:
+    """Subjects that the joined batch cannot hold one a line still find their entries."""
+    plain, compact = ListView(keep_details=False), CompactView()
+    odd = ["x\ny@example.com", "\ud800@example.com", "plain@example.com"]
+    for subject in odd:
+        key = ListKey("acme", ListName.BLOCK, subject)
+        record = ListRecord(key, 1, True, reason=Reason.MANUAL, since=T0)
+        plain.apply(key, record)
+        compact.apply(key, record)
+    probe = [*odd, "y@example.com", "x", "\ud800@example.org"]
+    assert compact.entry_codes("acme", probe) == plain.entry_codes("acme", probe)
+    assert compact.entry_codes("acme", probe[:3]) == [plain.entry_code("acme", a) for a in odd]
+    assert all(compact.entry_codes("acme", probe)[:3])
