@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -176,3 +177,35 @@ def test_a_reader_between_two_writes_of_the_feed_never_raises() -> None:
     assert view.address_entries("acme", "jane@example.com") == ()
     view._flags[entry] = 0xFF  # (several entries, the side dict not yet written)
     assert decide(view, "acme", "jane@example.com").allowed
+
+
+def test_a_batch_probe_and_a_growing_view_share_it_safely() -> None:
+    """While a thread appends (the arrays grow), batch probes read them through numpy:
+    no append fails on a buffer being read, and every answer is one the view gave."""
+    view = CompactView()
+    keys = [ListKey("acme", ListName.BOUNCE, f"user{i}@example.com") for i in range(30_000)]
+    encoded = [
+        (
+            encode_key(k),
+            encode_record(ListRecord(k, 1, True, reason=Reason.NONEXISTENT, since=T0)),
+        )
+        for k in keys
+    ]
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            for start in range(0, len(encoded), 500):
+                assert view.apply_encoded_many(encoded[start : start + 500]) == []
+        except BaseException as error:  # reported to the test's thread
+            errors.append(error)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    probe = [k.subject for k in keys[::7]]
+    while writer.is_alive():
+        codes = view.entry_codes("acme", probe)
+        assert set(codes) <= {0, view.entry_code("acme", keys[0].subject)}
+    writer.join()
+    assert errors == []
+    assert all(view.entry_codes("acme", probe))
