@@ -189,9 +189,10 @@ def decide_many(
     """``decide`` for each address, in order (a batch filter before delivery).
 
     The per-account work is done once: the stream read, each domain's steps once per
-    batch, and a chunk of addresses at a time normalised (``_clean``) and probed
-    (``ListView.entry_codes``), so an address on no list costs a partition, a dict
-    lookup and a hash probe; only the listed ones are looked at one by one.
+    batch, and a chunk of addresses at a time checked for normal form (``_clean``),
+    grouped by domain (``_plain_answers``) and probed (``ListView.entry_codes``), the
+    answers placed by ``map``: no Python step per address, only for addresses not
+    plainly in normal form and entries that must be read whole.
     """
     transactional = _transactional(stream)
     batch = addresses if isinstance(addresses, list) else list(addresses)
