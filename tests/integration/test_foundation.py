@@ -10,6 +10,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from confluent_kafka import KafkaException
 
 from tests.kafka_helpers import BrokerGone, produce, read_topic
 from workers.devkit.loadgen import customer_event
@@ -20,6 +21,7 @@ from workers.kafka.topics import (
     ACCEPTED,
     CUSTOMER_EVENTS,
     SUPPRESSIONS,
+    TopicMismatch,
     admin_client,
     ensure_ops_topics,
     ensure_topics,
@@ -27,6 +29,7 @@ from workers.kafka.topics import (
 )
 from workers.kafka.topics import topic_specs as specs
 from workers.settings import Settings
+from workers.stream.process import _ops_topics_ready
 
 pytestmark = pytest.mark.broker
 
@@ -76,6 +79,16 @@ def test_the_ops_topics_are_made_ready_once(settings: Settings) -> None:
         partitions = found[spec.name].partitions
         assert len(partitions) == settings.partitions
         assert all(p.leader >= 0 for p in partitions.values())
+
+
+def test_ops_topics_the_cluster_cannot_match_stop_the_start_with_why(settings: Settings) -> None:
+    """Ops topics with other partitions than the settings say, or a replication the
+    cluster cannot have, raise at once: waiting would never help."""
+    ensure_ops_topics(settings)  # two partitions
+    with pytest.raises(TopicMismatch, match="has 2 partitions, the settings say 4"):
+        ensure_ops_topics(settings.with_(partitions=4))
+    with pytest.raises(KafkaException, match=r"(?i)replication"):
+        _ops_topics_ready(settings.with_(app_id=f"{settings.app_id}-r3", replication=3))
 
 
 def test_broker_life_cycle_reuse_death_and_fast_restart(tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ __all__ = [
     "ops_specs",
     "ops_topic",
     "partition_count",
+    "TopicMismatch",
     "TopicSpec",
     "TopicReport",
     "topic_specs",
@@ -247,8 +248,22 @@ def ensure_ops_topics(settings: Settings, timeout: float = 30.0) -> None:
     the ops topics).
     """
     specs = ops_specs(settings)
-    create_missing(admin_client(settings), specs, timeout)
+    admin = admin_client(settings)
+    create_missing(admin, specs, timeout)
+    found = admin.list_topics(timeout=timeout).topics
+    for spec in specs:
+        meta = found.get(spec.name)
+        if meta is not None and meta.error is None and 0 < len(meta.partitions) != spec.partitions:
+            raise TopicMismatch(
+                f"{spec.name} has {len(meta.partitions)} partitions, the settings say "
+                f"{spec.partitions} (SUPPRESSOR_PARTITIONS): the keyed stage's tables are "
+                "kept per partition, so set it back, or re-partition with a new app id"
+            )
     wait_visible(settings, timeout, specs)
+
+
+class TopicMismatch(RuntimeError):
+    """An existing topic does not match the settings; waiting will not change that."""
 
 
 def wait_visible(

@@ -10,7 +10,7 @@ import time
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from faust.worker import Worker
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
@@ -93,14 +93,28 @@ def serve(settings: Settings) -> None:
         front.stop()
 
 
+_BROKER_AWAY = {
+    KafkaError._TRANSPORT,
+    KafkaError._TIMED_OUT,
+    KafkaError._ALL_BROKERS_DOWN,
+    KafkaError.REQUEST_TIMED_OUT,
+    KafkaError.NOT_CONTROLLER,
+}
+"""What a broker that is down, starting or electing answers: worth waiting for."""
+
+
 def _ops_topics_ready(settings: Settings, retry_s: float = 2.0) -> None:
     """The ops topics exist and show in the metadata before faust joins its group
-    (``ensure_ops_topics``); a broker not answering yet is waited for, and said."""
+    (``ensure_ops_topics``). A broker that does not answer yet, or topics not yet in its
+    metadata, are waited for, and said; anything else (a replication the cluster cannot
+    have, a topic with other partitions: ``TopicMismatch``) stops the worker with why."""
     while True:
         try:
             ensure_ops_topics(settings)
             return
         except (KafkaException, TimeoutError) as exc:
+            if isinstance(exc, KafkaException) and exc.args[0].code() not in _BROKER_AWAY:
+                raise
             log.warning(
                 "the ops topics are not ready at %s (%s); is the broker up? trying again",
                 settings.bootstrap_servers,
