@@ -115,7 +115,8 @@ class SuppressorApp:
             ops_codec.DELIVERED: delivery_dlq,
             ops_codec.LADDER: delivery_dlq,
             handlers.COMMAND: commands_dlq,
-            bundles.BUNDLE: commands_dlq,  # a torn bundle (never written so), whole
+            bundles.BUNDLE: commands_dlq,  # a torn bundle (never written so), whole, with
+            # its deliveries too: one DLQ, as a torn record's kind cannot be known
         }
         internal: dict[str, Any] = {"partitions": n, "internal": True, **_RAW}
         self.address_ops = app.topic(ops_topic(settings, ADDRESS_OPS), **internal)

@@ -14,7 +14,9 @@ separately; each keeps its own event id and its place in the bundle, so a bundle
 replayed after a crash changes nothing twice. All items of a bundle have keys on one
 partition, and the bundle is keyed by its first item's key, so it lands on that
 partition: the tables of every item are written where their keys live. Order per key
-holds because every record of a partition goes through that partition's one bundle.
+holds because every record the front stage sends to a partition goes through that
+partition's one bundle (the keyed stage's own expiry ticks go alone: a tick is judged by
+its time, not its place).
 """
 
 from __future__ import annotations
