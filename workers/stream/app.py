@@ -76,6 +76,10 @@ buffers, three of them, and a 2 GiB block cache each) let a worker that writes a
 million states hold ~500 MB of memtables; these keep it bounded (benchmarks/bench_import.py)."""
 
 
+_COMMAND_KINDS = (handlers.COMMAND, ops_codec.ADDRESS_COMMAND, bundles.BUNDLE)
+"""Kinds of ops record that came from ``suppression-commands`` (the rest: delivery events)."""
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -115,6 +119,7 @@ class SuppressorApp:
             ops_codec.DELIVERED: delivery_dlq,
             ops_codec.LADDER: delivery_dlq,
             handlers.COMMAND: commands_dlq,
+            ops_codec.ADDRESS_COMMAND: commands_dlq,
             bundles.BUNDLE: commands_dlq,  # a torn bundle (never written so), whole
         }
         internal: dict[str, Any] = {"partitions": n, "internal": True, **_RAW}
@@ -184,7 +189,7 @@ class SuppressorApp:
         now = _now()
         record = encode_dlq(msg.topic, msg.partition, msg.offset, error, original, key, now)
         await dlq.send(key=key, value=record)
-        source = COMMANDS if kind in (handlers.COMMAND, bundles.BUNDLE) else DELIVERY_EVENTS
+        source = COMMANDS if kind in _COMMAND_KINDS else DELIVERY_EVENTS
         metrics.DLQ_RECORDS.labels(source, error.code).inc()
 
     @staticmethod
