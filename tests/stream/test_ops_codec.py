@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
 import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from datetime import UTC, datetime, timedelta, timezone
 
 from tests.domain.ladder_helpers import micros
 from workers.devkit.loadgen import command
@@ -86,6 +86,7 @@ _ADDRESS_TYPES = [t.value for t in ADDRESS_COMMANDS]
     delivery_id=st.none() | st.text(min_size=1, max_size=20),
 )
 def test_an_address_command_round_trips_to_what_the_parser_gives(
+    *,
     kind: str,
     account: str,
     micros: int,

@@ -108,7 +108,7 @@ def encode_command(cmd: Command) -> bytes:
 
 
 def decode_command(op: bytes, account_id: str, address: str) -> Command:
-    """The command of an ``encode_command`` record, whose key holds ``account_id`` and ``address``."""
+    """The command of an ``encode_command`` record; its key holds ``account_id`` and ``address``."""
     if op[:1] != ADDRESS_COMMAND:
         raise ValueError(f"not an address command ops record: kind {op[:1]!r}")
     type_value, event_id, micros, reason, notes, delivery_id = orjson.loads(op[1:])
