@@ -33,7 +33,12 @@ from suppressor_client.lists import parse_pool
 from suppressor_client.records import encode_dlq, encode_key, encode_record
 
 from workers import metrics
-from workers.kafka.faust_store import committed_offset, count_keys, partition_db
+from workers.kafka.faust_store import (
+    committed_offset,
+    count_keys,
+    partition_db,
+    write_partition,
+)
 from workers.kafka.faust_tuning import shorten_fetch_wait
 from workers.kafka.rdkafka_sink import FlushBeforeCommit, RdKafkaSink, route_changelog
 from workers.kafka.topics import (
@@ -257,7 +262,9 @@ class SuppressorApp:
             return
         if result.stored is not None:  # else an outcome that lists nothing: no write
             self.entry_counts.add(msg.partition, result.counts, key)  # before the state
-            self.address_table[key] = result.stored
+            # straight into the partition's RocksDB and changelog: faust's ``table[key] =``
+            # adds a key index, the table sensors and its serializers for every item
+            write_partition(self.address_table, msg.partition, key, result.stored)
             self.expiry.move(key, result.expiry_before, result.expiry_after)
             await self._send_out(encoded)
         if result.outcome is not None and result.ladder_move is not None:
