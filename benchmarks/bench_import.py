@@ -12,8 +12,9 @@ same pipeline ``suppressor import`` uses (``workers.domain.file_stream`` into
 - peak RSS of this process (the sender view of the account's new entries included), and
   the worker's RSS at the end (both stages);
 - CPU seconds of this process (the importer alone: the worker is its child) and of the
-  worker (both stages) during the import, per 1,000 rows: the figure to compare on a
-  shared machine, where wall time is noise.
+  worker (both stages, and each: the keyed stage is the worker's own process, the front
+  stage its child) during the import, per 1,000 rows: the figure to compare on a shared
+  machine, where wall time is noise.
 
     python benchmarks/bench_import.py                  # 200,000 rows
     python benchmarks/bench_import.py --rows 1000000
@@ -135,7 +136,7 @@ def run(rows: int, wait: float, workdir: Path) -> dict[str, Any]:
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         handled = 0
         produced_at = 0.0
-        cpu_before = own_cpu_seconds(this_ps), cpu_seconds(worker_ps)
+        cpu_before = own_cpu_seconds(this_ps), cpu_seconds(worker_ps), own_cpu_seconds(worker_ps)
         load_before = os.getloadavg()
         started = time.monotonic()
 
@@ -152,6 +153,7 @@ def run(rows: int, wait: float, workdir: Path) -> dict[str, Any]:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         importer_cpu = own_cpu_seconds(this_ps) - cpu_before[0]
         worker_cpu = cpu_seconds(worker_ps) - cpu_before[1]
+        keyed_cpu = own_cpu_seconds(worker_ps) - cpu_before[2]  # the front stage is its child
         worker_mem = worker_rss(worker_ps)
         load = os.getloadavg()
     finally:
@@ -178,6 +180,8 @@ def run(rows: int, wait: float, workdir: Path) -> dict[str, Any]:
         "worker_cpu_s": round(worker_cpu, 1),
         "importer_cpu_ms_per_1000_rows": round(importer_cpu / rows * 1e6, 1),
         "worker_cpu_ms_per_1000_rows": round(worker_cpu / rows * 1e6, 1),
+        "keyed_stage_cpu_ms_per_1000_rows": round(keyed_cpu / rows * 1e6, 1),
+        "front_stage_cpu_ms_per_1000_rows": round((worker_cpu - keyed_cpu) / rows * 1e6, 1),
         "load_average_at_start": [round(x, 2) for x in load_before],
         "load_average_at_end": [round(x, 2) for x in load],
     }

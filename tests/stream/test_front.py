@@ -13,11 +13,12 @@ from suppressor_client.types import Outcome
 
 from tests.list_helpers import DEFAULT_POOL
 from workers.devkit.loadgen import bounce, command, customer_event
+from workers.domain.events import parse_command
 from workers.kafka.topics import ACCOUNT_OPS, ADDRESS_OPS
 from workers.settings import Settings
 from workers.stream import front, handlers
 from workers.stream.front import DeliveryFailed, FrontStage
-from workers.stream.ops_codec import decode_delivery
+from workers.stream.ops_codec import ADDRESS_COMMAND, decode_command, decode_delivery
 from workers.stream.routing import Routed, route
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -67,8 +68,12 @@ def test_deliveries_and_commands_are_keyed_for_the_keyed_stage() -> None:
     )
     create = orjson.dumps(command("acme", "account.create"))
     assert _route("suppression-commands", create).out.topic == ACCOUNT_OPS
-    block = orjson.dumps(command("acme", "address.block", email="x@gmail.com"))
-    assert _route("suppression-commands", block).out.topic == ADDRESS_OPS
+    block = orjson.dumps(command("acme", "address.block", email="X@gmail.com", notes="n"))
+    routed = _route("suppression-commands", block)
+    assert routed.out.topic == ADDRESS_OPS
+    assert routed.out.key == handlers.address_key("acme", "x@gmail.com")
+    assert routed.out.value[:1] == ADDRESS_COMMAND  # compact: the keyed stage parses nothing
+    assert decode_command(routed.out.value, "acme", "x@gmail.com") == parse_command(block)
 
 
 @pytest.mark.parametrize(

@@ -187,6 +187,9 @@ class AddressState:
 
 # --- reading the lists -------------------------------------------------------------
 
+_CATEGORIES = tuple(Category)  # iterating an enum class is slow; these are its members
+_LIST_NAMES = tuple(ListName)
+
 
 def rank(entry: Suppression) -> tuple[bool, datetime, str]:
     """The order within a category: permanent before temporary, then the earliest."""
@@ -205,21 +208,28 @@ def keep(listed: Iterable[Suppression], limit: int) -> tuple[Suppression, ...]:
     The others are the entries that take over when an unblock releases the first one;
     the latest are kept because an unblock is a decision about everything before it.
     """
+    by_category: dict[Category, set[Suppression]] = {}
+    for s in listed:
+        by_category.setdefault(s.category, set()).add(s)
     kept: list[Suppression] = []
-    for category in Category:
-        mine = sorted({s for s in listed if s.category is category}, key=rank)
-        kept += mine[:1] + mine[max(1, len(mine) - limit) :]
+    for category in _CATEGORIES:
+        if category in by_category:
+            mine = sorted(by_category[category], key=rank)
+            kept += mine[:1] + mine[max(1, len(mine) - limit) :]
     return tuple(kept)
 
 
 def entries(state: AddressState) -> dict[ListName, Suppression | None]:
     """The current records of this address, by list (allow lists carry no entry)."""
     current: dict[ListName, Suppression | None] = {}
-    for category in (Category.BLOCK, Category.COMPLAINT, Category.UNSUBSCRIBE):
-        entry = state.listed_in(category)
-        if entry is not None:
-            current[SUPPRESSION_LISTS[category]] = entry
-    bounce = first_entry(state.listed_in(Category.BOUNCE), state.climbed)
+    listed_bounce: Suppression | None = None
+    for entry in state.listed:  # ranked within a category: the first of each is its entry
+        name = SUPPRESSION_LISTS[entry.category]
+        if name is ListName.BOUNCE:
+            listed_bounce = listed_bounce or entry
+        elif name not in current:
+            current[name] = entry
+    bounce = first_entry(listed_bounce, state.climbed)
     if bounce is not None and not _expired(bounce, state.expired_through):
         current[ListName.BOUNCE] = bounce
     if state.address_allowed:
@@ -241,7 +251,7 @@ def changes(
     """The changes that turn the lists ``old`` (a state's ``entries``) into ``new``, in
     list order."""
     out: list[ListChange] = []
-    for name in ListName:
+    for name in _LIST_NAMES:
         if name in new and (name not in old or old[name] != new[name]):
             out.append(ListChange(name, address, new[name]))
         elif name in old and name not in new:

@@ -96,10 +96,12 @@ def _moment(micros: int) -> datetime:
 
 
 class _Writer:
-    """Collects the body and the string table it refers to."""
+    """Collects the body (its formats and values, packed once at the end: one ``pack`` a
+    field cost more than the rest of the encoding) and the string table it refers to."""
 
     def __init__(self) -> None:
-        self.body = bytearray()
+        self.formats: list[str] = [">"]
+        self.values: list[Any] = []
         self.strings: dict[str, int] = {}
 
     def ref(self, value: str | None) -> int:
@@ -111,7 +113,12 @@ class _Writer:
         return index + 1
 
     def pack(self, fmt: str, *values: Any) -> None:
-        self.body += _struct(fmt).pack(*values)
+        """Append big-endian fields (``fmt`` starts with ``>``; no padding between them)."""
+        self.formats.append(fmt[1:])
+        self.values += values
+
+    def body(self) -> bytes:
+        return struct.pack("".join(self.formats), *self.values)
 
     def time(self, value: datetime | None) -> int:
         return _NO_TIME if value is None else _micros(value)
@@ -205,7 +212,8 @@ def encode_address(
     table = bytearray([len(w.strings)])
     for text in w.strings:
         table += _string(text)
-    return header + bytes(table) + bytes(w.body)
+    body = w.body()
+    return header + bytes(table) + body
 
 
 def address_tip(data: bytes) -> tuple[tuple[int, int, int] | None, bool]:

@@ -3,8 +3,9 @@
 faust has no public API for a table's RocksDB handles per active partition, nor for a
 consumer's committed offsets. The keyed stage needs both (the expiry index scans sorted
 keys; the lag gauge compares the committed offset with the high-water mark), so the
-reach into faust's internals lives here alone (as do the per-partition writes the entry
-counts make at a commit, outside any agent), and ``tests/kafka/test_faust_store.py``
+reach into faust's internals lives here alone (as do the per-partition writes: the entry
+counts' at a commit, outside any agent, and the address agent's, which skip faust's
+per-write key index, sensors and serializers), and ``tests/kafka/test_faust_store.py``
 fails when a faust upgrade moves them.
 """
 
@@ -71,8 +72,9 @@ def partition_db(table: BytesTable, partition: int) -> RocksHandle:
 
 
 def write_partition(table: BytesTable, partition: int, key: bytes, value: bytes | None) -> None:
-    """Set (or, with None, delete) a key of one partition outside any agent, as faust would
-    inside one: in that partition's RocksDB and on that partition of the changelog."""
+    """Set (or, with None, delete) a key of one partition, inside an agent or outside any,
+    as faust's ``table[key] =`` would for an event of that partition: in that partition's
+    RocksDB and on that partition of the changelog."""
     db = partition_db(table, partition)
     if value is None:
         db.delete(key)

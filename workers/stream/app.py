@@ -33,7 +33,12 @@ from suppressor_client.lists import parse_pool
 from suppressor_client.records import encode_dlq, encode_key, encode_record
 
 from workers import metrics
-from workers.kafka.faust_store import committed_offset, count_keys, partition_db
+from workers.kafka.faust_store import (
+    committed_offset,
+    count_keys,
+    partition_db,
+    write_partition,
+)
 from workers.kafka.faust_tuning import shorten_fetch_wait
 from workers.kafka.rdkafka_sink import FlushBeforeCommit, RdKafkaSink, route_changelog
 from workers.kafka.topics import (
@@ -76,6 +81,10 @@ buffers, three of them, and a 2 GiB block cache each) let a worker that writes a
 million states hold ~500 MB of memtables; these keep it bounded (benchmarks/bench_import.py)."""
 
 
+_COMMAND_KINDS = (handlers.COMMAND, ops_codec.ADDRESS_COMMAND, bundles.BUNDLE)
+"""Kinds of ops record that came from ``suppression-commands`` (the rest: delivery events)."""
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -115,6 +124,7 @@ class SuppressorApp:
             ops_codec.DELIVERED: delivery_dlq,
             ops_codec.LADDER: delivery_dlq,
             handlers.COMMAND: commands_dlq,
+            ops_codec.ADDRESS_COMMAND: commands_dlq,
             bundles.BUNDLE: commands_dlq,  # a torn bundle (never written so), whole, with
             # its deliveries too: one DLQ, as a torn record's kind cannot be known
         }
@@ -185,7 +195,7 @@ class SuppressorApp:
         now = _now()
         record = encode_dlq(msg.topic, msg.partition, msg.offset, error, original, key, now)
         await dlq.send(key=key, value=record)
-        source = COMMANDS if kind in (handlers.COMMAND, bundles.BUNDLE) else DELIVERY_EVENTS
+        source = COMMANDS if kind in _COMMAND_KINDS else DELIVERY_EVENTS
         metrics.DLQ_RECORDS.labels(source, error.code).inc()
 
     @staticmethod
@@ -253,7 +263,9 @@ class SuppressorApp:
             return
         if result.stored is not None:  # else an outcome that lists nothing: no write
             self.entry_counts.add(msg.partition, result.counts, key)  # before the state
-            self.address_table[key] = result.stored
+            # straight into the partition's RocksDB and changelog: faust's ``table[key] =``
+            # adds a key index, the table sensors and its serializers for every item
+            write_partition(self.address_table, msg.partition, key, result.stored)
             self.expiry.move(key, result.expiry_before, result.expiry_after)
             await self._send_out(encoded)
         if result.outcome is not None and result.ladder_move is not None:

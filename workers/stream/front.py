@@ -56,6 +56,7 @@ from workers.kafka.topics import (
 )
 from workers.settings import Settings
 from workers.stream.bundles import Bundler
+from workers.stream.metric_batch import MetricBatch
 from workers.stream.routing import Out, route
 
 __all__ = ["DeliveryFailed", "FrontStage"]
@@ -83,6 +84,7 @@ class FrontStage:
         self._thread: threading.Thread | None = None
         self._bundler: Bundler | None = None  # once the ops topic's partitions are known
         self._undelivered: list[str] = []
+        self._metrics = MetricBatch(metrics.PROCESSING_LATENCY)  # applied once per read
         self._names = {settings.topic(t): t for t in INPUTS}
         self._out = {
             ADDRESS_OPS: ops_topic(settings, ADDRESS_OPS),
@@ -170,6 +172,7 @@ class FrontStage:
         now = datetime.now(UTC)
         wall = time.time()
         handled: dict[tuple[str, int], int] = {}
+        batch = self._metrics
         for msg in messages:
             error = msg.error()
             if error is not None:
@@ -192,20 +195,21 @@ class FrontStage:
             target = self._target(routed.out.topic)
             for out_key, out_value in self._bundled(routed.out):
                 produce_retrying(self.producer, target, out_value, out_key, self._on_delivery)
-            metrics.EVENTS_IN.labels(topic, routed.kind).inc()
+            batch.inc(metrics.EVENTS_IN, topic, routed.kind)
             if routed.outcome.startswith("dlq:"):
-                metrics.DLQ_RECORDS.labels(topic, routed.outcome[4:]).inc()
+                batch.inc(metrics.DLQ_RECORDS, topic, routed.outcome[4:])
             elif topic == CUSTOMER_EVENTS:
                 outcome, _, rule = routed.outcome.partition(":")
-                metrics.GATE_DECISIONS.labels(outcome, rule or "none").inc()
+                batch.inc(metrics.GATE_DECISIONS, outcome, rule or "none")
             _kind, ts = msg.timestamp()
             if ts > 0:
-                metrics.PROCESSING_LATENCY.labels(topic).observe(max(0.0, wall - ts / 1000))
+                batch.observe(topic, max(0.0, wall - ts / 1000))
             handled[prefixed, msg.partition() or 0] = msg.offset() or 0
         if self._bundler is not None:
             ops = self._out[ADDRESS_OPS]
             for out_key, out_value in self._bundler.drain():
                 produce_retrying(self.producer, ops, out_value, out_key, self._on_delivery)
+        batch.flush()
         self._store(handled)
 
     def _bundled(self, out: Out) -> list[tuple[bytes | None, bytes]]:

@@ -3,8 +3,9 @@
 The agents read the stored bytes of a key from a table, call a handler here, write the
 new bytes back and send what it returns: so everything between decode and emit is
 tested without a broker. Internal records (on the worker's repartition topics) are a
-delivery event in its compact form (``ops_codec``: parsed and classified by the front
-stage), a command's original bytes behind a one-byte kind tag, or an expiry tick.
+delivery event or an address command in its compact form (``ops_codec``: parsed, and
+classified, by the front stage), an account command's original bytes behind a one-byte
+kind tag (an address command's too, from an older front stage), or an expiry tick.
 
 A delivery that finds no streak changes nothing (``ladder.inert``): ``handle_address``
 returns None for it, and the agent writes nothing and sends nothing. For an address with
@@ -42,7 +43,14 @@ from workers.domain.state_codec import (
     decode_address,
     encode_address,
 )
-from workers.stream.ops_codec import DELIVERED, LADDER, decode_delivery, delivered_at
+from workers.stream.ops_codec import (
+    ADDRESS_COMMAND,
+    DELIVERED,
+    LADDER,
+    decode_command,
+    decode_delivery,
+    delivered_at,
+)
 from workers.stream.publishing import Outgoing, Versions, publish, republish, slots_of
 
 __all__ = [
@@ -185,7 +193,9 @@ def handle_address(
         event = parse_delivery_event(op[1:])
         classification = classify_delivery(event)
         outcome = classification.outcome if classification is not None else None
-    elif kind == COMMAND:
+    elif kind == ADDRESS_COMMAND:  # validated and normalised by the front stage
+        event = decode_command(op, account_id, address)
+    elif kind == COMMAND:  # the original JSON, as a front stage before the compact form sent it
         event = parse_command(op[1:])
     elif kind != EXPIRE:
         raise ValueError(f"unknown internal record kind {kind!r}")

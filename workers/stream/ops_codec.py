@@ -1,17 +1,22 @@
-"""The compact form of a delivery event on the address-ops topic (front stage -> keyed stage).
+"""The compact form of an address-level record on the address-ops topic (front stage ->
+keyed stage).
 
 The front stage has already parsed, validated, normalised and classified every delivery
-event; the keyed stage needs only what the ladder reads. So the front stage sends that,
-as a one-byte kind and a short JSON array, and the keyed stage parses nothing again:
+event and command; the keyed stage needs only what the ladder reads. So the front stage
+sends that, as a one-byte kind and a short JSON array, and the keyed stage parses
+nothing again:
 
     b"v" [event_id, occurred_at_us, delivery_id, email, stream]          a ``delivered``
     b"l" [type, event_id, occurred_at_us, delivery_id, email, stream, outcome]   any other
+    b"a" [type, event_id, occurred_at_us, reason, notes, delivery_id]    an address command
 
 ``occurred_at_us`` is microseconds since the Unix epoch (exact), ``outcome`` the
 classifier's verdict or null. The ``delivered`` kind comes first in the byte so that the
 keyed stage can tell, before decoding anything, that an address with no stored state has
 nothing for it (see docs/design.md, "Decisions where the specification is silent").
-The account is the first part of the record's key, so it is not repeated here.
+The account is the first part of the record's key, so it is not repeated here; nor is a
+command's address, the key's second part (``handlers.address_key``). A command kept in its
+original JSON behind ``b"c"`` (what a front stage before this form sent) still applies.
 """
 
 from __future__ import annotations
@@ -19,20 +24,34 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import orjson
-from suppressor_client.types import DeliveryEvent, DeliveryType, Outcome, Stream
+from suppressor_client.types import (
+    Command,
+    CommandType,
+    DeliveryEvent,
+    DeliveryType,
+    Outcome,
+    Reason,
+    Stream,
+)
 
 __all__ = [
+    "ADDRESS_COMMAND",
     "DELIVERED",
     "LADDER",
+    "decode_command",
     "decode_delivery",
     "delivered_at",
+    "encode_command",
     "encode_delivery",
 ]
 
 DELIVERED = b"v"
 LADDER = b"l"
+ADDRESS_COMMAND = b"a"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TYPES = {t.value: t for t in DeliveryType}
+_COMMANDS = {t.value: t for t in CommandType}
+_REASONS = {int(r): r for r in Reason}
 _OUTCOMES = {o.value: o for o in Outcome}
 _STREAMS = {s.value: s for s in Stream}
 
@@ -79,3 +98,27 @@ def decode_delivery(op: bytes, account_id: str) -> tuple[DeliveryEvent, Outcome 
         stream=_STREAMS[stream],
     )
     return event, outcome
+
+
+def encode_command(cmd: Command) -> bytes:
+    """The ops record of a parsed address-level command (its address is in the key)."""
+    reason = int(cmd.reason) if cmd.reason is not None else None
+    fields = [cmd.type.value, cmd.event_id, _micros(cmd.occurred_at), reason, cmd.notes]
+    return ADDRESS_COMMAND + orjson.dumps([*fields, cmd.delivery_id])
+
+
+def decode_command(op: bytes, account_id: str, address: str) -> Command:
+    """The command of an ``encode_command`` record; its key holds ``account_id`` and ``address``."""
+    if op[:1] != ADDRESS_COMMAND:
+        raise ValueError(f"not an address command ops record: kind {op[:1]!r}")
+    type_value, event_id, micros, reason, notes, delivery_id = orjson.loads(op[1:])
+    return Command(
+        event_id=event_id,
+        account_id=account_id,
+        occurred_at=_EPOCH + timedelta(microseconds=micros),
+        type=_COMMANDS[type_value],
+        email=address,
+        reason=_REASONS[reason] if reason is not None else None,
+        notes=notes,
+        delivery_id=delivery_id,
+    )

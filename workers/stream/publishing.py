@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import fields
 
-from suppressor_client.types import ListChange, ListKey, ListName, ListRecord
+from suppressor_client.types import (
+    DomainRule,
+    ListChange,
+    ListEntry,
+    ListKey,
+    ListName,
+    ListRecord,
+    Suppression,
+)
 
 __all__ = ["Outgoing", "Versions", "publish", "republish", "slot", "slots_of"]
 
@@ -36,12 +44,17 @@ def slots_of(versions: Mapping[str, int]) -> list[tuple[ListName, str]]:
     return pairs
 
 
+_FIELD_NAMES = {t: tuple(f.name for f in fields(t)) for t in (Suppression, DomainRule, ListEntry)}
+"""The fields of each payload type, read once (``dataclasses.fields`` per record costs)."""
+
+
 def _record(key: ListKey, version: int, change: ListChange) -> ListRecord:
     """The record of one change: every field of its payload is a field of ``ListRecord``."""
     if not change.active:
         return ListRecord(key=key, version=version, active=False)
     payload = change.payload
-    values = {} if payload is None else {f.name: getattr(payload, f.name) for f in fields(payload)}
+    names = () if payload is None else _FIELD_NAMES[type(payload)]
+    values = {name: getattr(payload, name) for name in names}
     return ListRecord(key=key, version=version, active=True, **values)
 
 

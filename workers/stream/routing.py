@@ -2,8 +2,9 @@
 
 The front stage reads the three input topics. A customer event goes through the
 collection gate to ``accepted`` or ``rejected``; a delivery event or a command is
-re-keyed for the keyed stage (by account and address, or by account), a delivery event in
-its compact, classified form (``ops_codec``) so the keyed stage parses nothing again; anything that
+re-keyed for the keyed stage (by account and address, or by account), a delivery event or
+an address command in its compact form (``ops_codec``) so the keyed stage parses nothing
+again (an account command keeps its original bytes); anything that
 cannot be understood goes to the input's DLQ with the error and the original bytes.
 Nothing here touches Kafka: ``front`` sends what these functions return.
 """
@@ -33,7 +34,7 @@ from workers.kafka.topics import (
     dlq_of,
 )
 from workers.stream import handlers
-from workers.stream.ops_codec import encode_delivery
+from workers.stream.ops_codec import encode_command, encode_delivery
 
 __all__ = ["Out", "Routed", "Rules", "route"]
 
@@ -93,7 +94,7 @@ def route(
                 if cmd.email is None:
                     raise SchemaError(f"{cmd.type.value} needs email", path="email")
                 out_key = handlers.address_key(cmd.account_id, cmd.email)
-                out = Out(ADDRESS_OPS, out_key, handlers.COMMAND + raw)
+                out = Out(ADDRESS_OPS, out_key, encode_command(cmd))
             return Routed(out, cmd.type, "routed")
         raise ValueError(f"not an input topic: {topic}")
     except Exception as exc:  # a worker never crashes on input: anything else is dead-lettered
