@@ -41,7 +41,7 @@ from workers.domain.ladder import (
     next_expiry,
     step,
 )
-from workers.domain.ladder_state import id_hash
+from workers.domain.ladder_state import Mark, id_hash
 from workers.settings import Settings
 
 DAY = timedelta(days=1)
@@ -89,6 +89,18 @@ def test_a_delivery_ends_the_streak() -> None:
     """A delivered event between two condition bounces restarts the ladder at 7 days."""
     entry = bounce_entry([bounce("b1", 0), delivered("d1", 8), bounce("b2", 9)])
     assert entry.expires_at == at(9) + 7 * DAY
+
+
+def test_a_late_delivery_that_interrupts_no_streak_is_not_recorded() -> None:
+    """A delivery older than every bounce of the address, arriving (or replayed) after
+    them, ends nothing: the state is the one of the bounces alone, as in time order; one
+    inside a streak is placed and ends it."""
+    alone, _ = run([bounce("b1", 1), bounce("b2", 2)])
+    for late in ([delivered("d0", 0)], [delivered("d0", 0), delivered("d0", 0)]):
+        state, effects = run(late, state=alone)
+        assert (state.history, effects) == (alone.history, [])
+    inside, _ = run([delivered("d1", 1.5)], state=alone)
+    assert [i.mark for i in inside.history] == [Mark.BOUNCE, Mark.DELIVERED, Mark.BOUNCE]
 
 
 def test_a_delivery_leaves_a_running_block_in_place() -> None:

@@ -242,6 +242,8 @@ def _record(state: AddressState, item: HistoryItem, config: LadderConfig) -> Add
     horizon = state.base.through
     if _covered(state, item) or (horizon is not None and item.key <= horizon.key):
         return state
+    if item.mark is Mark.DELIVERED and not _interrupts_streak(state, item, config):
+        return state  # as if it had arrived in time order: then it was not recorded (inert)
     history = tuple(sorted((*state.history, item), key=lambda i: i.key))
     base = state.base
     overflow = len(history) - config.history_limit
@@ -250,6 +252,13 @@ def _record(state: AddressState, item: HistoryItem, config: LadderConfig) -> Add
         base = replace(base, through=history[overflow - 1].bare)
         history = history[overflow:]
     return _ladder(state, base, history, config)
+
+
+def _interrupts_streak(state: AddressState, item: HistoryItem, config: LadderConfig) -> bool:
+    """Whether a delivery placed at its time falls inside a streak of counted bounces; one
+    that does not changes no fold (``Act.STAY``), so it needs no place in the history."""
+    before = (i for i in state.history if i.key < item.key)
+    return _phase(reduce(lambda r, i: _fold(r, i, config), before, state.base)) is Phase.CLIMBING
 
 
 def _rule(event: DeliveryEvent, outcome: Outcome | None) -> Reason | Rule:
