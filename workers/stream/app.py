@@ -81,8 +81,18 @@ buffers, three of them, and a 2 GiB block cache each) let a worker that writes a
 million states hold ~500 MB of memtables; these keep it bounded (benchmarks/bench_import.py)."""
 
 
-_COMMAND_KINDS = (handlers.COMMAND, ops_codec.ADDRESS_COMMAND, bundles.BUNDLE)
-"""Kinds of ops record that came from ``suppression-commands`` (the rest: delivery events)."""
+_INPUT_OF_KIND = {
+    handlers.DELIVERY: DELIVERY_EVENTS,
+    ops_codec.DELIVERED: DELIVERY_EVENTS,
+    ops_codec.LADDER: DELIVERY_EVENTS,
+    handlers.COMMAND: COMMANDS,
+    ops_codec.ADDRESS_COMMAND: COMMANDS,
+    # a torn bundle (never written so) goes whole, with its deliveries too: one input, as
+    # a torn record's kind cannot be known
+    bundles.BUNDLE: COMMANDS,
+}
+"""The input each kind of ops record came from: its DLQ and its metric label (an expiry
+tick, the keyed stage's own, has none)."""
 
 
 def _now() -> datetime:
@@ -117,16 +127,9 @@ class SuppressorApp:
             broker_heartbeat_interval=max(1.0, settings.session_timeout.total_seconds() / 4),
         )
         self.suppressions = app.topic(settings.topic(SUPPRESSIONS), **_RAW)
-        delivery_dlq = app.topic(settings.topic(dlq_of(DELIVERY_EVENTS)), **_RAW)
-        commands_dlq = app.topic(settings.topic(dlq_of(COMMANDS)), **_RAW)
         self.dlqs = {
-            handlers.DELIVERY: delivery_dlq,
-            ops_codec.DELIVERED: delivery_dlq,
-            ops_codec.LADDER: delivery_dlq,
-            handlers.COMMAND: commands_dlq,
-            ops_codec.ADDRESS_COMMAND: commands_dlq,
-            bundles.BUNDLE: commands_dlq,  # a torn bundle (never written so), whole, with
-            # its deliveries too: one DLQ, as a torn record's kind cannot be known
+            name: app.topic(settings.topic(dlq_of(name)), **_RAW)
+            for name in (DELIVERY_EVENTS, COMMANDS)
         }
         internal: dict[str, Any] = {"partitions": n, "internal": True, **_RAW}
         self.address_ops = app.topic(ops_topic(settings, ADDRESS_OPS), **internal)
@@ -187,15 +190,14 @@ class SuppressorApp:
         """
         error = as_input_error(exc)
         kind, original = value[:1], value[1:]
-        dlq = self.dlqs.get(kind)
-        if dlq is None:  # an expiry tick: nothing to dead-letter, the next tick tries again
+        source = _INPUT_OF_KIND.get(kind)
+        if source is None:  # an expiry tick: nothing to dead-letter, the next tick tries again
             log.error("expiry tick for %r failed: %s", event.key, error.message)
             return
         msg = event.message
         now = _now()
         record = encode_dlq(msg.topic, msg.partition, msg.offset, error, original, key, now)
-        await dlq.send(key=key, value=record)
-        source = COMMANDS if kind in _COMMAND_KINDS else DELIVERY_EVENTS
+        await self.dlqs[source].send(key=key, value=record)
         metrics.DLQ_RECORDS.labels(source, error.code).inc()
 
     @staticmethod

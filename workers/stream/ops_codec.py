@@ -103,8 +103,15 @@ def decode_delivery(op: bytes, account_id: str) -> tuple[DeliveryEvent, Outcome 
 def encode_command(cmd: Command) -> bytes:
     """The ops record of a parsed address-level command (its address is in the key)."""
     reason = int(cmd.reason) if cmd.reason is not None else None
-    fields = [cmd.type.value, cmd.event_id, _micros(cmd.occurred_at), reason, cmd.notes]
-    return ADDRESS_COMMAND + orjson.dumps([*fields, cmd.delivery_id])
+    fields = [
+        cmd.type.value,
+        cmd.event_id,
+        _micros(cmd.occurred_at),
+        reason,
+        cmd.notes,
+        cmd.delivery_id,
+    ]
+    return ADDRESS_COMMAND + orjson.dumps(fields)
 
 
 def decode_command(op: bytes, account_id: str, address: str) -> Command:

@@ -33,7 +33,12 @@ from operator import gt, lshift, or_
 
 import numpy as np
 
-from suppressor_client.addresses import MAX_ADDRESS_LENGTH, domain_of, normalize_address
+from suppressor_client.addresses import (
+    MAX_ADDRESS_LENGTH,
+    MAX_LOCAL_LENGTH,
+    domain_of,
+    normalize_address,
+)
 from suppressor_client.batches import KEEP, same_bytes, words_of
 from suppressor_client.lists import Mechanism, domain_allowed, domain_rule_for
 from suppressor_client.types import PLATFORM_ACCOUNT, ListName, Reason, Stream
@@ -299,7 +304,7 @@ def _plain_answers(
     if not (
         (ats < ends).all()
         and local.min() >= 1
-        and local.max() <= _MAX_LOCAL
+        and local.max() <= MAX_LOCAL_LENGTH
         and (ends - starts).max() <= MAX_ADDRESS_LENGTH
     ):
         return None
@@ -332,7 +337,6 @@ def _plain_answers(
 _NEWLINE, _AT = ord("\n"), ord("@")
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # spreads the last word over the first's bits
 _LENGTH_BITS = np.uint64(56)
-_MAX_LOCAL = 64
 _MISSING = Decision(False, "")  # a key not seen yet
 _CODE_ANSWERS: tuple[dict[int, Decision | None], dict[int, Decision | None]] = ({}, {})
 
