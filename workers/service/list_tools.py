@@ -170,12 +170,11 @@ def filter_addresses(
     allowed = list(compress(given, allows))
     denied = list(compress(decisions, map(not_, allows)))
     ids = list(map(id, denied))
+    by_id = dict(zip(ids, denied, strict=True))
     excluded: Counter[str] = Counter()
     invalid = False
-    position = 0
     for ident, count in Counter(ids).items():  # in order of first occurrence
-        position = ids.index(ident, position)
-        decision = denied[position]
+        decision = by_id[ident]
         excluded[exclusion_label(decision)] += count
         invalid = invalid or decision.rule == _INVALID_RULE
     rejected = (

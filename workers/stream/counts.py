@@ -97,9 +97,9 @@ class Counts:
         if pending is None:
             if partition in self._flushed:  # our marker, its deletion not yet due: keep it
                 self._flushed.discard(partition)
-            elif MARKER in self.states:  # left by a process that died before its flush
-                self._stale.add(partition)
-            self.states[MARKER] = b"1"
+            elif partition_db(self.states, partition).get(MARKER) is not None:
+                self._stale.add(partition)  # left by a process that died before its flush
+            write_partition(self.states, partition, MARKER, b"1")  # as the states are
             pending = self._pending[partition] = Counter()
         for key, delta in deltas:
             pending[key] += delta

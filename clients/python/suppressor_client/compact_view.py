@@ -52,6 +52,7 @@ from suppressor_client.view import (
     ENTRY_ACTIVE,
     ENTRY_COMPLEX,
     ENTRY_NONE,
+    LIST_CODE_OF,
     LIST_CODES,
     AddressEntry,
     ListView,
@@ -59,11 +60,9 @@ from suppressor_client.view import (
 
 __all__ = ["LIST_CODES", "CompactView"]
 
-_CODE_OF = {name: code for code, name in enumerate(LIST_CODES)}
 _LISTS_BY_TEXT = {name.value: name for name in LIST_CODES}
 _ALL_LISTS = frozenset(name.value for name in ListName)
 _REASON_OF: dict[int, Reason] = {int(r): r for r in Reason}
-_ACTIVE = ENTRY_ACTIVE  # flags: low nibble the list code, this bit the active flag
 _MULTI = 0xFF  # flags: the entries are in the side dict
 _DEAD = 0xFE  # flags: the entry was removed (its arena bytes are garbage)
 _DELETED = (1 << 64) - 1  # a slot whose entry was removed (probing goes on past it)
@@ -201,7 +200,7 @@ class CompactView(ListView):
         slots[slot] = (h << 32) | (e + 1)
 
     def _write(self, e: int, entry: AddressEntry) -> None:
-        self._flags[e] = _CODE_OF[entry.list] | (_ACTIVE if entry.active else 0)
+        self._flags[e] = LIST_CODE_OF[entry.list] | (ENTRY_ACTIVE if entry.active else 0)
         self._reasons[e] = 0 if entry.reason is None else int(entry.reason)
         self._versions[e] = entry.version
         self._since[e] = _micros(entry.since)
@@ -226,7 +225,7 @@ class CompactView(ListView):
         fields = (
             LIST_CODES[flags & 0x0F],
             self._versions[e],
-            bool(flags & _ACTIVE),
+            bool(flags & ENTRY_ACTIVE),
             _REASON_OF[reason] if reason else None,
             None if since == _NO_TIME else _fromtimestamp(since / 1e6, UTC),
             None if expires == _NO_TIME else _fromtimestamp(expires / 1e6, UTC),
@@ -501,8 +500,8 @@ class CompactView(ListView):
                                     else (fromisoformat(since) - _EPOCH) // _US
                                 )
                         if micros is not None:
-                            fields = (_CODE_OF[name] | (_ACTIVE if active else 0), reason or 0,
-                                      version, micros, _NO_TIME)  # fmt: skip
+                            flags = LIST_CODE_OF[name] | (ENTRY_ACTIVE if active else 0)
+                            fields = (flags, reason or 0, version, micros, _NO_TIME)
                             self._append(i, raw, fields, h)
                             slots, mask = self._slots, self._mask  # it may have grown the table
                             accounts.append(account)
@@ -545,7 +544,7 @@ class CompactView(ListView):
             if active:
                 self._counts[name] += 1
             self._per_account[account] += 1
-            flags = _CODE_OF[name] | (_ACTIVE if active else 0)
+            flags = LIST_CODE_OF[name] | (ENTRY_ACTIVE if active else 0)
             micros = (_NO_TIME if since is None else (since - _EPOCH) // _US,
                       _NO_TIME if expires is None else (expires - _EPOCH) // _US)  # fmt: skip
             self._append(slot, raw, (flags, reason or 0, version, *micros))
@@ -677,7 +676,7 @@ def _loads(raw: bytes) -> Any:
 
 def _entry_json(entry: AddressEntry) -> list[Any]:
     reason = None if entry.reason is None else int(entry.reason)
-    return [_CODE_OF[entry.list], entry.version, entry.active, reason,
+    return [LIST_CODE_OF[entry.list], entry.version, entry.active, reason,
             _micros(entry.since), _micros(entry.expires_at)]  # fmt: skip
 
 

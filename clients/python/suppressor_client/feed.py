@@ -298,10 +298,7 @@ class SuppressionFeed:
             if self._lists is not None and _list_of(key) not in self._lists:
                 self.skipped += 1
                 return
-            if self._compact is not None:
-                self._compact.apply_encoded(key, value)
-            else:
-                self.view.apply(*decode_record(key, value))
+            self.view.apply(*decode_record(key, value))  # a compact view takes the batch path
         except ValueError as exc:
             self.undecodable += 1
             self._report(f"undecodable record skipped: {exc}")

@@ -34,6 +34,7 @@ from suppressor_client.uri import (
 __all__ = [
     "DOMAIN_LISTS",
     "ENTRY_ACTIVE",
+    "LIST_CODE_OF",
     "ENTRY_COMPLEX",
     "ENTRY_NONE",
     "LIST_CODES",
@@ -62,7 +63,8 @@ LIST_CODES: tuple[ListName, ...] = (
 ENTRY_NONE = 0  # no entry held
 ENTRY_COMPLEX = -1  # several entries, or one with an end: read ``address_entries``
 ENTRY_ACTIVE = 0x10
-_CODE_OF = {name: code for code, name in enumerate(LIST_CODES)}
+LIST_CODE_OF = {name: code for code, name in enumerate(LIST_CODES)}
+"""Each list's number in ``LIST_CODES`` (the low nibble of an entry's flags)."""
 
 
 class AddressEntry(NamedTuple):
@@ -258,7 +260,7 @@ def _entry_code(held: _Held | None) -> int:
         return ENTRY_NONE
     if not isinstance(held, AddressEntry) or held.expires_at is not None:
         return ENTRY_COMPLEX
-    flags = _CODE_OF[held.list] | (ENTRY_ACTIVE if held.active else 0)
+    flags = LIST_CODE_OF[held.list] | (ENTRY_ACTIVE if held.active else 0)
     return (flags | (0 if held.reason is None else int(held.reason)) << 8) + 1
 
 
