@@ -174,13 +174,18 @@ def decide(
             answer = _code_answer(transactional, own << 16 | shared)
         if answer is not None:
             return answer
-    key = (account_id, normal[normal.rfind("@") + 1 :])
-    answer = view.domain_answers.get(key)
+    return _cached_domain_step(view, account_id, normal[normal.rfind("@") + 1 :])
+
+
+def _cached_domain_step(view: ListView, account_id: str, domain: str) -> Decision:
+    """``_domain_step``, kept per (account, domain) in the view until a domain-level list
+    changes (``ListView.domain_answers``)."""
+    key, answers = (account_id, domain), view.domain_answers  # one read: see ListView
+    answer = answers.get(key)
     if answer is None:
-        answers = view.domain_answers
         if len(answers) >= _MAX_ANSWERS:
             answers.clear()
-        answer = answers[key] = _domain_step(view, account_id, key[1])
+        answer = answers[key] = _domain_step(view, account_id, domain)
     return answer
 
 
@@ -279,7 +284,7 @@ def _domain_answers(
             answers[j] = _INVALID_ADDRESS
         else:
             normals[j] = normal
-            answers[j] = _domain_step(view, account_id, domain_of(normal))
+            answers[j] = _cached_domain_step(view, account_id, domain_of(normal))
     return answers, normals, invalid  # type: ignore[return-value]
 
 
