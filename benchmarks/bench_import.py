@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -88,23 +89,23 @@ def own_cpu_seconds(process: psutil.Process) -> float:
     return times.user + times.system
 
 
-def cpu_seconds(process: psutil.Process) -> float:
-    """User and system CPU of a process and its children (the worker's front stage)."""
+def _tree_sum(process: psutil.Process, read: Callable[[psutil.Process], float]) -> float:
+    """``read`` summed over a process and its children (one that ended counts nothing)."""
     total = 0.0
     for proc in (process, *process.children(recursive=True)):
         with contextlib.suppress(psutil.NoSuchProcess):
-            times = proc.cpu_times()
-            total += times.user + times.system
+            total += read(proc)
     return total
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    """User and system CPU of a process and its children (the worker's front stage)."""
+    return _tree_sum(process, own_cpu_seconds)
 
 
 def worker_rss(process: psutil.Process) -> int:
     """Resident memory of the worker and its children."""
-    total = 0
-    for proc in (process, *process.children(recursive=True)):
-        with contextlib.suppress(psutil.NoSuchProcess):
-            total += proc.memory_info().rss
-    return total
+    return int(_tree_sum(process, lambda p: p.memory_info().rss))
 
 
 def chunks(path: Path) -> Any:
