@@ -12,8 +12,12 @@ replay finds the states already changed (a repeated event id) and adds nothing. 
 first change of a partition after a flush writes a marker key into the *address* table,
 before its state: on the same changelog partition, so recovery restores it with any
 state written after it. The marker is deleted once the counts it waited for are
-acknowledged. A marker found that this process did not write means the counts of that
-partition may be short: they are counted again from the address states, in slices of
+acknowledged. Each marker has a key of its own (``MARKER``, this process's token, a
+sequence number): a restart on the same store replays the changelog from a persisted
+offset that lags the store, and the replayed deletion of an older marker must not take
+a newer one (written, with states, only into RocksDB before the kill) with it. A marker
+found that this process did not write means the counts of that partition may be short:
+they are counted again from the address states, in slices of
 ``RECOUNT_SLICE`` states, one slice per commit (a slice runs on the event loop, ~23 µs a
 state: a whole large partition at once would outlast the session timeout). Until the last
 slice the partition's old counters stay as they are and its marker stays; a change to a
@@ -24,13 +28,16 @@ in the log line, so one bad state never makes every commit fail.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from workers.kafka.faust_store import (
     BytesTable,
+    RocksHandle,
     active_dbs,
     active_partitions,
     partition_db,
@@ -42,7 +49,8 @@ __all__ = ["MARKER", "Counts", "totals"]
 log = logging.getLogger(__name__)
 
 MARKER = b"\x00counts-not-flushed"
-"""In the address table: this partition changed since its counts were last flushed."""
+"""In the address table, the prefix of the keys that say: this partition changed since its
+counts were last flushed (a store of an earlier release has this key alone)."""
 
 _PREFIX = b"c|"
 
@@ -62,6 +70,7 @@ class _Scan:
     after: bytes | None = None
     states: int = 0
     skipped: int = 0
+    markers: list[bytes] = field(default_factory=list)  # found stale; go once it is flushed
 
 
 class Counts:
@@ -81,9 +90,13 @@ class Counts:
         self.ready = ready  # False while tables recover: no state is complete yet
         self.slice_states = slice_states
         self._pending: dict[int, Counter[bytes]] = {}
-        self._stale: set[int] = set()  # partitions to count again from the states
+        self._stale: dict[int, list[bytes]] = {}  # to count again: the markers that said so
         self._scans: dict[int, _Scan] = {}  # partitions being counted again, slice by slice
-        self._flushed: set[int] = set()  # partitions whose marker goes once the flush is acked
+        self._flushed: set[int] = set()  # partitions whose markers go once the flush is acked
+        self._own: dict[int, bytes] = {}  # the marker this process wrote, per partition
+        self._counted: dict[int, list[bytes]] = {}  # others' markers, their recount flushed
+        self._token = uuid.uuid4().hex[:12].encode()
+        self._sequence = itertools.count()
 
     def add(self, partition: int, deltas: list[tuple[bytes, int]], state_key: bytes) -> None:
         """Note the deltas of a change to ``state_key``'s state; call inside the address agent
@@ -97,9 +110,11 @@ class Counts:
         if pending is None:
             if partition in self._flushed:  # our marker, its deletion not yet due: keep it
                 self._flushed.discard(partition)
-            elif partition_db(self.states, partition).get(MARKER) is not None:
-                self._stale.add(partition)  # left by a process that died before its flush
-            write_partition(self.states, partition, MARKER, b"1")  # as the states are
+            else:
+                self._note_stale(partition)  # markers left by a process that died
+                marker = MARKER + b"%s.%d" % (self._token, next(self._sequence))
+                self._own[partition] = marker
+                write_partition(self.states, partition, marker, b"1")  # as the states are
             pending = self._pending[partition] = Counter()
         for key, delta in deltas:
             pending[key] += delta
@@ -110,9 +125,16 @@ class Counts:
             return
         owned = active_partitions(self.states)
         for partition in owned - self._pending.keys() - self._scans.keys():
-            if partition_db(self.states, partition).get(MARKER) is not None:
-                self._stale.add(partition)
+            if self._note_stale(partition):
                 self._pending[partition] = Counter()
+
+    def _note_stale(self, partition: int) -> bool:
+        """Whether the partition holds markers this process did not write (noted if so)."""
+        own = self._own.get(partition)
+        found = [k for k in _markers(partition_db(self.states, partition)) if k != own]
+        if found:
+            self._stale.setdefault(partition, []).extend(found)
+        return bool(found)
 
     def flush(self) -> None:
         """Write the gathered deltas (or a fresh count of a stale partition); call at a commit.
@@ -126,24 +148,28 @@ class Counts:
         for partition in pending.keys() | self._scans.keys():
             deltas = pending.get(partition, Counter())
             if partition not in owned:
-                self._scans.pop(partition, None)  # its marker stays: the new owner counts
+                scan = self._scans.pop(partition, None)  # its markers stay: the new owner
+                if scan is not None:  # counts (this process too, if it owns it again)
+                    self._stale.setdefault(partition, []).extend(scan.markers)
+                self._own.pop(partition, None)
                 continue
             if partition in self._stale or partition in self._scans:
+                found = self._stale.pop(partition, [])
+                scan = self._scans.pop(partition, None)
                 if not ready:  # count it (from the start) once its states are whole
-                    self._scans.pop(partition, None)
-                    self._stale.add(partition)
+                    self._stale[partition] = found + (scan.markers if scan else [])
                     self._pending[partition] = Counter()
                     continue
-                self._stale.discard(partition)
-                scan = self._scans.get(partition)
                 if scan is None:  # the states as they are now hold every change so far
-                    scan = self._scans[partition] = _Scan()
+                    scan = _Scan()
                 else:  # changes to states already counted (``add`` kept no others)
                     scan.fresh.update(deltas)
+                scan.markers.extend(found)
                 if not self._scan(partition, scan):
-                    continue  # more slices at the next commits; the marker stays
-                del self._scans[partition]
+                    self._scans[partition] = scan
+                    continue  # more slices at the next commits; the markers stay
                 self._replace(partition, scan)
+                self._counted.setdefault(partition, []).extend(scan.markers)
             else:
                 db = partition_db(self.table, partition)
                 for key, delta in deltas.items():
@@ -154,7 +180,10 @@ class Counts:
     def flushed(self) -> None:
         """The flush is acknowledged: the markers of the partitions it covered can go."""
         for partition in self._flushed:
-            write_partition(self.states, partition, MARKER, None)
+            markers = self._counted.pop(partition, [])
+            own = self._own.pop(partition, None)
+            for marker in markers if own is None else [*markers, own]:
+                write_partition(self.states, partition, marker, None)
         self._flushed.clear()
 
     def _scan(self, partition: int, scan: _Scan) -> bool:
@@ -197,6 +226,16 @@ class Counts:
 
     def _write(self, partition: int, key: bytes, value: int) -> None:
         write_partition(self.table, partition, key, b"%d" % value if value else None)
+
+
+def _markers(db: RocksHandle) -> list[bytes]:
+    """The marker keys of one partition's address states (they sort before any address)."""
+    found = []
+    for key, _value in db.items(from_key=MARKER):
+        if not key.startswith(MARKER):
+            break
+        found.append(key)
+    return found
 
 
 def totals(table: BytesTable) -> dict[str, int]:
