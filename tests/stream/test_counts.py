@@ -25,12 +25,12 @@ class _Table:
     def __init__(self, path: Path, name: str) -> None:
         self.dbs = {0: Rdict(str(path / name))}
         self.sent: list[tuple[int | None, bytes, bytes | None]] = []
-        tp = TP(TOPIC, 0)
+        self.actives = {TP(TOPIC, 0)}  # emptied to take partition 0 away
         self.data = SimpleNamespace(
             _db_for_partition=self.dbs.__getitem__,
             _dbs_for_actives=lambda: iter(self.dbs.values()),
             table=SimpleNamespace(changelog_topic_name=TOPIC),
-            app=SimpleNamespace(assignor=SimpleNamespace(assigned_actives=lambda: {tp})),
+            app=SimpleNamespace(assignor=SimpleNamespace(assigned_actives=lambda: self.actives)),
         )
 
     def __contains__(self, key: object) -> bool:
@@ -157,3 +157,117 @@ def test_a_replayed_marker_deletion_leaves_a_newer_marker(tables: tuple[_Table, 
     second.flush()
     second.flushed()
     assert (_count(counters), _marked(states)) == (2, False)
+
+
+def _markers(states: _Table) -> set[bytes]:
+    return {k for k in states.dbs[0].keys() if k.startswith(MARKER)}  # noqa: SIM118 - rocksdict
+
+
+def _change(counts: Counts, states: _Table, n: int) -> None:
+    """One more entry on address ``n``'s state, as the address agent applies it."""
+    counts.add(0, [(C, 1)], _address(n))
+    states[_address(n)] = b"%d" % (int(states.dbs[0].get(_address(n)) or b"0") + 1)
+
+
+def _commit(counts: Counts) -> None:
+    counts.flush()
+    counts.flushed()
+
+
+def test_a_recount_over_several_commits_under_load_ends_with_no_marker(
+    tables: tuple[_Table, _Table], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Changes between every slice of a recount keep this process's one marker (a second
+    would be taken for another crash's and start the recount over, for as long as the
+    load lasts); once counted, the next changes count as deltas, with no recount."""
+    counters, states = tables
+    _crashed(states, [b"1"] * 5)
+    counts = Counts(counters, states, _recount, ready=lambda: True, slice_states=2)
+    with caplog.at_level(logging.WARNING):
+        for _commit_number in range(8):
+            _change(counts, states, 0)
+            _commit(counts)
+    assert len(caplog.records) == 1  # one recount, over three commits
+    assert (_count(counters), _markers(states)) == (13, set())
+
+
+def test_markers_take_two_keys_per_partition_whatever_the_commits(
+    tables: tuple[_Table, _Table],
+) -> None:
+    """Deleted keys stay in RocksDB until compaction and every lookup walks past them:
+    a process uses two marker keys a partition, in turn, not one per commit."""
+    counters, states = tables
+    counts = Counts(counters, states, _recount, ready=lambda: True)
+    for n in range(50):
+        _change(counts, states, n)
+        _commit(counts)
+    written = {key for _p, key, value in states.sent if key.startswith(MARKER) and value}
+    assert len(written) == 2
+    assert (_count(counters), _markers(states)) == (50, set())
+
+
+def test_an_idle_check_before_the_commit_completes_does_not_recount_again(
+    tables: tuple[_Table, _Table], caplog: pytest.LogCaptureFixture
+) -> None:
+    """With faust's producer (exactly_once) the markers go only once its commit completed;
+    the gauge timer may look meanwhile and must not take the markers it is about to delete
+    (its own, and the crash's it counted) for a new crash."""
+    counters, states = tables
+    _crashed(states, [b"1"] * 3)
+    counts = Counts(counters, states, _recount, ready=lambda: True)
+    with caplog.at_level(logging.WARNING):
+        _change(counts, states, 0)
+        counts.flush()  # the recount, whole
+        counts.check()  # the gauge timer, before the commit completed
+        counts.flushed()
+        _commit(counts)
+    assert len(caplog.records) == 1
+    assert (_count(counters), _markers(states)) == (4, set())
+
+
+def test_a_partition_given_up_and_taken_back_is_counted_again(
+    tables: tuple[_Table, _Table], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Deltas of a partition no longer owned at the commit are dropped and its marker
+    stays for the next owner; when that owner is this process again, it counts anew."""
+    counters, states = tables
+    counts = Counts(counters, states, _recount, ready=lambda: True)
+    _change(counts, states, 0)
+    _commit(counts)
+    _change(counts, states, 1)  # this delta is dropped: the partition goes
+    counters.actives = states.actives = set()
+    _commit(counts)
+    assert _count(counters) == 1 and _markers(states)
+    counters.actives = states.actives = {TP(TOPIC, 0)}
+    with caplog.at_level(logging.WARNING):
+        counts.check()
+        _commit(counts)
+    assert len(caplog.records) == 1
+    assert (_count(counters), _markers(states)) == (2, set())
+
+
+def test_a_slot_written_again_is_behind_its_deletion_on_every_replay(
+    tables: tuple[_Table, _Table],
+) -> None:
+    """A slot comes back only after the other slot's deletion was flushed, and the sink
+    persists the acknowledged offsets of a flush before the markers go: a restart on the
+    same store replays from there, past the slot's own deletion."""
+    counters, states = tables
+    first = Counts(counters, states, _recount, ready=lambda: True)
+    _change(first, states, 0)
+    _commit(first)  # slot 0 written and deleted
+    _change(first, states, 1)
+    first.flush()  # slot 1: its flush persists the offsets of all before (slot 0's deletion)
+    persisted = len(states.sent)
+    first.flushed()  # slot 1's deletion
+    _change(first, states, 2)  # slot 0 again, and a state: the process dies
+    replayed = states.sent[persisted:-1]  # slot 1's deletion; slot 0's write was lost
+    for _partition, key, value in replayed:
+        if value is None:
+            del states.dbs[0][key]
+        else:
+            states.dbs[0][key] = value
+    second = Counts(counters, states, _recount, ready=lambda: True)
+    second.check()
+    _commit(second)
+    assert (_count(counters), _markers(states)) == (3, set())

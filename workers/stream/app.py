@@ -159,6 +159,8 @@ class SuppressorApp:
             self.sink = RdKafkaSink(settings.bootstrap_servers)
             for stored in (self.address_table, self.account_table, self.expiry_index, self.counts):
                 route_changelog(stored, self.sink)
+            # after the changelogs' offsets are persisted (their callbacks come first): the
+            # entry-count markers' slots rely on it (workers/stream/counts.py)
             self.sink.after_flush(self.entry_counts.flushed)
         # Without the sink faust's producer carries the counts: their markers go only once
         # faust's commit is complete, never right after the counts were handed to it.

@@ -12,11 +12,16 @@ replay finds the states already changed (a repeated event id) and adds nothing. 
 first change of a partition after a flush writes a marker key into the *address* table,
 before its state: on the same changelog partition, so recovery restores it with any
 state written after it. The marker is deleted once the counts it waited for are
-acknowledged. Each marker has a key of its own (``MARKER``, this process's token, a
-sequence number): a restart on the same store replays the changelog from a persisted
-offset that lags the store, and the replayed deletion of an older marker must not take
-a newer one (written, with states, only into RocksDB before the kill) with it. A marker
-found that this process did not write means the counts of that partition may be short:
+acknowledged. A restart on the same store replays the changelog from a persisted offset
+that lags the store, and the replayed deletion of a marker must not take a newer marker
+(written, with states, only into RocksDB before the kill) with it: so each process writes
+its markers under keys of its own (``MARKER``, a token drawn per partition, one of two
+slots taken in turn). A slot is written again only after the other slot's deletion was
+flushed, and the sink persists the acknowledged changelog offsets before ``flushed``
+deletes a marker, so by then the slot's own deletion lies behind the persisted offset and
+no recovery replays it (a partition given up draws a new token: its markers stay for the
+next owner); two slots also keep the deleted keys RocksDB walks past to find the markers
+few. A marker found that this process did not write means the counts of that partition may be short:
 they are counted again from the address states, in slices of
 ``RECOUNT_SLICE`` states, one slice per commit (a slice runs on the event loop, ~23 µs a
 state: a whole large partition at once would outlast the session timeout). Until the last
@@ -28,7 +33,6 @@ in the log line, so one bad state never makes every commit fail.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import uuid
 from collections import Counter
@@ -70,7 +74,7 @@ class _Scan:
     after: bytes | None = None
     states: int = 0
     skipped: int = 0
-    markers: list[bytes] = field(default_factory=list)  # found stale; go once it is flushed
+    markers: set[bytes] = field(default_factory=set)  # found stale; go once it is flushed
 
 
 class Counts:
@@ -90,13 +94,12 @@ class Counts:
         self.ready = ready  # False while tables recover: no state is complete yet
         self.slice_states = slice_states
         self._pending: dict[int, Counter[bytes]] = {}
-        self._stale: dict[int, list[bytes]] = {}  # to count again: the markers that said so
+        self._stale: dict[int, set[bytes]] = {}  # to count again: the markers that said so
         self._scans: dict[int, _Scan] = {}  # partitions being counted again, slice by slice
         self._flushed: set[int] = set()  # partitions whose markers go once the flush is acked
-        self._own: dict[int, bytes] = {}  # the marker this process wrote, per partition
-        self._counted: dict[int, list[bytes]] = {}  # others' markers, their recount flushed
-        self._token = uuid.uuid4().hex[:12].encode()
-        self._sequence = itertools.count()
+        self._own: dict[int, bytes] = {}  # the marker this process wrote, not yet deleted
+        self._counted: dict[int, set[bytes]] = {}  # others' markers, their recount flushed
+        self._next: dict[int, tuple[bytes, int]] = {}  # the token and slot of the next marker
 
     def add(self, partition: int, deltas: list[tuple[bytes, int]], state_key: bytes) -> None:
         """Note the deltas of a change to ``state_key``'s state; call inside the address agent
@@ -110,10 +113,9 @@ class Counts:
         if pending is None:
             if partition in self._flushed:  # our marker, its deletion not yet due: keep it
                 self._flushed.discard(partition)
-            else:
+            elif partition not in self._own:  # (it is kept through a recount's slices too)
                 self._note_stale(partition)  # markers left by a process that died
-                marker = MARKER + b"%s.%d" % (self._token, next(self._sequence))
-                self._own[partition] = marker
+                marker = self._own[partition] = self._new_marker(partition)
                 write_partition(self.states, partition, marker, b"1")  # as the states are
             pending = self._pending[partition] = Counter()
         for key, delta in deltas:
@@ -124,16 +126,23 @@ class Counts:
         if not self.ready():
             return
         owned = active_partitions(self.states)
-        for partition in owned - self._pending.keys() - self._scans.keys():
+        busy = self._pending.keys() | self._scans.keys() | self._flushed  # (flushed: markers
+        for partition in owned - busy:  # whose deletion waits for the commit to complete)
             if self._note_stale(partition):
                 self._pending[partition] = Counter()
 
+    def _new_marker(self, partition: int) -> bytes:
+        token, slot = self._next.get(partition) or (uuid.uuid4().hex[:12].encode(), 0)
+        self._next[partition] = token, 1 - slot
+        return MARKER + b"%s.%d" % (token, slot)
+
     def _note_stale(self, partition: int) -> bool:
-        """Whether the partition holds markers this process did not write (noted if so)."""
-        own = self._own.get(partition)
-        found = [k for k in _markers(partition_db(self.states, partition)) if k != own]
+        """Whether the partition holds markers this process did not write, nor counted
+        already (noted if so)."""
+        known = self._counted.get(partition, set()) | {self._own.get(partition)}
+        found = {k for k in _markers(partition_db(self.states, partition)) if k not in known}
         if found:
-            self._stale.setdefault(partition, []).extend(found)
+            self._stale.setdefault(partition, set()).update(found)
         return bool(found)
 
     def flush(self) -> None:
@@ -147,29 +156,27 @@ class Counts:
         ready = self.ready()
         for partition in pending.keys() | self._scans.keys():
             deltas = pending.get(partition, Counter())
-            if partition not in owned:
-                scan = self._scans.pop(partition, None)  # its markers stay: the new owner
-                if scan is not None:  # counts (this process too, if it owns it again)
-                    self._stale.setdefault(partition, []).extend(scan.markers)
-                self._own.pop(partition, None)
+            if partition not in owned:  # its markers stay: the new owner counts it again
+                for kept in (self._scans, self._stale, self._own, self._counted, self._next):
+                    kept.pop(partition, None)  # (this process too, finding them if it returns)
                 continue
             if partition in self._stale or partition in self._scans:
-                found = self._stale.pop(partition, [])
+                found = self._stale.pop(partition, set())
                 scan = self._scans.pop(partition, None)
                 if not ready:  # count it (from the start) once its states are whole
-                    self._stale[partition] = found + (scan.markers if scan else [])
+                    self._stale[partition] = found | (scan.markers if scan else set())
                     self._pending[partition] = Counter()
                     continue
                 if scan is None:  # the states as they are now hold every change so far
                     scan = _Scan()
                 else:  # changes to states already counted (``add`` kept no others)
                     scan.fresh.update(deltas)
-                scan.markers.extend(found)
+                scan.markers |= found
                 if not self._scan(partition, scan):
                     self._scans[partition] = scan
                     continue  # more slices at the next commits; the markers stay
                 self._replace(partition, scan)
-                self._counted.setdefault(partition, []).extend(scan.markers)
+                self._counted.setdefault(partition, set()).update(scan.markers)
             else:
                 db = partition_db(self.table, partition)
                 for key, delta in deltas.items():
@@ -180,9 +187,9 @@ class Counts:
     def flushed(self) -> None:
         """The flush is acknowledged: the markers of the partitions it covered can go."""
         for partition in self._flushed:
-            markers = self._counted.pop(partition, [])
+            markers = self._counted.pop(partition, set())
             own = self._own.pop(partition, None)
-            for marker in markers if own is None else [*markers, own]:
+            for marker in markers if own is None else markers | {own}:
                 write_partition(self.states, partition, marker, None)
         self._flushed.clear()
 
