@@ -165,8 +165,8 @@ def filter_addresses(
     in Python.
     """
     given = list(filter(None, map(str.strip, addresses)))
-    view = _view(source)
-    decisions, index = decide_indexed(view, account, given, stream, now or datetime.now(UTC))
+    when = now or datetime.now(UTC)
+    decisions, index = decide_indexed(_view(source), account, given, stream, when)
     allows = np.array([d.allowed for d in decisions], bool)
     allowed = list(compress(given, allows[index].tolist()))
     counts = np.bincount(index, minlength=len(decisions)).tolist()
