@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from suppressor_client import decision
+from suppressor_client.compact_view import CompactView
 from suppressor_client.decision import decide
 from suppressor_client.errors import TooLarge
 from suppressor_client.types import CommandType, ListName, Reason
+from suppressor_client.view import ListView
 
 from tests.list_helpers import T0, domain_rule, record, suppression, view_of
 from workers.domain.files import EXPORT_HEADER
@@ -20,7 +24,7 @@ A = "acme"
 JANE = "jane@example.com"
 NOW = T0 + timedelta(days=1)
 
-VIEW = view_of(
+RECORDS = (
     suppression(A, JANE, Reason.MANUAL, notes='vip; "keep"', event_id="e1"),
     suppression(A, "bob@example.com", Reason.TEMPORARY, expires_at=T0 + timedelta(days=7),
                 delivery_id="dlv-9"),
@@ -33,6 +37,10 @@ VIEW = view_of(
     record(A, ListName.DOMAIN_ALLOW, "ok.example"),
     record(A, ListName.URI_PATTERN, "^https://shop\\.example/"),
 )  # fmt: skip
+VIEW = view_of(*RECORDS)
+COMPACT = CompactView()
+for _record in RECORDS:
+    COMPACT.apply(_record.key, _record)
 
 
 def test_check_names_rule_and_reason() -> None:
@@ -150,16 +158,25 @@ _PADDED = st.tuples(
 ).map("".join)  # fmt: skip
 
 
-@given(st.lists(_PADDED, max_size=60), st.sampled_from(["marketing", "transactional"]))
-def test_filter_matches_decide_one_by_one(group: list[str], stream: str) -> None:
-    """The batch filter gives what ``decide`` gives each trimmed address, in order and counts."""
+@given(
+    st.lists(_PADDED, max_size=60),
+    st.sampled_from(["marketing", "transactional"]),
+    st.sampled_from([VIEW, COMPACT]),
+    st.integers(1, 9),
+)
+def test_filter_matches_decide_one_by_one(
+    group: list[str], stream: str, view: ListView, chunk: int
+) -> None:
+    """The batch filter gives what ``decide`` gives each trimmed address, in order and
+    counts, on either view and in chunks of any size."""
     given_ = [a.strip() for a in group if a.strip()]
-    decisions = [decide(VIEW, A, a, stream, NOW) for a in given_]
+    decisions = [decide(view, A, a, stream, NOW) for a in given_]
     expected: Counter[str] = Counter()
     for d in decisions:
         if not d.allowed:
             expected[lists.exclusion_label(d)] += 1
-    result = lists.filter_addresses(VIEW, A, group, stream, now=NOW)
+    with patch.object(decision, "_CHUNK", chunk):
+        result = lists.filter_addresses(view, A, group, stream, now=NOW)
     assert result.allowed == [a for a, d in zip(given_, decisions, strict=True) if d.allowed]
     assert list(result.excluded.items()) == list(expected.items())  # first-seen order too
     invalid = [a for a, d in zip(given_, decisions, strict=True) if d.rule == "invalid_address"]

@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import compress, repeat
-from operator import attrgetter, eq, not_
+from itertools import compress
 from typing import Any, Protocol
 
-from suppressor_client.decision import Decision, decide_many
+import numpy as np
+from suppressor_client.decision import Decision, decide_indexed, decide_many
 from suppressor_client.types import (
     CATEGORY_OF,
     REASON_TEXT,
@@ -160,33 +160,26 @@ def filter_addresses(
 ) -> FilterResult:
     """The batch filter of seed 004: blank lines skipped, addresses kept as given (trimmed).
 
-    Everything after ``decide_many`` runs in C over the whole batch (``compress``, ``map``,
-    ``Counter``): the denied decisions are counted by identity, as ``decide_many`` hands
-    out a few shared ones, and only each distinct one is looked at in Python.
+    Works on ``decide_indexed``'s positions, not on a decision per address: numpy
+    selects the allowed and counts each distinct decision, and only those are looked at
+    in Python.
     """
     given = list(filter(None, map(str.strip, addresses)))
-    decisions = decide_many(_view(source), account, given, stream, now or datetime.now(UTC))
-    allows = list(map(_ALLOWED, decisions))
-    allowed = list(compress(given, allows))
-    denied = list(compress(decisions, map(not_, allows)))
-    ids = list(map(id, denied))
-    by_id = dict(zip(ids, denied, strict=True))
+    when = now or datetime.now(UTC)
+    decisions, index = decide_indexed(_view(source), account, given, stream, when)
+    allows = np.array([d.allowed for d in decisions], bool)
+    allowed = list(compress(given, allows[index].tolist()))
+    counts = np.bincount(index, minlength=len(decisions)).tolist()
+    denied = [k for k, d in enumerate(decisions) if counts[k] and not d.allowed]
+    denied.sort(key=lambda k: int(np.argmax(index == k)))  # in order of first occurrence
     excluded: Counter[str] = Counter()
-    invalid = False
-    for ident, count in Counter(ids).items():  # in order of first occurrence
-        decision = by_id[ident]
-        excluded[exclusion_label(decision)] += count
-        invalid = invalid or decision.rule == _INVALID_RULE
-    rejected = (
-        list(compress(given, map(eq, map(_RULE, decisions), repeat(_INVALID_RULE))))
-        if invalid
-        else []
-    )
+    for k in denied:
+        excluded[exclusion_label(decisions[k])] += counts[k]
+    invalid = [k for k in denied if decisions[k].rule == _INVALID_RULE]
+    rejected = list(compress(given, np.isin(index, invalid).tolist())) if invalid else []
     return FilterResult(allowed, excluded, rejected)
 
 
-_ALLOWED = attrgetter("allowed")
-_RULE = attrgetter("rule")
 _INVALID_RULE = "invalid_address"
 
 

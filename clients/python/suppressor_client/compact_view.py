@@ -268,7 +268,7 @@ class CompactView(ListView):
             i = (i + 1) & mask
         return ENTRY_NONE
 
-    def entry_codes(self, account_id: str, addresses: Sequence[str]) -> list[int]:
+    def entry_codes(self, account_id: str, addresses: Sequence[str]) -> _I64s:
         """The entry code of each normalised address, in order: the batch decision's probe.
 
         The batch is encoded in one call and hashed by ``map`` (a key's CRC-32 continues
@@ -280,7 +280,7 @@ class CompactView(ListView):
         number = self._numbers.get(account_id)
         count = len(addresses)
         if number is None or not count:
-            return [ENTRY_NONE] * count
+            return np.full(count, ENTRY_NONE, np.int64)
         try:
             joined = "\n".join(addresses).encode()
             subjects = joined.split(b"\n")
@@ -298,8 +298,7 @@ class CompactView(ListView):
             firsts = ends - lengths
         hashes = np.fromiter(map(crc32, subjects, repeat(crc32(number))), np.uint64, count)
         with self._lock:  # no append resizes an array while numpy reads it
-            codes = self._probe(number, hashes, text, firsts, ends - firsts)
-        return codes.tolist()  # type: ignore[no-any-return]
+            return self._probe(number, hashes, text, firsts, ends - firsts)
 
     def _probe(
         self, number: bytes, hashes: _U64s, asked: npt.NDArray[np.uint8], firsts: _I64s,

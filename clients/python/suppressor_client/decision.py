@@ -24,12 +24,9 @@ unsubscribe. ``decide`` never raises for strings.
 from __future__ import annotations
 
 import re
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import compress, repeat
-from operator import gt, lshift, or_
 
 import numpy as np
 
@@ -39,12 +36,12 @@ from suppressor_client.addresses import (
     domain_of,
     normalize_address,
 )
-from suppressor_client.batches import KEEP, same_bytes, words_of
+from suppressor_client.batches import KEEP, Ints, same_bytes, words_of
 from suppressor_client.lists import Mechanism, domain_allowed, domain_rule_for
 from suppressor_client.types import PLATFORM_ACCOUNT, ListName, Reason, Stream
 from suppressor_client.view import ENTRY_ACTIVE, ENTRY_NONE, LIST_CODES, AddressEntry, ListView
 
-__all__ = ["RULES", "Decision", "decide", "decide_many", "normalize_fast"]
+__all__ = ["RULES", "Decision", "decide", "decide_indexed", "decide_many", "normalize_fast"]
 
 RULES = (
     "recipient_allowlist",
@@ -196,84 +193,123 @@ def decide_many(
     stream: Stream | str = Stream.MARKETING,
     now: datetime | None = None,
 ) -> list[Decision]:
-    """``decide`` for each address, in order (a batch filter before delivery).
+    """``decide`` for each address, in order (a batch filter before delivery)."""
+    decisions, index = decide_indexed(view, account_id, addresses, stream, now)
+    return list(map(decisions.__getitem__, index.tolist()))
+
+
+def decide_indexed(
+    view: ListView,
+    account_id: str,
+    addresses: Iterable[str],
+    stream: Stream | str = Stream.MARKETING,
+    now: datetime | None = None,
+) -> tuple[list[Decision], Ints]:
+    """``decide_many`` as the distinct decisions and, for each address, the position of
+    its own among them: a filter counts and selects with numpy, not a step per address.
 
     The per-account work is done once: the stream read, each domain's steps once per
     batch, and a chunk of addresses at a time checked for normal form (``_clean``),
     grouped by domain (``_plain_answers``) and probed (``ListView.entry_codes``), the
-    answers placed by ``map``: no Python step per address, only for addresses not
+    answers placed by numpy: no Python step per address, only for addresses not
     plainly in normal form and entries that must be read whole.
     """
     transactional = _transactional(stream)
     batch = addresses if isinstance(addresses, list) else list(addresses)
     domains: dict[str, Decision | None] = {}
-    out: list[Decision] = []
+    table = _Numbered()
+    parts: list[Ints] = [np.zeros(0, np.int64)]
     for start in range(0, len(batch), _CHUNK):
         chunk = batch[start : start + _CHUNK]
-        answers, normals, invalid = _domain_answers(view, account_id, chunk, domains)
+        answers, normals, invalid = _domain_answers(view, account_id, chunk, domains, table)
         codes = view.entry_codes(account_id, normals)
         shift = 16  # the codes are the account's own; the platform's are none
         if account_id != PLATFORM_ACCOUNT:
             shareds = view.entry_codes(PLATFORM_ACCOUNT, normals)
-            if any(shareds):
-                codes, shift = list(map(or_, map(lshift, codes, repeat(16)), shareds)), 0
-        for j in invalid:  # its code is the placeholder's
-            codes[j] = 0
-        _address_answers(view, account_id, normals, codes, answers, shift=shift,
+            if shareds.any():
+                codes, shift = codes << 16 | shareds, 0
+        codes[invalid] = 0  # its code is the placeholder's
+        _address_answers(view, account_id, normals, codes, answers, table=table, shift=shift,
                          transactional=transactional, now=now)  # fmt: skip
-        out += answers
-    return out
+        parts.append(answers)
+    return table.decisions, np.concatenate(parts)
+
+
+class _Numbered:
+    """The distinct decisions of a batch, each numbered once, by identity: the steps hand
+    out shared instances (the table holds them, so an id is not reused meanwhile)."""
+
+    __slots__ = ("_numbers", "decisions")
+
+    def __init__(self) -> None:
+        self.decisions: list[Decision] = []
+        self._numbers: dict[int, int] = {}
+
+    def number(self, decision: Decision | None) -> int:
+        """Its position in ``decisions`` (added when new); -1 for None."""
+        if decision is None:
+            return -1
+        number = self._numbers.get(id(decision))
+        if number is None:
+            number = self._numbers[id(decision)] = len(self.decisions)
+            self.decisions.append(decision)
+        return number
 
 
 def _address_answers(
     view: ListView,
     account_id: str,
     normals: list[str],
-    codes: list[int],
-    answers: list[Decision],
+    codes: Ints,
+    answers: Ints,
     *,
+    table: _Numbered,
     shift: int,
     transactional: bool,
     now: datetime | None,
 ) -> None:
     """Steps 1 to 3 over a chunk's codes (``own << 16 | shared``, or ``own`` alone when
-    ``shift`` is 16: the platform holds none of them), written into ``answers`` where they
-    speak: each distinct code is looked up once, and the answers are
-    placed by ``map``; only entries that need reading (a negative code) are taken one by
-    one."""
-    listed = list(compress(range(len(codes)), codes))
-    if not listed:
+    ``shift`` is 16: the platform holds none of them), their answers' numbers written
+    into ``answers`` where they speak: each distinct code is looked up once; only
+    entries that need reading (a negative code) are taken one by one."""
+    listed = np.flatnonzero(codes)
+    if not listed.size:
         return
-    held = list(compress(codes, codes))
-    table = {code: _code_answer(transactional, code << shift) for code in set(held) if code > 0}
-    complex_ = compress(listed, map(gt, repeat(0), held)) if min(held) < 0 else ()
-    for j in complex_:  # own or shared below zero
-        table[codes[j]] = None
-        answer = _entries_answer(view, account_id, normals[j], transactional, now)
-        if answer is not None:
-            answers[j] = answer
-    found = list(map(table.__getitem__, held))
-    deque(map(answers.__setitem__, compress(listed, found), filter(None, found)), maxlen=0)
+    distinct, inverse = np.unique(codes[listed], return_inverse=True)
+    found = np.array([table.number(_code_answer(transactional, code << shift)) if code > 0
+                      else -1 for code in distinct.tolist()], np.int64)  # fmt: skip
+    got = found[inverse]
+    if distinct[0] < 0:  # own or shared below zero
+        for k in np.flatnonzero(codes[listed] < 0).tolist():
+            got[k] = table.number(
+                _entries_answer(view, account_id, normals[listed[k]], transactional, now)
+            )
+    speaks = got >= 0
+    answers[listed[speaks]] = got[speaks]
 
 
 def _domain_answers(
-    view: ListView, account_id: str, addresses: list[str], domains: dict[str, Decision | None]
-) -> tuple[list[Decision], list[str], list[int]]:
-    """Each address's answer were it on no list, its normal form ("" for none), and the
-    positions of those with none.
+    view: ListView,
+    account_id: str,
+    addresses: list[str],
+    domains: dict[str, Decision | None],
+    table: _Numbered,
+) -> tuple[Ints, list[str], list[int]]:
+    """The number of each address's answer were it on no list, its normal form ("" for
+    none), and the positions of those with none.
 
     ``domains`` keeps, per domain, its domain steps' answer (None: not a normal form). A
     chunk of plain addresses is answered a domain at a time (``_plain_answers``); only
     the others are normalised one by one.
     """
     data = _clean(addresses)
-    plain = None if data is None else _plain_answers(view, account_id, data, domains)
+    plain = None if data is None else _plain_answers(view, account_id, data, domains, table)
     if plain is not None:
         answers, alone = plain
         if not alone:
-            return answers, addresses, []  # type: ignore[return-value]
+            return answers, addresses, []
     else:
-        answers, alone = [None] * len(addresses), list(range(len(addresses)))
+        answers, alone = np.zeros(len(addresses), np.int64), list(range(len(addresses)))
     normals = list(addresses)
     invalid: list[int] = []
     for j in alone:
@@ -281,19 +317,23 @@ def _domain_answers(
         if normal is None:
             normals[j] = ""
             invalid.append(j)
-            answers[j] = _INVALID_ADDRESS
+            answers[j] = table.number(_INVALID_ADDRESS)
         else:
             normals[j] = normal
-            answers[j] = _cached_domain_step(view, account_id, domain_of(normal))
-    return answers, normals, invalid  # type: ignore[return-value]
+            answers[j] = table.number(_cached_domain_step(view, account_id, domain_of(normal)))
+    return answers, normals, invalid
 
 
 def _plain_answers(
-    view: ListView, account_id: str, data: bytes, domains: dict[str, Decision | None]
-) -> tuple[list[Decision | None], list[int]] | None:
-    """The domain answer of each address of a clean chunk (``_clean``'s bytes), and the
-    positions of those to look at alone; None when some line is not one '@' between a
-    local part of 1 to 64 characters and a domain, within the length limit.
+    view: ListView,
+    account_id: str,
+    data: bytes,
+    domains: dict[str, Decision | None],
+    table: _Numbered,
+) -> tuple[Ints, list[int]] | None:
+    """The number of the domain answer of each address of a clean chunk (``_clean``'s
+    bytes), and the positions of those to look at alone; None when some line is not one
+    '@' between a local part of 1 to 64 characters and a domain, within the length limit.
 
     The lines are grouped by their domain's length and first and last 8 bytes, each
     domain is checked byte for byte against its group's first (a differing one is
@@ -321,7 +361,7 @@ def _plain_answers(
     _keys, heads, groups = np.unique(key, return_index=True, return_inverse=True)
     mine = heads[groups]
     same = same_bytes(text, firsts, text, firsts[mine], lengths) & (lengths == lengths[mine])
-    answers: list[Decision | None] = []
+    numbers: list[int] = []
     for first, length in zip(firsts[heads].tolist(), lengths[heads].tolist(), strict=True):
         domain = data[first : first + length].decode()
         answer = domains.get(domain, _MISSING)
@@ -333,10 +373,10 @@ def _plain_answers(
                 if _DOMAIN_FORM.fullmatch(domain) is not None
                 else None
             )
-        answers.append(answer)
-    unanswered = np.array([answer is None for answer in answers], bool)
-    alone = np.flatnonzero(~same | unanswered[groups]).tolist()
-    return list(map(answers.__getitem__, groups.tolist())), alone
+        numbers.append(table.number(answer))
+    answers = np.array(numbers, np.int64)[groups]
+    alone = np.flatnonzero(~same | (answers < 0)).tolist()
+    return answers, alone
 
 
 _NEWLINE, _AT = ord("\n"), ord("@")

@@ -204,7 +204,7 @@ def test_a_batch_probe_and_a_growing_view_share_it_safely() -> None:
     writer.start()
     probe = [k.subject for k in keys[::7]]
     while writer.is_alive():
-        codes = view.entry_codes("acme", probe)
+        codes = view.entry_codes("acme", probe).tolist()
         assert set(codes) <= {0, view.entry_code("acme", keys[0].subject)}
     writer.join()
     assert errors == []

@@ -122,8 +122,8 @@ def test_entry_codes_agree_between_the_views() -> None:
         plain.apply(key, record)
         compact.apply(key, record)
     probe = ["a@example.com", "b@example.com", "c@example.com", "d@example.com", ""]
-    codes = plain.entry_codes("acme", probe)
-    assert codes == compact.entry_codes("acme", probe)
+    codes = plain.entry_codes("acme", probe).tolist()
+    assert codes == compact.entry_codes("acme", probe).tolist()
     assert codes == [plain.entry_code("acme", a) for a in probe]
     assert codes == [compact.entry_code("acme", a) for a in probe]
     assert codes[0] > 0
@@ -192,6 +192,6 @@ def test_entry_codes_of_keys_with_line_breaks_or_lone_surrogates() -> None:
         plain.apply(key, record)
         compact.apply(key, record)
     probe = [*odd, "y@example.com", "x", "\ud800@example.org"]
-    assert compact.entry_codes("acme", probe) == plain.entry_codes("acme", probe)
-    assert compact.entry_codes("acme", probe[:3]) == [plain.entry_code("acme", a) for a in odd]
+    assert compact.entry_codes("acme", probe).tolist() == plain.entry_codes("acme", probe).tolist()
+    assert compact.entry_codes("acme", odd).tolist() == [plain.entry_code("acme", a) for a in odd]
     assert all(compact.entry_codes("acme", probe)[:3])
