@@ -334,7 +334,9 @@ def measure_policy(
         f"(p99 {closed['p99_ms']:.2f} ms); paced at {args.policy_rate:,.0f}/s: "
         f"p50 {paced['p50_ms']:.2f} ms, p99 {paced['p99_ms']:.2f} ms; server "
         f"{closed['server_cpu_us']:.0f} us CPU a request, load client "
-        f"{closed['client_cpu_us']:.0f} us")  # fmt: skip
+        f"{closed['client_cpu_us']:.0f} us; paced, waiting for a CPU: server "
+        f"{paced['server_cpu_wait_ms']:.0f} ms, load client {paced['client_cpu_wait_ms']:.0f} ms "
+        f"(load {paced['load_average']})")  # fmt: skip
     return {
         "ready_from_snapshot_s": round(ready_s, 2),
         "connections": args.connections,
@@ -347,15 +349,29 @@ def measure_policy(
     }
 
 
+def _runnable_waits(pid: int) -> int:
+    """Nanoseconds the process's threads spent runnable but waiting for a CPU (Linux
+    schedstat; 0 elsewhere): the part of a latency tail that is the machine's scheduling."""
+    total = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            total += int(stat.read_text().split()[1])
+    return total
+
+
 def _policy_run(
     pid: int, load: Callable[[], tuple[float, list[float], list[bytes]]]
 ) -> dict[str, Any]:
-    """One load run: rate, latencies, and the CPU the server and this client spent on it."""
+    """One load run: rate, latencies, the CPU the server and this client spent on it, and
+    how long each waited for a CPU while it could have run."""
     server = psutil.Process(pid)
     server_before, mine_before = sum(server.cpu_times()[:2]), time.process_time()
+    waits_before = _runnable_waits(pid), _runnable_waits(os.getpid())
     seconds, latencies, answers = load()
     server_cpu = sum(server.cpu_times()[:2]) - server_before
     mine = time.process_time() - mine_before
+    server_wait = _runnable_waits(pid) - waits_before[0]
+    client_wait = _runnable_waits(os.getpid()) - waits_before[1]
     latencies.sort()
     n = len(latencies)
     return {
@@ -367,6 +383,8 @@ def _policy_run(
         "rejected": sum(1 for a in answers if a.startswith(b"action=REJECT")),
         "server_cpu_us": round(server_cpu / n * 1e6, 1),
         "client_cpu_us": round(mine / n * 1e6, 1),
+        "server_cpu_wait_ms": round(server_wait / 1e6, 1),
+        "client_cpu_wait_ms": round(client_wait / 1e6, 1),
         "load_average": round(os.getloadavg()[0], 2),
     }
 
