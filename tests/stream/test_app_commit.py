@@ -34,3 +34,21 @@ def test_without_the_sink_the_markers_stay_until_faust_has_committed(
     assert calls == ["flush"]
     hook.on_commit_completed(None, state)
     assert calls == ["flush", "flushed"]
+
+
+def test_with_the_sink_the_changelog_offsets_are_persisted_before_the_markers_go(
+    tmp_path: Path,
+) -> None:
+    """A marker's slot is written again only once the other's deletion was flushed; that
+    is safe only if the flush's acknowledged offsets are persisted first (a same-store
+    restart replays from them), so ``flushed`` must be the sink's last callback."""
+    settings = Settings.from_env({}, data_dir=tmp_path, bootstrap_servers="x:1")
+    app = SuppressorApp(settings)
+    assert app.sink is not None and app.entry_counts.reuse_slots
+    callbacks = app.sink._after_flush
+    assert len(callbacks) == 5  # four tables' offsets, then the markers
+    assert callbacks[-1] == app.entry_counts.flushed
+    settings = Settings.from_env(
+        {}, processing_guarantee="exactly_once", data_dir=tmp_path / "eos", bootstrap_servers="x:1"
+    )
+    assert not SuppressorApp(settings).entry_counts.reuse_slots  # nothing persists them there

@@ -145,17 +145,19 @@ class SuppressorApp:
         self.expiry_index = app.Table(EXPIRY_TABLE, **table)
         self.counts = app.Table(COUNTS_TABLE, **table)
         self.expiry = expiry.ExpiryIndex(self.expiry_index)
+        # Changelogs and outputs through librdkafka, flushed before every commit (see
+        # workers/kafka/rdkafka_sink.py); faust's transactions would not cover it.
+        with_sink = settings.processing_guarantee == "at_least_once"
         self.entry_counts = counts.Counts(
             self.counts,
             self.address_table,
             handlers.entry_counts,
             ready=lambda: not app.rebalancing,
+            reuse_slots=with_sink,  # the sink persists the changelog offsets at each flush
         )
         self.batch = MetricBatch(metrics.PROCESSING_LATENCY)
-        # Changelogs and outputs through librdkafka, flushed before every commit (see
-        # workers/kafka/rdkafka_sink.py); faust's transactions would not cover it.
         self.sink: RdKafkaSink | None = None
-        if settings.processing_guarantee == "at_least_once":
+        if with_sink:
             self.sink = RdKafkaSink(settings.bootstrap_servers)
             for stored in (self.address_table, self.account_table, self.expiry_index, self.counts):
                 route_changelog(stored, self.sink)

@@ -10,23 +10,25 @@ After a crash the address states can be ahead of the counts: RocksDB keeps the s
 written since the last commit, the deltas of those changes died with the process, and a
 replay finds the states already changed (a repeated event id) and adds nothing. So the
 first change of a partition after a flush writes a marker key into the *address* table,
-before its state: on the same changelog partition, so recovery restores it with any
-state written after it. The marker is deleted once the counts it waited for are
-acknowledged. A restart on the same store replays the changelog from a persisted offset
-that lags the store, and the replayed deletion of a marker must not take a newer marker
-(written, with states, only into RocksDB before the kill) with it: so each process writes
-its markers under keys of its own (``MARKER``, a token drawn per partition, one of two
-slots taken in turn). A slot is written again only after the other slot's deletion was
-flushed, and the sink persists the acknowledged changelog offsets before ``flushed``
-deletes a marker, so by then the slot's own deletion lies behind the persisted offset and
-no recovery replays it (a partition given up draws a new token: its markers stay for the
-next owner); two slots also keep the deleted keys RocksDB walks past to find the markers
-few. A marker found that this process did not write means the counts of that partition may be short:
-they are counted again from the address states, in slices of
-``RECOUNT_SLICE`` states, one slice per commit (a slice runs on the event loop, ~23 µs a
-state: a whole large partition at once would outlast the session timeout). Until the last
-slice the partition's old counters stay as they are and its marker stays; a change to a
-state already counted is added to the fresh count, one to a state not yet reached is
+before its state: on the same changelog partition, so recovery restores it with any state
+written after it. The marker is deleted once the counts it waited for are acknowledged. A
+restart on the same store replays the changelog from a persisted offset that lags the
+store, and the replayed deletion of a marker must not take a newer marker (written, with
+states, only into RocksDB before the kill) with it: so each process writes its markers
+under keys of its own (``MARKER``, a token drawn per partition, one of two slots taken in
+turn). A slot is written again only after the other slot's deletion was flushed, and the
+sink persists the acknowledged changelog offsets before ``flushed`` deletes a marker, so
+by then the slot's own deletion lies behind the persisted offset and no recovery replays
+it (a partition given up draws a new token: its markers stay for the next owner); two
+slots also keep the deleted keys RocksDB walks past to find the markers few. Without the
+sink (``exactly_once``) nothing persists the changelog offsets while faust runs, so a
+replay can start far behind and every marker takes a key never used before
+(``reuse_slots=False``). A marker found that this process did not write means the counts
+of that partition may be short: they are counted again from the address states, in slices
+of ``RECOUNT_SLICE`` states, one slice per commit (a slice runs on the event loop, ~23 µs
+a state: a whole large partition at once would outlast the session timeout). Until the
+last slice the partition's old counters stay as they are and its marker stays; a change
+to a state already counted is added to the fresh count, one to a state not yet reached is
 left for the scan to read. A stored state that cannot be decoded is skipped and counted
 in the log line, so one bad state never makes every commit fail.
 """
@@ -87,12 +89,15 @@ class Counts:
         recount: Recount,
         ready: Callable[[], bool],
         slice_states: int = RECOUNT_SLICE,
+        *,
+        reuse_slots: bool = True,
     ) -> None:
         self.table = table
         self.states = states
         self.recount = recount
         self.ready = ready  # False while tables recover: no state is complete yet
         self.slice_states = slice_states
+        self.reuse_slots = reuse_slots  # only where the offsets are persisted at each flush
         self._pending: dict[int, Counter[bytes]] = {}
         self._stale: dict[int, set[bytes]] = {}  # to count again: the markers that said so
         self._scans: dict[int, _Scan] = {}  # partitions being counted again, slice by slice
@@ -133,7 +138,7 @@ class Counts:
 
     def _new_marker(self, partition: int) -> bytes:
         token, slot = self._next.get(partition) or (uuid.uuid4().hex[:12].encode(), 0)
-        self._next[partition] = token, 1 - slot
+        self._next[partition] = token, (1 - slot) if self.reuse_slots else slot + 1
         return MARKER + b"%s.%d" % (token, slot)
 
     def _note_stale(self, partition: int) -> bool:
