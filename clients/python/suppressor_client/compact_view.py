@@ -27,7 +27,6 @@ as bytes for a snapshot (``suppressor_client.snapshot``).
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import threading
 from array import array
@@ -449,15 +448,21 @@ class CompactView(ListView):
         with self._lock:
             return self._apply_encoded_many(records)
 
-    def _apply_encoded_many(
+    def _apply_encoded_many(  # noqa: PLR0915 - the cold start's loop, inlined on purpose
         self, records: Iterable[tuple[bytes | None, bytes | None]]
     ) -> list[ValueError]:
+        # ``_append`` and ``_canonical`` inlined, the arrays' appends bound once: a call
+        # and a context manager a record were a third of this loop's time
         errors: list[ValueError] = []
         numbers, arena, offsets = self._numbers, self._arena, self._offsets
         slots, mask, lists_by_text = self._slots, self._mask, _LISTS_BY_TEXT
+        add_offset, add_flags, add_reason = offsets.append, self._flags.append, self._reasons.append
+        add_version, add_since = self._versions.append, self._since.append
+        add_expires = self._expires.append
         accounts: list[str] = []  # of each appended entry, counted at the end
         active_lists: list[ListName] = []
         dumps, loads, fromisoformat = orjson.dumps, orjson.loads, datetime.fromisoformat
+        separators, reasons, code_of = _SEPARATORS, _REASON_OF, LIST_CODE_OF
         for key, value in records:
             try:
                 try:  # a value that is not JSON goes on to apply_encoded, which says so
@@ -475,9 +480,12 @@ class CompactView(ListView):
                     number = numbers.get(account) if type(account) is str else None
                     if (name is not None and number is not None and type(subject) is str
                             and type(version) is int and version >= 1 and type(active) is bool
-                            and (reason is None or (type(reason) is int and reason in _REASON_OF))
+                            and (reason is None or (type(reason) is int and reason in reasons))
                             and "expires_at" not in obj
-                            and (since is None or _canonical(since))
+                            and (since is None or (
+                                type(since) is str
+                                and (len(since) == 20 or (len(since) == 27 and since[19] == "."))
+                                and separators(since) == ("-", "-", "T", ":", ":", "Z")))
                             and dumps([account, list_text, subject]) == key):  # fmt: skip
                         raw = number + subject.encode()
                         h = crc32(raw)
@@ -492,17 +500,28 @@ class CompactView(ListView):
                             i = (i + 1) & mask
                         micros = None
                         if not v:  # a key not held: a new entry at the free slot
-                            with contextlib.suppress(ValueError):  # apply_encoded says why
+                            try:
                                 micros = (
                                     _NO_TIME
                                     if since is None
                                     else (fromisoformat(since) - _EPOCH) // _US
                                 )
-                        if micros is not None:
-                            flags = LIST_CODE_OF[name] | (ENTRY_ACTIVE if active else 0)
-                            fields = (flags, reason or 0, version, micros, _NO_TIME)
-                            self._append(i, raw, fields, h)
-                            slots, mask = self._slots, self._mask  # it may have grown the table
+                            except ValueError:  # apply_encoded says why
+                                micros = None
+                        if micros is not None:  # the fields first, the slot last (readers)
+                            e = len(offsets) - 1
+                            arena += raw
+                            add_offset(len(arena))
+                            add_flags(code_of[name] | (ENTRY_ACTIVE if active else 0))
+                            add_reason(reason or 0)
+                            add_version(version)
+                            add_since(micros)
+                            add_expires(_NO_TIME)
+                            slots[i] = (h << 32) | (e + 1)
+                            self._used += 1
+                            if self._used > self._limit:
+                                self._rehash((mask + 1) * 2)
+                                slots, mask = self._slots, self._mask
                             accounts.append(account)
                             if active:
                                 active_lists.append(name)
