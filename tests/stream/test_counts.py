@@ -85,6 +85,36 @@ def _count(counters: _Table) -> int | None:
     return int(value) if value is not None else None
 
 
+def _markers(states: _Table) -> set[bytes]:
+    return {k for k in states.dbs[0].keys() if k.startswith(MARKER)}  # noqa: SIM118 - rocksdict
+
+
+def _change(counts: Counts, states: _Table, n: int) -> None:
+    """One more entry on address ``n``'s state, as the address agent applies it."""
+    counts.add(0, [(C, 1)], _address(n))
+    states[_address(n)] = b"%d" % (int(states.dbs[0].get(_address(n)) or b"0") + 1)
+
+
+def _commit(counts: Counts) -> None:
+    counts.flush()
+    counts.flushed()
+
+
+def _restart(
+    counters: _Table,
+    states: _Table,
+    replayed: list[tuple[int | None, bytes, bytes | None]],
+    *,
+    reuse_slots: bool = True,
+) -> None:
+    """A successor on the same store: recovery replays ``replayed``, then the successor
+    looks for markers when idle and commits."""
+    _replay(states, replayed)
+    second = Counts(counters, states, _recount, ready=lambda: True, reuse_slots=reuse_slots)
+    second.check()
+    _commit(second)
+
+
 def test_a_crash_recount_runs_in_slices_and_publishes_only_when_whole(
     tables: tuple[_Table, _Table],
 ) -> None:
@@ -155,28 +185,9 @@ def test_a_replayed_marker_deletion_leaves_a_newer_marker(tables: tuple[_Table, 
     on_the_broker = list(states.sent)  # the first marker and its deletion
     first.add(0, [(C, 1)], _address(1))  # a new marker, then a state: the process dies
     states[_address(1)] = b"1"
-    _replay(states, on_the_broker)  # recovery from the lagging offset
     assert _count(counters) == 1
-    second = Counts(counters, states, _recount, ready=lambda: True)
-    second.check()
-    second.flush()
-    second.flushed()
+    _restart(counters, states, on_the_broker)  # recovery from the lagging offset
     assert (_count(counters), _marked(states)) == (2, False)
-
-
-def _markers(states: _Table) -> set[bytes]:
-    return {k for k in states.dbs[0].keys() if k.startswith(MARKER)}  # noqa: SIM118 - rocksdict
-
-
-def _change(counts: Counts, states: _Table, n: int) -> None:
-    """One more entry on address ``n``'s state, as the address agent applies it."""
-    counts.add(0, [(C, 1)], _address(n))
-    states[_address(n)] = b"%d" % (int(states.dbs[0].get(_address(n)) or b"0") + 1)
-
-
-def _commit(counts: Counts) -> None:
-    counts.flush()
-    counts.flushed()
 
 
 def test_a_recount_over_several_commits_under_load_ends_with_no_marker(
@@ -266,10 +277,7 @@ def test_a_slot_written_again_is_behind_its_deletion_on_every_replay(
     persisted = len(states.sent)
     first.flushed()  # slot 1's deletion
     _change(first, states, 2)  # slot 0 again, and a state: the process dies
-    _replay(states, states.sent[persisted:-1])  # slot 1's deletion; slot 0's write was lost
-    second = Counts(counters, states, _recount, ready=lambda: True)
-    second.check()
-    _commit(second)
+    _restart(counters, states, states.sent[persisted:-1])  # slot 1's deletion (0's was lost)
     assert (_count(counters), _markers(states)) == (3, set())
 
 
@@ -290,10 +298,7 @@ def test_a_partition_taken_back_draws_a_token_no_replay_can_reach(
     persisted = len(states.sent)
     first.flushed()  # both markers deleted at once
     _change(first, states, 2)  # a new marker and a state: the process dies
-    _replay(states, states.sent[persisted:-1])  # the two deletions
-    second = Counts(counters, states, _recount, ready=lambda: True)
-    second.check()
-    _commit(second)
+    _restart(counters, states, states.sent[persisted:-1])  # the two deletions
     assert (_count(counters), _markers(states)) == (3, set())
 
 
@@ -310,8 +315,5 @@ def test_without_persisted_offsets_no_marker_key_is_written_twice(
         _commit(first)
     committed = list(states.sent)  # (the last deletion commits with other partitions' events)
     _change(first, states, 2)  # a new marker and a state in the open transaction: killed
-    _replay(states, committed)
-    second = Counts(counters, states, _recount, ready=lambda: True, reuse_slots=False)
-    second.check()
-    _commit(second)
+    _restart(counters, states, committed, reuse_slots=False)
     assert (_count(counters), _markers(states)) == (3, set())

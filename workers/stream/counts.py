@@ -193,8 +193,9 @@ class Counts:
         """The flush is acknowledged: the markers of the partitions it covered can go."""
         for partition in self._flushed:
             markers = self._counted.pop(partition, set())
-            own = self._own.pop(partition, None)
-            for marker in markers if own is None else markers | {own}:
+            if (own := self._own.pop(partition, None)) is not None:
+                markers.add(own)
+            for marker in markers:
                 write_partition(self.states, partition, marker, None)
         self._flushed.clear()
 

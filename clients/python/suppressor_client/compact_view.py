@@ -451,8 +451,8 @@ class CompactView(ListView):
     def _apply_encoded_many(  # noqa: PLR0915 - the cold start's loop, inlined on purpose
         self, records: Iterable[tuple[bytes | None, bytes | None]]
     ) -> list[ValueError]:
-        # ``_append`` and ``_canonical`` inlined, the arrays' appends bound once: a call
-        # and a context manager a record were a third of this loop's time
+        # ``_append`` inlined, the arrays' appends bound once: a call and a context
+        # manager a record were a third of this loop's time
         errors: list[ValueError] = []
         numbers, arena, offsets = self._numbers, self._arena, self._offsets
         slots, mask, lists_by_text = self._slots, self._mask, _LISTS_BY_TEXT
@@ -462,7 +462,7 @@ class CompactView(ListView):
         accounts: list[str] = []  # of each appended entry, counted at the end
         active_lists: list[ListName] = []
         dumps, loads, fromisoformat = orjson.dumps, orjson.loads, datetime.fromisoformat
-        separators, reasons, code_of = _SEPARATORS, _REASON_OF, LIST_CODE_OF
+        reasons, code_of = _REASON_OF, LIST_CODE_OF
         for key, value in records:
             try:
                 try:  # a value that is not JSON goes on to apply_encoded, which says so
@@ -482,10 +482,7 @@ class CompactView(ListView):
                             and type(version) is int and version >= 1 and type(active) is bool
                             and (reason is None or (type(reason) is int and reason in reasons))
                             and "expires_at" not in obj
-                            and (since is None or (
-                                type(since) is str
-                                and (len(since) == 20 or (len(since) == 27 and since[19] == "."))
-                                and separators(since) == ("-", "-", "T", ":", ":", "Z")))
+                            and (since is None or _canonical(since))
                             and dumps([account, list_text, subject]) == key):  # fmt: skip
                         raw = number + subject.encode()
                         h = crc32(raw)
