@@ -184,12 +184,33 @@ def measure_view(
 
 
 def measure_snapshot(client: SenderClient, path: Path) -> dict[str, Any]:
-    """Write the client's snapshot (as at stop): seconds and size."""
-    started = time.perf_counter()
-    size = client.save_snapshot()
+    """Write the client's snapshot (as every ``snapshot_interval`` and at stop) while this
+    thread goes on deciding: seconds, size, and the longest wait between two decisions
+    (what a policy service's answers wait for while its sender writes the file)."""
+    written: list[int] = []
+    writer = threading.Thread(target=lambda: written.append(client.save_snapshot()))
+    gaps: list[float] = []
+    started = last = time.perf_counter()
+    writer.start()
+    while writer.is_alive():
+        client.decide("acct-0", address(len(gaps) % 1000))
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+    writer.join()
     seconds = time.perf_counter() - started
-    say(f"  snapshot written in {seconds:.1f}s ({size / 2**20:.0f} MB)")
-    return {"write_s": round(seconds, 2), "mb": round(size / 2**20, 1), "path": path.name}
+    size, longest = written[0], max(gaps, default=0.0) * 1e3
+    say(
+        f"  snapshot written in {seconds:.1f}s ({size / 2**20:.0f} MB) while deciding: "
+        f"{len(gaps):,} decisions meanwhile, the longest wait between two {longest:.1f} ms"
+    )
+    return {
+        "write_s": round(seconds, 2),
+        "mb": round(size / 2**20, 1),
+        "path": path.name,
+        "decisions_meanwhile": len(gaps),
+        "longest_decision_wait_ms": round(longest, 1),
+    }
 
 
 def measure_decisions(client: SenderClient, count: int, group_size: int) -> dict[str, Any]:

@@ -35,8 +35,8 @@ from suppressor_client.feed import FeedError, SuppressionFeed
 from suppressor_client.snapshot import (
     SnapshotError,
     SnapshotMismatch,
+    begin_snapshot,
     read_snapshot,
-    write_snapshot,
 )
 from suppressor_client.types import ListKey, ListName, Stream
 from suppressor_client.view import ListView
@@ -204,19 +204,22 @@ class SenderClient(ViewDecisions):
 
     def save_snapshot(self) -> int:
         """Write the view and its offsets to the snapshot file now; the bytes written."""
-        if self._snapshot_path is None or not isinstance(self.view, CompactView):
+        view = self.view
+        if self._snapshot_path is None or not isinstance(view, CompactView):
             raise ValueError("this client has no snapshot file")
-        with self._feed.lock:  # the arrays are copied out under the lock, written outside it
-            offsets = self._feed.positions()
-            state = self.view.state()
-        return write_snapshot(
-            self._snapshot_path,
-            state,
-            topic=self._feed.topic,
-            cluster_id=self._cluster_id,
-            offsets=offsets,
-            now=datetime.now(UTC),
-        )
+        # No batch is applied while the arrays are written in place (not copied: a copy
+        # holds the interpreter, so every decision, for ~0.5 s at 10M entries); the
+        # ``fsync`` comes after, with the feed going on.
+        with self._feed.lock, view.exported() as state:
+            pending = begin_snapshot(
+                self._snapshot_path,
+                state,
+                topic=self._feed.topic,
+                cluster_id=self._cluster_id,
+                offsets=self._feed.positions(),
+                now=datetime.now(UTC),
+            )
+        return pending.commit()
 
     def _save_often(self) -> None:
         interval = self.config.snapshot_interval.total_seconds()

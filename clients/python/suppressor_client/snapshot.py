@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -43,7 +43,9 @@ __all__ = [
     "Snapshot",
     "SnapshotCorrupt",
     "SnapshotError",
+    "PendingSnapshot",
     "SnapshotMismatch",
+    "begin_snapshot",
     "read_snapshot",
     "write_snapshot",
 ]
@@ -79,17 +81,36 @@ class Snapshot:
 
 def write_snapshot(
     path: Path,
-    state: tuple[dict[str, Any], dict[str, bytes]],
+    state: tuple[dict[str, Any], Mapping[str, bytes | memoryview]],
     *,
     topic: str,
     cluster_id: str,
     offsets: Mapping[int, int],
     now: datetime,
 ) -> int:
-    """Write a view's ``state()`` atomically to ``path``; the bytes written.
+    """Write a view's state (``CompactView.state`` or ``exported``) atomically to
+    ``path``; the bytes written."""
+    return begin_snapshot(
+        path, state, topic=topic, cluster_id=cluster_id, offsets=offsets, now=now
+    ).commit()
 
-    The caller takes the state and the offsets together, under the feed's lock, so the
-    arrays and the offsets agree; the slow write then runs without it.
+
+def begin_snapshot(
+    path: Path,
+    state: tuple[dict[str, Any], Mapping[str, bytes | memoryview]],
+    *,
+    topic: str,
+    cluster_id: str,
+    offsets: Mapping[int, int],
+    now: datetime,
+) -> PendingSnapshot:
+    """Hash and write a state into a temporary file beside ``path``; ``commit`` makes it
+    the snapshot.
+
+    The sender calls this holding its feed's lock, with the arrays read in place
+    (``CompactView.exported``): the offsets and the arrays then agree, and hashing and
+    writing release the interpreter. The ``fsync`` waits for the disk, so it comes in
+    ``commit``, once the arrays are no longer read.
     """
     meta, sections = state
     header = orjson.dumps(
@@ -105,22 +126,43 @@ def write_snapshot(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     digest = hashlib.sha256()
-    size = 0
+    size = _DIGEST
+    out = tmp.open("wb")
     try:
-        with tmp.open("wb") as out:
-            for chunk in (_PREFIX.pack(MAGIC, FORMAT, len(header)), header, *sections.values()):
-                digest.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
-            out.write(digest.digest())
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    _fsync_dir(path.parent)
-    return size + _DIGEST
+        for chunk in (_PREFIX.pack(MAGIC, FORMAT, len(header)), header, *sections.values()):
+            digest.update(chunk)
+            out.write(chunk)
+            size += len(chunk)
+        out.write(digest.digest())
+        out.flush()
+    except BaseException:
+        out.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    return PendingSnapshot(path, tmp, out, size)
+
+
+@dataclass(slots=True)
+class PendingSnapshot:
+    """A snapshot written to its temporary file, not yet on disk for sure nor in place."""
+
+    path: Path
+    tmp: Path
+    out: BinaryIO
+    size: int
+
+    def commit(self) -> int:
+        """``fsync`` the file, rename it over the old snapshot, ``fsync`` the directory;
+        the bytes written. A reader sees the old snapshot or the new one, never a half."""
+        try:
+            with self.out:
+                os.fsync(self.out.fileno())
+            os.replace(self.tmp, self.path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                self.tmp.unlink()
+        _fsync_dir(self.path.parent)
+        return self.size
 
 
 def read_snapshot(

@@ -11,6 +11,7 @@ from suppressor_client.decision import decide
 from suppressor_client.snapshot import (
     SnapshotCorrupt,
     SnapshotMismatch,
+    begin_snapshot,
     read_snapshot,
     write_snapshot,
 )
@@ -104,3 +105,45 @@ def test_a_rewrite_replaces_the_file_whole(tmp_path: Path) -> None:
     _write(path, offsets={0: 2})
     assert read_snapshot(path, topic="suppressions", cluster_id="c1", now=NOW,
                          max_age=DAY).offsets == {0: 2}  # fmt: skip
+
+
+def test_a_view_exported_in_place_writes_the_same_file(tmp_path: Path) -> None:
+    """The arrays read in place (no copy) make the same file as a copied state, and the
+    view can grow again once the export is left."""
+    view = _view()
+    copied, in_place = tmp_path / "copied.snap", tmp_path / "in_place.snap"
+    args: dict[str, object] = {"topic": "suppressions", "cluster_id": "c1",
+                               "offsets": {0: 10}, "now": NOW}  # fmt: skip
+    write_snapshot(copied, view.state(), **args)  # type: ignore[arg-type]
+    key = ListKey("acme", ListName.BLOCK, "later@example.com")
+    with view.exported() as state:
+        assert state[1]["versions"].obj is view._versions  # the array itself, not a copy
+        with pytest.raises(BufferError):  # an array read in place cannot grow meanwhile
+            view.apply(key, ListRecord(key, 1, True, reason=Reason.MANUAL, since=NOW))
+        write_snapshot(in_place, state, **args)  # type: ignore[arg-type]
+    assert in_place.read_bytes() == copied.read_bytes()
+    view.apply(key, ListRecord(key, 1, True, reason=Reason.MANUAL, since=NOW))
+    assert decide(view, "acme", "later@example.com").rule == "suppressed"
+
+
+def test_a_begun_snapshot_takes_the_old_ones_place_only_at_commit(tmp_path: Path) -> None:
+    """Until ``commit`` a reader still finds the old snapshot; after it, the new one and
+    no temporary file."""
+    path = tmp_path / "view.snap"
+    _write(path, offsets={0: 1})
+    pending = begin_snapshot(path, _view().state(), topic="suppressions", cluster_id="c1",
+                             offsets={0: 2}, now=NOW)  # fmt: skip
+    assert _read(path).offsets == {0: 1}  # type: ignore[attr-defined]
+    assert pending.commit() == path.stat().st_size
+    assert _read(path).offsets == {0: 2}  # type: ignore[attr-defined]
+    assert [p.name for p in tmp_path.iterdir()] == ["view.snap"]
+
+
+def test_a_write_that_fails_leaves_no_temporary_file(tmp_path: Path) -> None:
+    """A state that cannot be written raises and leaves the directory as it was."""
+    meta, sections = _view().state()
+    broken: dict[str, object] = {**sections, "arena": 12345}  # not bytes: hashing it fails
+    with pytest.raises(TypeError):
+        begin_snapshot(tmp_path / "view.snap", (meta, broken), topic="suppressions",  # type: ignore[arg-type]
+                       cluster_id="c1", offsets={}, now=NOW)  # fmt: skip
+    assert list(tmp_path.iterdir()) == []
