@@ -60,6 +60,7 @@ _MICROSECOND = timedelta(microseconds=1)  # built once: ``timedelta(...)`` parse
 _NO_TIME = -(2**63)
 _struct = cache(struct.Struct)  # one compiled format per format string
 _HEADER = _struct(">BBqBQ")
+_LENGTH = _struct(">H")  # of a string table entry
 _SUPPRESSION = ">BqqBBB"  # reason, since, expires_at, event, delivery, notes
 _TOGGLE = ">?qB"
 _APPLIED = ">HqI"
@@ -166,11 +167,11 @@ def _string(text: str) -> bytes:
     """One entry of the string table: lowercase hex (the platform's ids) as its bytes."""
     if len(text) % 2 == 0 and _LOWER_HEX.fullmatch(text):
         raw = bytes.fromhex(text)
-        return struct.pack(">H", _HEX | len(raw)) + raw
+        return _LENGTH.pack(_HEX | len(raw)) + raw
     raw = text.encode()
     if len(raw) >= _HEX:
         raise ValueError("a string of an address state is too long to store")
-    return struct.pack(">H", len(raw)) + raw
+    return _LENGTH.pack(len(raw)) + raw
 
 
 def encode_address(
