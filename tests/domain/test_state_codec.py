@@ -9,13 +9,22 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from suppressor_client.types import Category, DeliveryType, ListName, Outcome, Suppression
+from suppressor_client.types import (
+    Category,
+    CommandType,
+    DeliveryType,
+    ListName,
+    Outcome,
+    Reason,
+    Suppression,
+)
 
-from tests.domain.ladder_helpers import Input, bounce, delivered, delivery, micros, run
+from tests.domain.ladder_helpers import Input, bounce, command, delivered, delivery, micros, run
 from workers.domain.ladder import step
-from workers.domain.ladder_state import Mark, id_hash
+from workers.domain.ladder_state import Mark, Toggle, id_hash
 from workers.domain.state_codec import (
     ADDRESS_FORMAT,
+    StoredAddress,
     address_tip,
     decode_address,
     encode_address,
@@ -70,6 +79,46 @@ def test_a_record_of_the_json_form_still_loads_and_goes_on() -> None:
     assert change.payload.expires_at == later + 28 * DAY  # the 3rd consecutive bounce
     record = encode_address(after, stored.versions)
     assert record[0] == ADDRESS_FORMAT and decode_address(record).state == after
+
+
+# The bytes the codec wrote when these tests were last changed: a record already in the
+# changelog must decode, and the same state must keep giving the same changelog record.
+EVERY_FIELD = bytes.fromhex(
+    "0103000648da9af3c000014b1eafc318f6dedf0b00106a616e65406578616d706c652e636f6d000465762d34"
+    "0005646c762d34000465762d300005646c762d30000465762d320005646c762d32000465762d330005646c76"
+    "2d3380100123456789abcdef0123456789abcdef0007616c6c6f772d31010106000648eeb8cb200080000000"
+    "000000000203000b00000006474846204000080006474846204000000647d51703e0000405000006475c63f7"
+    "a000003350297f6e9c1a5d0200064811708a0000010607000648da9af3c0000108093f08000648da9af3c000"
+    "000649f43cbb00000809000006477081cf00000006475c63f7a00700000647849fa660000a01000647484620"
+    "40000b058243739b549880f53350297f6e9c1a5d53735d3a303f48c74b1eafc318f6dedfb76f0a53fbd3262f"
+    "02000100000003020100000001000300000100000000000000012b"
+)
+IMPORT_ROW = bytes.fromhex(
+    "010000000000000000000000000000000000000300106a616e65406578616d706c652e636f6d002334643261"
+    "316637633965386236613564336332623161306639653864376336623a31370006726f772031370101020006"
+    "0dd7102120008000000000000000020003000000002000010101000000010002000000000001e24000000011"
+)
+
+
+def test_the_stored_bytes_stay_the_same() -> None:
+    """Every optional field set (the JSON record's state with an unblock, an expiry and
+    both toggles), and an import row's first entry (the state of most keys): the bytes of
+    a release before a change to the codec."""
+    stored = decode_address(LEGACY)
+    state = replace(
+        stored.state,
+        unblocked_at=LEGACY_T0 + 2 * DAY,
+        expired_through=LEGACY_T0 + DAY + timedelta(microseconds=7),
+        allowlist=Toggle(False, LEGACY_T0 + 3 * DAY, "0123456789abcdef0123456789abcdef"),
+        address_allow=Toggle(True, LEGACY_T0, "allow-1"),
+    )
+    assert encode_address(state, stored.versions, (3, 2**40, 299)) == EVERY_FIELD
+    assert decode_address(EVERY_FIELD) == StoredAddress(state, stored.versions, (3, 2**40, 299))
+    row_id = "4d2a1f7c9e8b6a5d3c2b1a0f9e8d7c6b:17"
+    row = command(CommandType.IMPORT_ROW, row_id, 0, reason=Reason.MANUAL, notes="row 17")
+    imported, effects = run([row])
+    versions = {f"{c.list.value}/{c.subject}": 1 for c in effects}
+    assert encode_address(imported, versions, (2, 123456, 17)) == IMPORT_ROW
 
 
 def test_an_unknown_format_is_refused() -> None:

@@ -9,8 +9,8 @@ category. ``workers.domain.ladder`` holds the rules that move it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from hashlib import blake2b
@@ -152,7 +152,7 @@ class AddressState:
 
     address: str = ""
     listed: tuple[Suppression, ...] = ()
-    base: Rung = field(default_factory=Rung)
+    base: Rung = Rung()  # frozen: one empty rung serves every state
     history: tuple[HistoryItem, ...] = ()
     climbed: Suppression | None = None
     climbing: bool = False
@@ -202,12 +202,14 @@ def first_entry(a: Suppression | None, b: Suppression | None) -> Suppression | N
     return min(candidates, key=rank) if candidates else None
 
 
-def keep(listed: Iterable[Suppression], limit: int) -> tuple[Suppression, ...]:
+def keep(listed: tuple[Suppression, ...], limit: int) -> tuple[Suppression, ...]:
     """Per category, in category order: the first entry, then the ``limit`` latest others.
 
     The others are the entries that take over when an unblock releases the first one;
     the latest are kept because an unblock is a decision about everything before it.
     """
+    if len(listed) < 2:  # nothing to rank: a new address's first entry (an import row)
+        return listed
     by_category: dict[Category, set[Suppression]] = {}
     for s in listed:
         by_category.setdefault(s.category, set()).add(s)

@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from operator import attrgetter
 from typing import Any, TypeVar
 
 import orjson
@@ -55,18 +56,22 @@ ADDRESS_FORMAT = 1
 """The first byte of a binary address record; a JSON record starts with ``{``."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)  # built once: ``timedelta(...)`` parses its keywords
 _NO_TIME = -(2**63)
 _struct = cache(struct.Struct)  # one compiled format per format string
 _HEADER = _struct(">BBqBQ")
+_LENGTH = _struct(">H")  # of a string table entry
 _SUPPRESSION = ">BqqBBB"  # reason, since, expires_at, event, delivery, notes
 _TOGGLE = ">?qB"
 _APPLIED = ">HqI"
 _MARKS = (Mark.DELIVERED, Mark.BOUNCE)
 _LISTS = tuple(ListName)
+_LIST_NUMBER = {name.value: n for n, name in enumerate(_LISTS)}  # a version slot's list
 # header flags
 _CLIMBING, _TIP = 1, 2
 # optional fields of the body, by bit
 _OPTIONAL = ("climbed", "unblocked_at", "expired_through", "allowlist", "address_allow")
+_PRESENT = attrgetter(*_OPTIONAL)
 _APPLIED_BIT = 1 << len(_OPTIONAL)
 _HEX = 0x8000  # a string table entry's length flag: the bytes of a lowercase hex string
 _LOWER_HEX = re.compile("[0-9a-f]+")
@@ -88,11 +93,11 @@ class StoredAddress:
 
 
 def _micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // timedelta(microseconds=1)
+    return (moment - _EPOCH) // _MICROSECOND
 
 
 def _moment(micros: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=micros)
+    return _EPOCH + _MICROSECOND * micros
 
 
 class _Writer:
@@ -162,11 +167,11 @@ def _string(text: str) -> bytes:
     """One entry of the string table: lowercase hex (the platform's ids) as its bytes."""
     if len(text) % 2 == 0 and _LOWER_HEX.fullmatch(text):
         raw = bytes.fromhex(text)
-        return struct.pack(">H", _HEX | len(raw)) + raw
+        return _LENGTH.pack(_HEX | len(raw)) + raw
     raw = text.encode()
     if len(raw) >= _HEX:
         raise ValueError("a string of an address state is too long to store")
-    return struct.pack(">H", len(raw)) + raw
+    return _LENGTH.pack(len(raw)) + raw
 
 
 def encode_address(
@@ -176,17 +181,19 @@ def encode_address(
 ) -> bytes:
     """The binary record of one (account, address) for the worker's RocksDB table."""
     w = _Writer()
-    w.pack(">B", w.ref(state.address))
-    w.pack(">B", len(state.listed))
+    w.pack(">BB", w.ref(state.address), len(state.listed))
     for s in state.listed:
         w.suppression(s)
     w.rung(state.base)
     w.pack(">B", len(state.history))
     for i in state.history:
         w.item(i)
-    present = [getattr(state, name) for name in _OPTIONAL]
-    flags = sum(1 << n for n, value in enumerate(present) if value is not None)
-    w.pack(">B", flags | (_APPLIED_BIT if applied is not None else 0))
+    present = _PRESENT(state)
+    flags = _APPLIED_BIT if applied is not None else 0
+    for n, value in enumerate(present):
+        if value is not None:
+            flags |= 1 << n
+    w.pack(">B", flags)
     climbed, unblocked, expired, allowlist, allow = present
     if climbed is not None:
         w.suppression(climbed)
@@ -196,11 +203,11 @@ def encode_address(
     for toggle in (allowlist, allow):
         if toggle is not None:
             w.toggle(toggle)
-    w.pack(f">B{len(state.seen)}Q", len(state.seen), *state.seen)
-    w.pack(">B", len(versions))
+    seen = state.seen
+    w.pack(f">B{len(seen)}QB", len(seen), *seen, len(versions))
     for slot, version in versions.items():
         name, _, subject = slot.partition("/")
-        w.pack(">BBI", _LISTS.index(ListName(name)), w.ref(subject), version)
+        w.pack(">BBI", _LIST_NUMBER[name], w.ref(subject), version)
     if applied is not None:
         w.pack(_APPLIED, *applied)
     tip = state.tip
@@ -209,11 +216,8 @@ def encode_address(
         (_CLIMBING if state.climbing else 0) | (_TIP if tip is not None else 0),
         *((_micros(tip.occurred_at), *tip.key[1:]) if tip is not None else (0, 0, 0)),
     )
-    table = bytearray([len(w.strings)])
-    for text in w.strings:
-        table += _string(text)
-    body = w.body()
-    return header + bytes(table) + body
+    strings = w.strings
+    return b"".join((header, bytes((len(strings),)), *map(_string, strings), w.body()))
 
 
 def address_tip(data: bytes) -> tuple[tuple[int, int, int] | None, bool]:

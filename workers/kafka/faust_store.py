@@ -14,8 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+from rocksdict import WriteBatch
+
 __all__ = [
     "BytesTable",
+    "PartitionWrites",
     "RocksHandle",
     "active_dbs",
     "active_partitions",
@@ -37,6 +40,7 @@ class RocksHandle(Protocol):
     def get(self, key: bytes) -> bytes | None: ...
     def put(self, key: bytes, value: bytes) -> None: ...
     def delete(self, key: bytes) -> None: ...
+    def write(self, batch: WriteBatch) -> None: ...
 
 
 class BytesTable(Protocol):
@@ -81,6 +85,45 @@ def write_partition(table: BytesTable, partition: int, key: bytes, value: bytes 
     else:
         db.put(key, value)
     table.send_changelog(partition, key, value)
+
+
+class PartitionWrites:
+    """Writes to one partition of a table, into its RocksDB as one ``WriteBatch`` at
+    ``write``: the address agent gathers a bundle's states so, one RocksDB write (and one
+    append to its write-ahead log) a bundle instead of one a row.
+
+    Each write goes to the changelog at once, in order, as ``write_partition``'s does, and
+    ``get`` sees the writes RocksDB does not hold yet. The caller writes the batch before
+    anything else can read the partition (before it yields to the event loop).
+    """
+
+    def __init__(self, table: BytesTable, partition: int) -> None:
+        self.table = table
+        self.partition = partition
+        self.db = partition_db(table, partition)
+        self._batch = WriteBatch(raw_mode=True)
+        self._pending: dict[bytes, bytes | None] = {}
+
+    def get(self, key: bytes) -> bytes | None:
+        """The value as last set here, else as RocksDB holds it."""
+        pending = self._pending
+        return pending[key] if key in pending else self.db.get(key)
+
+    def set(self, key: bytes, value: bytes | None) -> None:
+        """Set (or, with None, delete) a key: in the batch, and on the changelog now."""
+        if value is None:
+            self._batch.delete(key)
+        else:
+            self._batch.put(key, value)
+        self._pending[key] = value
+        self.table.send_changelog(self.partition, key, value)
+
+    def write(self) -> None:
+        """Put what was set since the last ``write`` into RocksDB, at once."""
+        if self._pending:
+            self.db.write(self._batch)
+            self._batch = WriteBatch(raw_mode=True)
+            self._pending.clear()
 
 
 def count_keys(table: BytesTable) -> int:

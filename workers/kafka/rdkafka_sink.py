@@ -85,10 +85,12 @@ class RdKafkaSink:
     ) -> None:
         """Queue one record (``partition`` None: by key); waits for room when the queue is full."""
         callback = on_delivery or self._failed
-        extra: dict[str, Any] = {} if partition is None else {"partition": partition}
         while True:
             try:
-                self.producer.produce(topic, value, key, on_delivery=callback, **extra)
+                if partition is None:
+                    self.producer.produce(topic, value, key, on_delivery=callback)
+                else:
+                    self.producer.produce(topic, value, key, partition, on_delivery=callback)
                 break
             except BufferError:
                 self.producer.poll(0.05)
@@ -157,20 +159,20 @@ def route_changelog(table: Any, sink: RdKafkaSink) -> None:
             data.set_persisted_offset(TP(topic, partition), offset)
         acknowledged.clear()
 
+    def delivered(err: KafkaError | None, msg: Message) -> None:
+        """One callback for every changelog record of the table, not a new closure each."""
+        if err is not None:
+            sink.failures.append(str(err))
+        else:
+            partition, offset = msg.partition(), msg.offset()
+            if partition is not None and offset is not None:
+                acknowledged[partition] = max(offset, acknowledged.get(partition, -1))
+
     def send_changelog(
         partition: int | None, key: Any, value: Any, *_serializers: Any, **_kw: Any
     ) -> Any:
         if partition is None:
             raise ValueError("a changelog record needs the partition of its event")
-
-        def delivered(err: KafkaError | None, msg: Message) -> None:
-            if err is not None:
-                sink.failures.append(str(err))
-            else:
-                offset = msg.offset()
-                if offset is not None and offset > acknowledged.get(partition, -1):
-                    acknowledged[partition] = offset
-
         sink.produce(topic, key, value, partition, delivered)
         # faust's on_key_set reads the final partition from the returned future's message
         return SimpleNamespace(message=SimpleNamespace(partition=partition))

@@ -33,12 +33,7 @@ from suppressor_client.lists import parse_pool
 from suppressor_client.records import encode_dlq, encode_key, encode_record
 
 from workers import metrics
-from workers.kafka.faust_store import (
-    committed_offset,
-    count_keys,
-    partition_db,
-    write_partition,
-)
+from workers.kafka.faust_store import PartitionWrites, committed_offset, count_keys
 from workers.kafka.faust_tuning import shorten_fetch_wait
 from workers.kafka.rdkafka_sink import FlushBeforeCommit, RdKafkaSink, route_changelog
 from workers.kafka.topics import (
@@ -233,27 +228,37 @@ class SuppressorApp:
     async def _addresses(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             value = event.value or b""
+            # the states of one ops record go into RocksDB at once, when it is done
             if value[:1] != bundles.BUNDLE:
-                await self._address(event, event.key, value, 0)
-                continue
+                items = [(event.key, value)]
+            else:
+                try:
+                    items = list(bundles.decode_bundle(value))
+                except ValueError as exc:
+                    await self._refuse(event, event.key, value, exc)
+                    continue
+            # the states of one ops record go into RocksDB at once, when it is done (or fails)
+            writes = PartitionWrites(self.address_table, event.message.partition)
             try:
-                items = list(bundles.decode_bundle(value))
-            except ValueError as exc:
-                await self._refuse(event, event.key, value, exc)
-                continue
-            for index, (key, op) in enumerate(items):  # in order, each as if it came alone
-                await self._address(event, key, op, index)
+                for index, (key, op) in enumerate(items):  # in order, each as if it came alone
+                    await self._address(event, key, op, index, writes)
+            finally:
+                writes.write()
 
-    async def _address(self, event: EventT[bytes], key: bytes, op: bytes, index: int) -> None:
+    async def _address(
+        self, event: EventT[bytes], key: bytes, op: bytes, index: int, writes: PartitionWrites
+    ) -> None:
         """One internal record of (account, address): ``event`` is the ops record carrying
-        it, ``index`` its place in that record's bundle (0 for a record alone)."""
+        it, ``index`` its place in that record's bundle (0 for a record alone), ``writes``
+        the states of that record's items so far (written to RocksDB before any ``await``
+        that can yield: a commit, or the expiry timer, must find them there)."""
         account_id, address = handlers.split_address_key(key)
         msg = event.message
         try:  # everything that can fail, before anything is written
             result = handlers.handle_address(
                 # one RocksDB lookup: faust's table.get makes two (``in``, then the read),
                 # calls the table sensors and raises and catches a KeyError when missing
-                partition_db(self.address_table, msg.partition).get(key),
+                writes.get(key),
                 op,
                 account_id,
                 address,
@@ -262,6 +267,7 @@ class SuppressorApp:
             )
             encoded = self._encode(result.out) if result is not None else []
         except Exception as exc:  # a worker never crashes on input
+            writes.write()  # the DLQ send can yield
             await self._refuse(event, key, op, exc)
             return
         if result is None:  # a delivery that changes nothing: nothing to write or send
@@ -271,8 +277,10 @@ class SuppressorApp:
             self.entry_counts.add(msg.partition, result.counts, key)  # before the state
             # straight into the partition's RocksDB and changelog: faust's ``table[key] =``
             # adds a key index, the table sensors and its serializers for every item
-            write_partition(self.address_table, msg.partition, key, result.stored)
+            writes.set(key, result.stored)
             self.expiry.move(key, result.expiry_before, result.expiry_after)
+            if self.sink is None:  # faust's producer sends the outputs: its sends can yield
+                writes.write()
             await self._send_out(encoded)
         if result.outcome is not None and result.ladder_move is not None:
             self.batch.inc(metrics.LADDER_TRANSITIONS, result.outcome.value, result.ladder_move)

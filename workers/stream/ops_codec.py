@@ -49,6 +49,7 @@ DELIVERED = b"v"
 LADDER = b"l"
 ADDRESS_COMMAND = b"a"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)  # built once: ``timedelta(...)`` parses its keywords
 _TYPES = {t.value: t for t in DeliveryType}
 _COMMANDS = {t.value: t for t in CommandType}
 _REASONS = {int(r): r for r in Reason}
@@ -57,7 +58,7 @@ _STREAMS = {s.value: s for s in Stream}
 
 
 def _micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // timedelta(microseconds=1)
+    return (moment - _EPOCH) // _MICROSECOND
 
 
 def encode_delivery(event: DeliveryEvent, outcome: Outcome | None) -> bytes:
@@ -91,7 +92,7 @@ def decode_delivery(op: bytes, account_id: str) -> tuple[DeliveryEvent, Outcome 
     event = DeliveryEvent(
         event_id=event_id,
         account_id=account_id,
-        occurred_at=_EPOCH + timedelta(microseconds=micros),
+        occurred_at=_EPOCH + _MICROSECOND * micros,
         type=kind_type,
         email=email,
         delivery_id=delivery_id,
@@ -122,7 +123,7 @@ def decode_command(op: bytes, account_id: str, address: str) -> Command:
     return Command(
         event_id=event_id,
         account_id=account_id,
-        occurred_at=_EPOCH + timedelta(microseconds=micros),
+        occurred_at=_EPOCH + _MICROSECOND * micros,
         type=_COMMANDS[type_value],
         email=address,
         reason=_REASONS[reason] if reason is not None else None,
