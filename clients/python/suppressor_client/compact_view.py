@@ -750,16 +750,28 @@ def _renumbered_crcs(old: _I64s, new: _I64s, lengths: _I64s) -> _U64s:
     """What turns crc32(old number + subject) into crc32(new number + subject), per key
     (``lengths``: the subjects'). The CRC-32 of equal-length strings is affine, so
     crc(a) ^ crc(b) ^ crc(c) == crc(a ^ b ^ c): the change is crc((old ^ new) + zeros) ^
-    crc(zeros), one pair of CRC-32s per (number, length) seen."""
-    out = np.zeros(len(old), np.uint64)
-    moved = np.flatnonzero(old != new)
-    if moved.size:
-        pairs, inverse = np.unique(np.stack([old[moved] ^ new[moved], lengths[moved]]), axis=1,
-                                   return_inverse=True)  # fmt: skip
-        fixes = [crc32(int(x).to_bytes(3, "big") + bytes(int(n))) ^ crc32(bytes(3 + int(n)))
-                 for x, n in pairs.T]  # fmt: skip
-        out[moved] = np.array(fixes, np.uint64)[inverse.ravel()]
-    return out
+    crc(zeros), one pair of CRC-32s per (number, length) seen, found in a table indexed
+    by both (no sort) unless that table would outgrow the keys."""
+    moved = old != new
+    if not moved.any():
+        return np.zeros(len(old), np.uint64)
+    span = int(lengths.max()) + 1
+    codes = np.where(moved, (old ^ new) * span + lengths, 0)
+    if int(codes.max()) < 4 * len(codes) + 65536:
+        seen = np.zeros(int(codes.max()) + 1, bool)
+        seen[codes] = True
+        pairs, inverse = np.flatnonzero(seen), None
+    else:
+        pairs, inverse = np.unique(codes, return_inverse=True)
+    fixes = [
+        crc32((x // span).to_bytes(3, "big") + bytes(x % span)) ^ crc32(bytes(3 + x % span))
+        for x in pairs.tolist()
+    ]  # fmt: skip (code 0: no change, a fix of 0)
+    if inverse is not None:
+        return np.array(fixes, np.uint64)[inverse]
+    table = np.zeros(len(seen), np.uint64)
+    table[pairs] = fixes
+    return table[codes]
 
 
 def _place(slots: _U64s, values: _U64s, below: int) -> list[tuple[int, int]]:
