@@ -70,8 +70,9 @@ _NEW_TOPIC_ERRORS = frozenset(
 """What a topic created a moment ago answers until its partitions have leaders."""
 
 PARALLEL_FROM = 200_000
-"""Records on the topic from which a cold start is shared between processes: below it,
-starting a process (about a second) costs more than its share saves."""
+"""Records on the topic from which a cold start is shared between processes: below it, a
+process's start (0.3 s of CPU for the interpreter and the client's imports) and its
+hand-over take much of the second or so its share saves."""
 CHILD_SECONDS = 60.0
 CHILD_SECONDS_A_RECORD = 50e-6
 """How long a cold-start process may take (a start, then ten times the 5 µs a record
@@ -241,7 +242,12 @@ class SuppressionFeed:
                 self.view.reserve(sum(sizes.values()))
                 if self._processes > 1 and sum(sizes.values()) >= PARALLEL_FROM:
                     own, *others = _shares(sizes, self._processes)
-                    self._shares = [self._spawn(share, sizes) for share in others]
+                    for share in others:
+                        try:
+                            self._shares.append(self._spawn(share, sizes))
+                        except OSError as exc:  # no process to be had: read them here
+                            self._report(f"no cold-start process for {share} ({exc})")
+                            own = sorted(own + share)
             self._compact = self.view  # records skip ListRecord, a batch at a time
         for p, (low, high) in marks.items():
             self._targets[p] = high
