@@ -132,8 +132,8 @@ def test_merged_views_answer_as_one_view_of_every_partition(
     one view of every record, whichever view saw an account first."""
     records = [(encode_key(k), None if r is None else encode_record(r)) for k, r in ops + domain]
     parts: list[list[tuple[bytes, bytes | None]]] = [[] for _ in range(partitions)]
-    for key, value in records:
-        parts[crc32(key + salt) % partitions].append((key, value))
+    for raw_key, raw_value in records:
+        parts[crc32(raw_key + salt) % partitions].append((raw_key, raw_value))
     whole, views = CompactView(), [CompactView() for _ in parts]
     assert whole.apply_encoded_many(records) == []
     for view, part in zip(views, parts, strict=True):
