@@ -52,6 +52,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"must be at least 0, got {value}")
+    return value
+
+
 def _guarantee(text: str) -> str:
     if text not in {"at_least_once", "exactly_once"}:
         raise ValueError("must be at_least_once or exactly_once")
@@ -366,6 +373,13 @@ class Settings:
         DEFAULT_SNAPSHOT_MAX_AGE,
         parse_duration,
         "An older snapshot is not used (below the topic's 1d delete.retention.ms)",
+    )
+    cold_start_processes: int = _setting(
+        "SUPPRESSOR_COLD_START_PROCESSES",
+        0,
+        _non_negative_int,
+        "Processes reading a decide-only sender's topic when it starts without a snapshot "
+        "(0: two, one on a single core; 1: off)",
     )
     policy_host: str = _setting(
         "SUPPRESSOR_POLICY_HOST", "127.0.0.1", str, "Listen address of suppressor policy"

@@ -29,6 +29,7 @@ def client_config(settings: Settings) -> ClientConfig:
         snapshot_path=Path(settings.snapshot_path) if settings.snapshot_path else None,
         snapshot_interval=settings.snapshot_interval,
         snapshot_max_age=settings.snapshot_max_age,
+        cold_start_processes=settings.cold_start_processes,
     )
 
 

@@ -133,8 +133,7 @@ class CompactView(ListView):
         if number is None:
             if not create:
                 return None
-            number = len(self._numbers).to_bytes(3, "big")
-            self._numbers[sys.intern(account_id)] = number
+            number = self._number_of(account_id)
         try:
             return number + subject.encode()
         except UnicodeEncodeError:  # a lone surrogate: still one exact key
@@ -569,6 +568,92 @@ class CompactView(ListView):
                              since, expires, None)  # fmt: skip
         return self._store(account, subject, name, entry)
 
+    # --- merging (a parallel cold start) -------------------------------------------------
+
+    def merge(self, other: CompactView) -> None:
+        """Take in every entry of ``other``, a view of other partitions of the same topic.
+
+        A parallel cold start builds one view per process; each key lives on one
+        partition, so the views share no key, but one address may be held in both (one
+        list on each). ``other``'s arrays are appended whole, its account numbers (given
+        in order of first sight) renumbered to this view's in the arena and in the
+        CRC-32s with numpy, and its live entries placed in the table in numpy rounds;
+        an address held in both takes the normal store path and becomes one entry of
+        several lists. Domain-level records are applied one by one (they are few).
+        """
+        with self._lock, other._lock:
+            self._merge(other)
+
+    def _merge(self, other: CompactView) -> None:
+        accounts = sorted(other._numbers, key=other._numbers.__getitem__)
+        renumber = np.array([int.from_bytes(self._number_of(a), "big") for a in accounts],
+                            np.int64)  # fmt: skip
+        offsets = np.frombuffer(other._offsets, np.uint64).astype(np.int64)
+        starts, lengths = offsets[:-1], np.diff(offsets)
+        arena = np.frombuffer(other._arena, np.uint8).copy()
+        old = (arena[starts].astype(np.int64) << 16) | (arena[starts + 1].astype(np.int64) << 8)
+        old |= arena[starts + 2]
+        new = renumber[old]
+        for k in range(3):
+            arena[starts + k] = (new >> (16 - 8 * k)) & 0xFF
+        slots = np.frombuffer(other._slots, np.uint64)
+        held = slots[(slots != 0) & (slots != _NP_DELETED)]
+        del slots
+        entries = (held & _LOW).astype(np.int64) - 1
+        hashes = held >> _HIGH
+        hashes ^= _renumbered_crcs(old[entries], new[entries], lengths[entries] - 3)
+        base, used = len(self._flags), self._used + len(entries)
+        if used > self._limit:
+            self._rehash(_size_for(used))
+        self._arena += arena.data
+        self._offsets.frombytes((offsets[1:] + int(self._offsets[-1])).astype(np.uint64).tobytes())
+        for name in _ARRAYS[1:]:
+            getattr(self, f"_{name}").extend(getattr(other, f"_{name}"))
+        self._extra.update({base + e: xs for e, xs in other._extra.items()})
+        self._garbage += other._garbage
+        self._used = used
+        values = (hashes << _HIGH) | (entries + base + 1).astype(np.uint64)
+        table = np.frombuffer(self._slots, np.uint64)
+        passed = _place(table, values, base)
+        del table
+        self._per_account.update(other._per_account)
+        self._counts.update({name: other._counts[name] for name in LIST_CODES})
+        for j, mine in passed:  # a shared CRC-32, or the same address held in both views
+            e = int(entries[j])
+            key = arena[offsets[e] : offsets[e + 1]].tobytes()
+            if key == self._arena[self._offsets[mine] : self._offsets[mine + 1]]:
+                self._take_over(base + e, int(values[j]), other._read(e), accounts[old[e]])
+        for records in other._domain_records.values():
+            for record in records.values():
+                self.apply(record.key, record)
+
+    def _number_of(self, account_id: str) -> bytes:
+        """The account's 3-byte number, given now when it has none yet."""
+        number = self._numbers.get(account_id)
+        if number is None:
+            number = len(self._numbers).to_bytes(3, "big")
+            self._numbers[sys.intern(account_id)] = number
+        return number
+
+    def _take_over(self, e: int, value: int, held: tuple[AddressEntry, ...], account: str) -> None:
+        """A merged entry whose address this view already held: its slot (``value``, past
+        the held one's, so never reached) marked deleted, the entry dead, and its lists
+        stored into the held entry (``_store`` counts them again: uncounted first)."""
+        slots, mask = self._slots, self._mask
+        i = (value >> 32) & mask
+        while slots[i] != value:
+            i = (i + 1) & mask
+        slots[i] = _DELETED
+        self._flags[e] = _DEAD
+        self._extra.pop(e, None)
+        self._garbage += 1
+        start = self._offsets[e]
+        subject = self._arena[start + 3 : self._offsets[e + 1]].decode("utf-8", "surrogatepass")
+        self._per_account[account] -= 1
+        for entry in held:
+            self._counts[entry.list] -= entry.active
+            self._store(account, subject, entry.list, entry)
+
     # --- export, metrics and snapshots -------------------------------------------------
 
     def stats(self) -> dict[str, int]:
@@ -677,6 +762,60 @@ def _size_for(entries: int) -> int:
     while size * _MAX_LOAD < entries:
         size *= 2
     return size
+
+
+def _renumbered_crcs(old: _I64s, new: _I64s, lengths: _I64s) -> _U64s:
+    """What turns crc32(old number + subject) into crc32(new number + subject), per key
+    (``lengths``: the subjects'). The CRC-32 of equal-length strings is affine, so
+    crc(a) ^ crc(b) ^ crc(c) == crc(a ^ b ^ c): the change is crc((old ^ new) + zeros) ^
+    crc(zeros), one pair of CRC-32s per (number, length) seen, found in a table indexed
+    by both (no sort) unless that table would outgrow the keys."""
+    moved = old != new
+    if not moved.any():
+        return np.zeros(len(old), np.uint64)
+    span = int(lengths.max()) + 1
+    codes = np.where(moved, (old ^ new) * span + lengths, 0)
+    if int(codes.max()) < 4 * len(codes) + 65536:
+        seen = np.zeros(int(codes.max()) + 1, bool)
+        seen[codes] = True
+        pairs, inverse = np.flatnonzero(seen), None
+    else:
+        pairs, inverse = np.unique(codes, return_inverse=True)
+    fixes = [
+        crc32((x // span).to_bytes(3, "big") + bytes(x % span)) ^ crc32(bytes(3 + x % span))
+        for x in pairs.tolist()
+    ]  # fmt: skip (code 0: no change, a fix of 0)
+    if inverse is not None:
+        return np.array(fixes, np.uint64)[inverse]
+    table = np.zeros(len(seen), np.uint64)
+    table[pairs] = fixes
+    return table[codes]
+
+
+def _place(slots: _U64s, values: _U64s, below: int) -> list[tuple[int, int]]:
+    """Put each of ``values`` (CRC-32 high, entry + 1 low; none held yet) in the first free
+    slot of its walk, in numpy rounds: each value still walking looks at its next slot,
+    one of those wanting the same free slot takes it (read back: the values differ) and
+    the rest walk on. What it returns: (value's index, entry) for each slot passed that
+    held an entry below ``below`` with the same CRC-32, the candidates for one key."""
+    mask = np.uint64(len(slots) - 1)
+    walking = np.arange(len(values))
+    hashes = values >> _HIGH
+    where = hashes & mask
+    passed: list[tuple[int, int]] = []
+    while walking.size:
+        held = slots[where]
+        same = ((held >> _HIGH) == hashes) & (held != _NP_DELETED) & (held != 0)
+        same &= (held & _LOW) <= np.uint64(below)
+        if same.any():
+            passed += zip(walking[same].tolist(), ((held[same] & _LOW) - _ONE).tolist(),
+                          strict=True)  # fmt: skip
+        free = np.flatnonzero(held == 0)
+        slots[where[free]] = values[walking[free]]
+        taken = np.zeros(walking.size, bool)
+        taken[free] = slots[where[free]] == values[walking[free]]
+        walking, hashes, where = walking[~taken], hashes[~taken], (where[~taken] + _ONE) & mask
+    return passed
 
 
 def _canonical(text: object) -> bool:

@@ -26,10 +26,12 @@ DEFAULT_SNAPSHOT_MAX_AGE = timedelta(hours=12)
 
 @dataclass(frozen=True, slots=True)
 class ClientConfig:
-    """The brokers, the topic, and the snapshot file (None: no snapshot)."""
+    """The brokers, the topic, the snapshot file (None: no snapshot), and how many
+    processes read a compact view's cold start (0: two, or one on a single core; 1: off)."""
 
     bootstrap_servers: str
     topic: str = DEFAULT_TOPIC
     snapshot_path: Path | None = None
     snapshot_interval: timedelta = DEFAULT_SNAPSHOT_INTERVAL
     snapshot_max_age: timedelta = DEFAULT_SNAPSHOT_MAX_AGE
+    cold_start_processes: int = 0

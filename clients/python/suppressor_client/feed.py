@@ -5,17 +5,32 @@ A background thread owns a confluent-kafka consumer that is assigned every parti
 which ignores stale or repeated versions. The feed is *ready* once it has read up to the
 end offsets the topic had when it started; it also tracks how far behind it is and can
 wait until a given record (key and version) is visible, for read-your-writes.
+
+A ``CompactView`` started from nothing on a large topic is read by several processes at
+once (``processes``): the feed keeps a share of the partitions and starts
+``python -m suppressor_client.coldstart`` for each other share, which builds a view of
+its partitions with the same loop and hands it back as a snapshot file; the feed merges
+it (``CompactView.merge``) and reads those partitions on from where it ended. A process
+that fails or takes too long loses nothing: the feed reads its partitions itself.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import orjson
 from confluent_kafka import (
     OFFSET_BEGINNING,
     Consumer,
@@ -28,6 +43,7 @@ from confluent_kafka import (
 from suppressor_client.compact_view import CompactView
 from suppressor_client.consuming import consume_ready
 from suppressor_client.records import decode_key, decode_record
+from suppressor_client.snapshot import read_snapshot
 from suppressor_client.types import ListKey, ListName
 from suppressor_client.view import ListView
 
@@ -52,6 +68,15 @@ _NEW_TOPIC_ERRORS = frozenset(
     }
 )
 """What a topic created a moment ago answers until its partitions have leaders."""
+
+PARALLEL_FROM = 200_000
+"""Records on the topic from which a cold start is shared between processes: below it, a
+process's start (0.3 s of CPU for the interpreter and the client's imports) and its
+hand-over take much of the second or so its share saves."""
+CHILD_SECONDS = 60.0
+CHILD_SECONDS_A_RECORD = 50e-6
+"""How long a cold-start process may take (a start, then ten times the 5 µs a record
+measured) before the feed stops it and reads its partitions itself."""
 
 
 def _list_of(key: bytes) -> str:
@@ -80,6 +105,43 @@ def _release_heap() -> None:
         ctypes.CDLL(None).malloc_trim(0)
 
 
+def _shares(sizes: Mapping[int, int], count: int) -> list[list[int]]:
+    """Partitions dealt into ``count`` shares of about as many records each (the largest
+    first, each to the share with the fewest); the first share holds every partition of
+    the shares left without records."""
+    shares: list[list[int]] = [[] for _ in range(count)]
+    totals = [0] * count
+    for p in sorted(sizes, key=lambda p: (-sizes[p], p)):
+        i = totals.index(min(totals))
+        shares[i].append(p)
+        totals[i] += sizes[p]
+    first = [p for share, total in zip(shares, totals, strict=True) if not total for p in share]
+    rest = [sorted(share) for share, total in zip(shares, totals, strict=True) if total]
+    return [sorted(first + rest[0]), *rest[1:]] if rest else [sorted(first)]
+
+
+@dataclass
+class _Share:
+    """A cold-start process reading some partitions into a snapshot file in ``directory``."""
+
+    partitions: list[int]
+    process: subprocess.Popen[bytes]
+    directory: Path
+    deadline: float
+
+    def failure(self) -> str | None:
+        """Why its view cannot be used (None: it can), once it has ended or overrun."""
+        code = self.process.poll()
+        if code is None:
+            self.process.kill()
+            self.process.wait()
+            return "it took longer than allowed"
+        if code != 0 or not (self.directory / "result.json").exists():
+            log = (self.directory / "log").read_text(errors="replace").strip().splitlines()
+            return f"it exited with code {code}: {' | '.join(log[-3:])}"
+        return None
+
+
 class FeedError(RuntimeError):
     """The feed cannot read the topic (missing topic, broker gone); the message says which."""
 
@@ -105,11 +167,19 @@ class SuppressionFeed:
         *,
         lists: Iterable[ListName] | None = None,
         on_error: Callable[[str], None] | None = None,
+        processes: int = 1,
+        partitions: Collection[int] | None = None,
     ) -> None:
+        """``processes``: how many read a cold start of a compact view on a large topic
+        (1: this one alone); ``partitions``: read only these (a cold-start share's)."""
         self.topic = topic
         self.view = view if view is not None else ListView()
         self._lists = frozenset(lists) if lists is not None else None
         self._on_error = on_error or (lambda _msg: None)
+        self._bootstrap = bootstrap
+        self._processes = processes
+        self._only = frozenset(partitions) if partitions is not None else None
+        self._shares: list[_Share] = []
         self._consumer = Consumer(
             {
                 "bootstrap.servers": bootstrap,
@@ -156,7 +226,7 @@ class SuppressionFeed:
         topic = metadata.topics.get(self.topic)
         if topic is None or topic.error is not None or not topic.partitions:
             raise FeedError(f"topic {self.topic} does not exist (run: suppressor topics)")
-        partitions = sorted(topic.partitions)
+        partitions = sorted(p for p in topic.partitions if self._only is None or p in self._only)
         deadline = time.monotonic() + timeout
         marks = {p: self._watermarks(p, deadline) for p in partitions}
         if offsets is not None and not _fits(offsets, marks):
@@ -165,9 +235,19 @@ class SuppressionFeed:
             )
             self.view = CompactView() if isinstance(self.view, CompactView) else ListView()
             offsets = None
+        own = partitions
         if isinstance(self.view, CompactView):
             if offsets is None:
-                self.view.reserve(sum(high - low for low, high in marks.values()))
+                sizes = {p: high - low for p, (low, high) in marks.items()}
+                self.view.reserve(sum(sizes.values()))
+                if self._processes > 1 and sum(sizes.values()) >= PARALLEL_FROM:
+                    own, *others = _shares(sizes, self._processes)
+                    for share in others:
+                        try:
+                            self._shares.append(self._spawn(share, sizes))
+                        except OSError as exc:  # no process to be had: read them here
+                            self._report(f"no cold-start process for {share} ({exc})")
+                            own = sorted(own + share)
             self._compact = self.view  # records skip ListRecord, a batch at a time
         for p, (low, high) in marks.items():
             self._targets[p] = high
@@ -176,7 +256,7 @@ class SuppressionFeed:
         self._consumer.assign(
             [
                 TopicPartition(self.topic, p, OFFSET_BEGINNING if offsets is None else offsets[p])
-                for p in partitions
+                for p in own
             ]
         )
         self._check_ready()
@@ -205,10 +285,80 @@ class SuppressionFeed:
                     ) from exc
                 time.sleep(0.2)
 
+    def _spawn(self, partitions: list[int], sizes: Mapping[int, int]) -> _Share:
+        """Start a process reading ``partitions`` from the beginning into a snapshot file."""
+        directory = Path(tempfile.mkdtemp(prefix="suppressor-cold-start-"))
+        task = {
+            "bootstrap": self._bootstrap,
+            "topic": self.topic,
+            "partitions": partitions,
+            "lists": None if self._lists is None else sorted(n.value for n in self._lists),
+            "directory": str(directory),
+        }
+        package = str(Path(__file__).resolve().parent.parent)
+        path = os.pathsep.join([package, os.environ.get("PYTHONPATH", "")])
+        with (directory / "log").open("wb") as log:
+            process = subprocess.Popen(  # a new interpreter: no fork of librdkafka's threads
+                [sys.executable, "-m", "suppressor_client.coldstart", orjson.dumps(task)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONPATH": path},
+            )  # fmt: skip
+        records = sum(sizes[p] for p in partitions)
+        seconds = CHILD_SECONDS + CHILD_SECONDS_A_RECORD * records
+        return _Share(partitions, process, directory, time.monotonic() + seconds)
+
+    def _take_shares(self) -> None:
+        """Merge the view of each cold-start process that has ended, and read on from
+        where it stopped; read a failed one's partitions from the beginning instead."""
+        for share in list(self._shares):
+            if share.process.poll() is None and time.monotonic() < share.deadline:
+                continue
+            self._shares.remove(share)
+            try:
+                failure = share.failure()
+                if failure is None:
+                    self._merge(share)
+            except Exception as exc:  # an unreadable file, a broken view: read it here
+                failure = f"its view could not be merged: {exc}"
+            finally:
+                shutil.rmtree(share.directory, ignore_errors=True)
+            if failure is not None:
+                where = f"{self.topic} partitions {share.partitions}"
+                self._report(f"the cold-start process reading {where} failed ({failure}): "
+                             "reading them here")  # fmt: skip
+                self._consumer.incremental_assign(
+                    [TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in share.partitions]
+                )
+
+    def _merge(self, share: _Share) -> None:
+        result = orjson.loads((share.directory / "result.json").read_bytes())
+        snapshot = read_snapshot(share.directory / "view.snap", topic=self.topic,
+                                 cluster_id=result["cluster_id"], now=datetime.now(UTC),
+                                 max_age=timedelta(days=1))  # fmt: skip
+        if sorted(snapshot.offsets) != share.partitions:
+            raise ValueError(f"it read partitions {sorted(snapshot.offsets)}")
+        assert self._compact is not None
+        with self._changed:
+            self._compact.merge(snapshot.view)
+            self._positions.update(snapshot.offsets)
+            self.records += result["records"]
+            self.skipped += result["skipped"]
+            self.undecodable += result["undecodable"]
+        for message in result["errors"]:
+            self._report(f"cold-start process: {message}")
+        self._consumer.incremental_assign(
+            [TopicPartition(self.topic, p, o) for p, o in snapshot.offsets.items()]
+        )
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        for share in self._shares:  # still reading: not needed any more
+            share.process.kill()
+            share.process.wait()
+            shutil.rmtree(share.directory, ignore_errors=True)
+        self._shares = []
         self._consumer.close()
 
     def __enter__(self) -> SuppressionFeed:
@@ -232,6 +382,8 @@ class SuppressionFeed:
                     self._apply_batch(messages)
                     self._last_record_at = time.monotonic()
                     self._changed.notify_all()
+            if self._shares:
+                self._take_shares()
             if not self._ready.is_set():
                 self._check_ready()
             if time.monotonic() - last_watermarks > 1.0:
@@ -306,7 +458,9 @@ class SuppressionFeed:
         self.records += 1
 
     def _check_ready(self) -> None:
-        if all(self._positions.get(p, 0) >= high for p, high in self._targets.items()):
+        if not self._shares and all(
+            self._positions.get(p, 0) >= high for p, high in self._targets.items()
+        ):
             self._ready.set()
             _release_heap()
 

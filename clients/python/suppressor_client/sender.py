@@ -20,6 +20,7 @@ writer see its own change before it reports success. This module never imports f
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -138,6 +139,7 @@ class SenderClient(ViewDecisions):
             CompactView() if compact else ListView(keep_details=keep_details),
             lists=lists,
             on_error=on_error,
+            processes=config.cold_start_processes or min(2, os.cpu_count() or 1),
         )
         self._started = False
         self._cluster_id = ""

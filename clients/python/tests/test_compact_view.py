@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from zlib import crc32
 
 import pytest
 from hypothesis import given, settings
@@ -75,19 +77,105 @@ def test_compact_view_answers_as_list_view(
             elif how == "records":
                 assert compact.apply(*ops[index]) == changed
     restored = CompactView.from_state(*compact.state())
-    now = T0 + timedelta(days=5)
     for view in (compact, restored):
-        assert view.stats() == plain.stats()
-        assert view.accounts() == plain.accounts()
-        for account in ACCOUNTS:
-            assert sorted(view.entries_of(account)) == sorted(plain.entries_of(account))
-            for address in ADDRESSES:
-                assert set(view.address_entries(account, address)) == set(
-                    plain.address_entries(account, address)
-                )
-                assert decide(view, account, address, "marketing", now) == decide(
-                    plain, account, address, "marketing", now
-                )
+        assert_answers_as(view, plain)
+
+
+def assert_answers_as(view: ListView, plain: ListView) -> None:
+    """Counts, accounts, entries and decisions of every address (and domain) equal."""
+    now = T0 + timedelta(days=5)
+    assert view.stats() == plain.stats()
+    assert view.accounts() == plain.accounts()
+    for account in ACCOUNTS:
+        assert sorted(view.entries_of(account)) == sorted(plain.entries_of(account))
+        assert _domain_lists(view, account) == _domain_lists(plain, account)
+        for address in ADDRESSES:
+            assert set(view.address_entries(account, address)) == set(
+                plain.address_entries(account, address)
+            )
+            assert decide(view, account, address, "marketing", now) == decide(
+                plain, account, address, "marketing", now
+            )
+
+
+def _domain_lists(view: ListView, account: str) -> tuple[object, ...] | None:
+    lists = view.account_lists(account)
+    return None if lists is None else (lists.domain_rules, lists.domain_allow, lists.uri_patterns)
+
+
+@st.composite
+def domain_operations(draw: st.DrawFn) -> list[tuple[ListKey, ListRecord | None]]:
+    """Domain rules and releases, and tombstones, on a few keys (domains of ADDRESSES)."""
+    out: list[tuple[ListKey, ListRecord | None]] = []
+    for _ in range(draw(st.integers(0, 6))):
+        key = ListKey(draw(st.sampled_from(ACCOUNTS)), ListName.DOMAIN_RULE,
+                      draw(st.sampled_from(("example.com", "b.example"))))  # fmt: skip
+        if draw(st.integers(0, 4)) == 0:
+            out.append((key, None))
+        else:
+            version, active = draw(st.integers(1, 4)), draw(st.booleans())
+            rule = ListRecord(key, version, active, Reason.MANUAL, T0, send_block=True)
+            out.append((key, rule))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(operations(), domain_operations(), st.integers(1, 4), st.binary(max_size=4))
+def test_merged_views_answer_as_one_view_of_every_partition(
+    ops: list[tuple[ListKey, ListRecord | None]],
+    domain: list[tuple[ListKey, ListRecord | None]],
+    partitions: int,
+    salt: bytes,
+) -> None:
+    """Records split by key between views (as partitions split a topic), each view built
+    alone and merged into the first: the same entries, counts, decisions and versions as
+    one view of every record, whichever view saw an account first."""
+    records = [(encode_key(k), None if r is None else encode_record(r)) for k, r in ops + domain]
+    parts: list[list[tuple[bytes, bytes | None]]] = [[] for _ in range(partitions)]
+    for raw_key, raw_value in records:
+        parts[crc32(raw_key + salt) % partitions].append((raw_key, raw_value))
+    whole, views = CompactView(), [CompactView() for _ in parts]
+    assert whole.apply_encoded_many(records) == []
+    for view, part in zip(views, parts, strict=True):
+        assert view.apply_encoded_many(part) == []
+    merged = views[0]
+    for view in views[1:]:
+        merged.merge(view)
+    plain = ListView(keep_details=False)
+    for key, record in ops + domain:
+        plain.apply(key, record)
+    assert_answers_as(merged, plain)
+    for key, _record in ops + domain:
+        assert merged.version_of(key) == whole.version_of(key)
+    # the merged view goes on like any other: a later record of each key applies to it
+    for key, record in ops:
+        if record is not None:
+            later = replace(record, version=9, active=True)
+            assert merged.apply(key, later) == plain.apply(key, later)
+    assert_answers_as(merged, plain)
+    assert_answers_as(CompactView.from_state(*merged.state()), plain)
+
+
+def test_merging_renumbers_accounts_and_grows_the_table() -> None:
+    """Views that met their accounts in other orders merge into a small view: its table
+    grows, and each of 9,000 entries is found under its own account."""
+    keys = [ListKey(f"acct-{i % 5}", ListName.BOUNCE, f"user{i}@example.com") for i in range(9_000)]
+    views = [CompactView() for _ in range(3)]
+    for n, view in enumerate(views):
+        mine = [k for i, k in enumerate(keys) if i % 3 == n]
+        mine.sort(key=lambda k: (k.account_id != f"acct-{4 - n}", k.subject))
+        for key in mine:
+            view.apply(key, ListRecord(key, 1, True, reason=Reason.TEMPORARY, since=T0))
+    merged = CompactView()
+    for view in views:
+        merged.merge(view)
+    assert merged.stats()["bounce"] == 9_000
+    assert merged.accounts() == [f"acct-{a}" for a in range(5)]
+    for key in keys:
+        (entry,) = merged.address_entries(key.account_id, key.subject)
+        assert entry.list is ListName.BOUNCE
+    codes = merged.entry_codes("acct-3", [k.subject for k in keys])
+    assert [bool(c) for c in codes.tolist()] == [k.account_id == "acct-3" for k in keys]
 
 
 def test_crc_collisions_never_deny_another_address() -> None:
