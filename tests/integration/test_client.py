@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from suppressor_client.records import encode_key, encode_record
@@ -87,6 +88,35 @@ def test_a_restarted_client_rebuilds_the_same_view_and_can_skip_lists(topics: Se
             assert second.view.stats()["uri-pattern"] == 0
             assert stats["uri-pattern"] == 1
             assert second.staleness().lag == 0
+
+
+@pytest.mark.parametrize("compact", [False, True])
+def test_records_a_skip_names_are_never_applied(topics: Settings, compact: bool) -> None:
+    """``skip`` sees each record's raw key and value; what it names stays out of the view,
+    counted as skipped, and the feed still reaches the end (ready, no lag)."""
+    seen: list[tuple[bytes | None, bytes | None]] = []
+
+    def skip(key: bytes | None, value: bytes | None) -> bool:
+        seen.append((key, value))
+        return value is not None and b'"notes":"skip me"' in value
+
+    put(topics, entry(JANE, 1, notes="skip me"), entry("bob@example.com", 1, notes="keep"))
+    with SenderClient(topics, compact=compact, skip=skip) as client:
+        assert client.wait_ready(30)
+        assert client.decide("acme", JANE).allowed
+        assert not client.decide("acme", "bob@example.com").allowed
+        assert (client.records_read, client.staleness().lag) == (1, 0)
+        kept = entry("bob@example.com", 1, notes="keep")
+        assert len(seen) == 2
+        assert (encode_key(kept.key), encode_record(kept)) in seen
+
+
+def test_a_view_that_skips_records_is_never_snapshotted(topics: Settings, tmp_path: Path) -> None:
+    """Its snapshot would claim records it never held; the client refuses the pair."""
+    with pytest.raises(ValueError, match="cannot be snapshotted"):
+        SenderClient(
+            topics, compact=True, snapshot_path=tmp_path / "view", skip=lambda _k, _v: True
+        )
 
 
 def test_a_write_without_a_worker_times_out_and_says_so(topics: Settings) -> None:

@@ -31,7 +31,7 @@ from suppressor_client.records import decode_key, decode_record
 from suppressor_client.types import ListKey, ListName
 from suppressor_client.view import ListView
 
-__all__ = ["FeedError", "FeedStats", "SuppressionFeed"]
+__all__ = ["FeedError", "FeedStats", "Skip", "SuppressionFeed"]
 
 _BATCH = 5000
 # A fetch per partition of up to 16 MB (librdkafka's default of 1 MB made a cold start
@@ -52,6 +52,9 @@ _NEW_TOPIC_ERRORS = frozenset(
     }
 )
 """What a topic created a moment ago answers until its partitions have leaders."""
+
+Skip = Callable[[bytes | None, bytes | None], bool]
+"""Whether a record (its raw key and value) is of no use to this reader: never decoded."""
 
 
 def _list_of(key: bytes) -> str:
@@ -95,7 +98,12 @@ class FeedStats:
 
 
 class SuppressionFeed:
-    """Materialises ``topic`` into ``view``; only ``lists`` are kept when given."""
+    """Materialises ``topic`` into ``view``; only ``lists`` are kept when given.
+
+    ``skip(key, value)``, when given, runs on each record as it is taken from the consumer
+    and drops the ones it says are of no use before anything decodes them (counted as
+    skipped); it runs on the feed's thread, so it must be cheap and thread-safe.
+    """
 
     def __init__(
         self,
@@ -105,10 +113,12 @@ class SuppressionFeed:
         *,
         lists: Iterable[ListName] | None = None,
         on_error: Callable[[str], None] | None = None,
+        skip: Skip | None = None,
     ) -> None:
         self.topic = topic
         self.view = view if view is not None else ListView()
         self._lists = frozenset(lists) if lists is not None else None
+        self._skip = skip
         self._on_error = on_error or (lambda _msg: None)
         self._consumer = Consumer(
             {
@@ -229,7 +239,7 @@ class SuppressionFeed:
                 continue
             if messages:
                 with self._changed:  # iterating readers (export) hold it: no change mid-way
-                    self._apply_batch(messages)
+                    self._apply_batch(self._unskipped(messages))
                     self._last_record_at = time.monotonic()
                     self._changed.notify_all()
             if not self._ready.is_set():
@@ -258,6 +268,16 @@ class SuppressionFeed:
             for key, value in records:
                 self._apply(key, value)
         self._advance()
+
+    def _unskipped(self, messages: list[Message]) -> list[Message]:
+        """The messages ``skip`` keeps (and every error); the others counted as skipped.
+        An empty list still advances the positions in ``_apply_batch``."""
+        skip = self._skip
+        if skip is None:
+            return messages
+        kept = [m for m in messages if m.error() is not None or not skip(m.key(), m.value())]
+        self.skipped += len(messages) - len(kept)
+        return kept
 
     def _kept(
         self, records: list[tuple[bytes | None, bytes | None]]
