@@ -111,6 +111,19 @@ def test_records_a_skip_names_are_never_applied(topics: Settings, compact: bool)
         assert (encode_key(kept.key), encode_record(kept)) in seen
 
 
+def test_a_feed_that_waits_for_full_fetches_still_follows_a_trickle(topics: Settings) -> None:
+    """With ``fetch_min_bytes`` far above what the topic holds, the broker's wait bound
+    (not the missing bytes) ends each fetch: the client gets ready and sees new records."""
+    put(topics, entry(JANE, 1))
+    with SenderClient(topics, compact=True, fetch_min_bytes=16 << 20) as client:
+        assert client.wait_ready(30)
+        assert not client.decide("acme", JANE).allowed
+        put(topics, entry("ann@example.com", 1))
+        assert client.wait_until(
+            lambda _view: not client.decide("acme", "ann@example.com").allowed, 10
+        )
+
+
 def test_a_view_that_skips_records_is_never_snapshotted(topics: Settings, tmp_path: Path) -> None:
     """Its snapshot would claim records it never held; the client refuses the pair."""
     with pytest.raises(ValueError, match="cannot be snapshotted"):

@@ -120,12 +120,19 @@ class OwnRows:
         return value[start : value.find(b'"', start)] not in self._awaited
 
 
+FETCH_MIN_BYTES = 64 * 1024
+"""The import's view takes the topic in fetches of 64 KiB (or 50 ms): the worker writes
+the import's rows as they come, and many small batches each woke the view's thread (and
+took the interpreter from the reading loop) for a few dozen records."""
+
+
 class ImportClient(SenderClient):
     """The sender client of an import, with the filter of its own rows (``own_rows``)."""
 
     def __init__(self, settings: Settings) -> None:
         self.own_rows = OwnRows()
-        super().__init__(settings, compact=True, lists=IMPORT_LISTS, skip=self.own_rows)
+        super().__init__(settings, compact=True, lists=IMPORT_LISTS, skip=self.own_rows,
+                         fetch_min_bytes=FETCH_MIN_BYTES)  # fmt: skip
 
 
 def import_client(settings: Settings) -> ImportClient:
