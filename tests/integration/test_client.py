@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from suppressor_client.records import encode_key, encode_record
@@ -121,14 +120,6 @@ def test_a_feed_that_waits_for_full_fetches_still_follows_a_trickle(topics: Sett
         put(topics, entry("ann@example.com", 1))
         assert client.wait_until(
             lambda _view: not client.decide("acme", "ann@example.com").allowed, 10
-        )
-
-
-def test_a_view_that_skips_records_is_never_snapshotted(topics: Settings, tmp_path: Path) -> None:
-    """Its snapshot would claim records it never held; the client refuses the pair."""
-    with pytest.raises(ValueError, match="cannot be snapshotted"):
-        SenderClient(
-            topics, compact=True, snapshot_path=tmp_path / "view", skip=lambda _k, _v: True
         )
 
 

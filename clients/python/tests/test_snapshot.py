@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 from suppressor_client.compact_view import CompactView
+from suppressor_client.config import ClientConfig
 from suppressor_client.decision import decide
+from suppressor_client.sender import SenderClient
 from suppressor_client.snapshot import (
     SnapshotCorrupt,
     SnapshotMismatch,
@@ -104,3 +106,10 @@ def test_a_rewrite_replaces_the_file_whole(tmp_path: Path) -> None:
     _write(path, offsets={0: 2})
     assert read_snapshot(path, topic="suppressions", cluster_id="c1", now=NOW,
                          max_age=DAY).offsets == {0: 2}  # fmt: skip
+
+
+def test_a_view_that_skips_records_is_never_snapshotted(tmp_path: Path) -> None:
+    """Its snapshot would claim records it never held: the client refuses the pair."""
+    config = ClientConfig("127.0.0.1:9", snapshot_path=tmp_path / "view.snapshot")
+    with pytest.raises(ValueError, match="cannot be snapshotted"):
+        SenderClient(config, compact=True, skip=lambda _key, _value: True)
