@@ -89,6 +89,40 @@ def test_a_restarted_client_rebuilds_the_same_view_and_can_skip_lists(topics: Se
             assert second.staleness().lag == 0
 
 
+@pytest.mark.parametrize("compact", [False, True])
+def test_records_a_skip_names_are_never_applied(topics: Settings, compact: bool) -> None:
+    """``skip`` sees each record's raw key and value; what it names stays out of the view,
+    counted as skipped, and the feed still reaches the end (ready, no lag)."""
+    seen: list[tuple[bytes | None, bytes | None]] = []
+
+    def skip(key: bytes | None, value: bytes | None) -> bool:
+        seen.append((key, value))
+        return value is not None and b'"notes":"skip me"' in value
+
+    put(topics, entry(JANE, 1, notes="skip me"), entry("bob@example.com", 1, notes="keep"))
+    with SenderClient(topics, compact=compact, skip=skip) as client:
+        assert client.wait_ready(30)
+        assert client.decide("acme", JANE).allowed
+        assert not client.decide("acme", "bob@example.com").allowed
+        assert (client.records_read, client.staleness().lag) == (1, 0)
+        kept = entry("bob@example.com", 1, notes="keep")
+        assert len(seen) == 2
+        assert (encode_key(kept.key), encode_record(kept)) in seen
+
+
+def test_a_feed_that_waits_for_full_fetches_still_follows_a_trickle(topics: Settings) -> None:
+    """With ``fetch_min_bytes`` far above what the topic holds, the broker's wait bound
+    (not the missing bytes) ends each fetch: the client gets ready and sees new records."""
+    put(topics, entry(JANE, 1))
+    with SenderClient(topics, compact=True, fetch_min_bytes=16 << 20) as client:
+        assert client.wait_ready(30)
+        assert not client.decide("acme", JANE).allowed
+        put(topics, entry("ann@example.com", 1))
+        assert client.wait_until(
+            lambda _view: not client.decide("acme", "ann@example.com").allowed, 10
+        )
+
+
 def test_a_write_without_a_worker_times_out_and_says_so(topics: Settings) -> None:
     """With no worker the command is written, but the writer reports it not visible."""
     with SenderClient(topics) as client:

@@ -135,3 +135,21 @@ def test_a_process_that_fails_or_overruns_loses_nothing(
     finally:
         for each in (alone, feed, slow):
             each.stop()
+
+
+def test_a_feed_that_skips_records_reads_alone(topic: tuple[str, str]) -> None:
+    """A share's process would hold the records the feed skips: with ``skip`` no process
+    is started, and the skipped lists stay out of the view."""
+
+    def blocks(key: bytes | None, _value: bytes | None) -> bool:
+        return key is not None and b'"block"' in key
+
+    feed = SuppressionFeed(*topic, CompactView(), processes=3, skip=blocks)
+    feed.start()
+    try:
+        assert feed._shares == []
+        assert feed.wait_ready(120)
+        assert feed.view.stats()[ListName.BLOCK.value] == 0
+        assert feed.skipped > 0
+    finally:
+        feed.stop()

@@ -10,7 +10,10 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from workers.cli.main import app
+from workers.client import CommandWriter, SenderClient
 from workers.devkit.worker_process import WorkerProcess
+from workers.domain.files import csv_rows
+from workers.service.import_stream import import_client, import_stream, ops_partitioner
 from workers.settings import Settings
 
 pytestmark = pytest.mark.broker
@@ -56,3 +59,41 @@ def test_cli_imports_20000_rows_and_reports_lines(
 
     stats = orjson.loads(run("stats", "-a", "acme").stdout)
     assert stats["block"] == ROWS  # every imported row but kept, and the one blocked before
+
+
+def test_the_imports_view_holds_the_prior_state_and_the_awaited_rows_only(
+    topics: Settings, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    """Through a real worker: the import's view decodes the lists as they stood (a row
+    already blocked is reported) and the rows its batches wait on, not its other own rows,
+    while every row is visible to a sender that reads everything."""
+    start_worker()
+    rows = 3_000
+    with SenderClient(topics) as sender:
+        writer = CommandWriter(topics, sender)
+        result = writer.submit({"type": "address.block", "account_id": "acme",
+                                "email": "user7@example.com"}, wait=60)  # fmt: skip
+        writer.close()
+        assert result.visible
+        client = import_client(topics).start(timeout=30)
+        writer = CommandWriter(topics, client)
+        try:
+            assert client.wait_ready(30)
+            lines = [f"user{n}@example.com" for n in range(rows)]
+            report = import_stream(
+                writer,
+                "acme",
+                csv_rows(lines, max_rows=rows),
+                wait=120,
+                batch_rows=500,
+                partition_of=ops_partitioner(topics, "acme"),
+            )
+            partitions = topics.partitions
+            read = client.records_read
+        finally:
+            writer.close()
+            client.stop()
+        assert (report.added, report.visible) == (rows - 1, rows - 1)
+        assert [(r.line, r.email) for r in report.present_rows] == [(8, "user7@example.com")]
+        assert 1 < read <= 1 + partitions * 6  # the one before, and each batch's awaited rows
+        assert sender.wait_until(lambda view: view.stats()["block"] == rows, 60)

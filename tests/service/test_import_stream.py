@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -17,14 +18,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from suppressor_client.compact_view import CompactView
 from suppressor_client.errors import InputError
-from suppressor_client.types import CommandType
+from suppressor_client.records import encode_record
+from suppressor_client.types import CommandType, ListKey, ListName, ListRecord, Reason
 from suppressor_client.view import ListView
 
 from tests.api.memory import MemoryLists
 from workers.client.sender import Staleness
 from workers.domain.events import parse_command
 from workers.domain.files import ImportRow, csv_rows
-from workers.service.import_stream import import_client, import_stream
+from workers.service.import_stream import OwnRows, import_client, import_stream
 from workers.settings import Settings
 
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"))
@@ -114,6 +116,30 @@ def test_the_import_view_is_compact_and_never_snapshotted(tmp_path: Path) -> Non
     with pytest.raises(ValueError, match="no snapshot file"):
         client.save_snapshot()
     assert not (tmp_path / "view.snapshot").exists()
+
+
+def _record(event_id: str | None, notes: str | None = None) -> bytes:
+    key = ListKey("acme", ListName.BLOCK, "jane@example.com")
+    return encode_record(ListRecord(key, 1, True, reason=Reason.MANUAL, event_id=event_id,
+                                    notes=notes))  # fmt: skip
+
+
+def test_an_imports_view_skips_its_own_rows_but_the_awaited_ones() -> None:
+    """Records of the run's rows are skipped undecoded, but not the rows a batch waits on,
+    nor any other event id, tombstone, or a note that quotes the run's event id."""
+    own = OwnRows()
+    assert not own(b"k", _record("anything:1"))  # no run yet
+    run = own.start_run()
+    own.awaited(f"{run}:7")
+    assert own(b"k", _record(f"{run}:6"))
+    assert not own(b"k", _record(f"{run}:7"))
+    assert not own(b"k", _record(f"{run}x:6"))
+    assert not own(b"k", _record(None, notes=f'"event_id":"{run}:6"'))
+    assert not own(b"k", _record(f"{uuid.uuid4().hex}:6"))
+    assert not own(b"k", None)
+    later = own.start_run()
+    assert not own(b"k", _record(f"{run}:6"))  # the earlier run's rows are decoded again
+    assert own(b"k", _record(f"{later}:7"))  # and its awaited rows are forgotten
 
 
 class _LaggingPartition(MemoryLists):

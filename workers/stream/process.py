@@ -123,6 +123,12 @@ def _ops_topics_ready(settings: Settings, retry_s: float = 2.0) -> None:
             time.sleep(retry_s)
 
 
+RULES_FETCH_MIN_BYTES = 64 * 1024
+"""The front stage's domain-rule feed reads all of ``suppressions`` to keep a few rules:
+in fetches of 64 KiB (or 50 ms, a rule's delay at most), not one small batch of an
+import's records per wake-up of its thread, which shares the interpreter with the stage."""
+
+
 def front_main(settings: Settings, parent_pid: int) -> None:
     """Entry of the front-stage child: run until stopped or until the parent is gone."""
     logging.basicConfig(
@@ -142,6 +148,7 @@ def front_main(settings: Settings, parent_pid: int) -> None:
         settings.topic(SUPPRESSIONS),
         lists=(ListName.DOMAIN_RULE,),
         on_error=lambda msg: log.warning("domain-rule feed: %s", msg),
+        fetch_min_bytes=RULES_FETCH_MIN_BYTES,
     )
     rules.start()
     stage = FrontStage(settings, rules)

@@ -47,7 +47,7 @@ from suppressor_client.snapshot import read_snapshot
 from suppressor_client.types import ListKey, ListName
 from suppressor_client.view import ListView
 
-__all__ = ["FeedError", "FeedStats", "SuppressionFeed"]
+__all__ = ["FeedError", "FeedStats", "Skip", "SuppressionFeed"]
 
 _BATCH = 5000
 # A fetch per partition of up to 16 MB (librdkafka's default of 1 MB made a cold start
@@ -77,6 +77,8 @@ CHILD_SECONDS = 60.0
 CHILD_SECONDS_A_RECORD = 50e-6
 """How long a cold-start process may take (a start, then ten times the 5 µs a record
 measured) before the feed stops it and reads its partitions itself."""
+Skip = Callable[[bytes | None, bytes | None], bool]
+"""Whether a record (its raw key and value) is of no use to this reader: never decoded."""
 
 
 def _list_of(key: bytes) -> str:
@@ -157,7 +159,15 @@ class FeedStats:
 
 
 class SuppressionFeed:
-    """Materialises ``topic`` into ``view``; only ``lists`` are kept when given."""
+    """Materialises ``topic`` into ``view``; only ``lists`` are kept when given.
+
+    ``skip(key, value)``, when given, runs on each record as it is taken from the consumer
+    and drops the ones it says are of no use before anything decodes them (counted as
+    skipped); it runs on the feed's thread, so it must be cheap and thread-safe.
+    ``fetch_min_bytes`` above 1 lets the broker hold a fetch until that much is there (50 ms
+    at most): a reader that can wait that long then wakes for a few large batches of a
+    busy topic instead of many small ones, each of which costs the thread its wake-up.
+    """
 
     def __init__(
         self,
@@ -169,12 +179,15 @@ class SuppressionFeed:
         on_error: Callable[[str], None] | None = None,
         processes: int = 1,
         partitions: Collection[int] | None = None,
+        skip: Skip | None = None,
+        fetch_min_bytes: int = 1,
     ) -> None:
         """``processes``: how many read a cold start of a compact view on a large topic
         (1: this one alone); ``partitions``: read only these (a cold-start share's)."""
         self.topic = topic
         self.view = view if view is not None else ListView()
         self._lists = frozenset(lists) if lists is not None else None
+        self._skip = skip
         self._on_error = on_error or (lambda _msg: None)
         self._bootstrap = bootstrap
         self._processes = processes
@@ -187,6 +200,7 @@ class SuppressionFeed:
                 "enable.auto.commit": False,
                 "enable.auto.offset.store": False,
                 "fetch.wait.max.ms": 50,
+                "fetch.min.bytes": fetch_min_bytes,
                 "log_level": 0,
                 **_FETCH,
             }
@@ -240,7 +254,9 @@ class SuppressionFeed:
             if offsets is None:
                 sizes = {p: high - low for p, (low, high) in marks.items()}
                 self.view.reserve(sum(sizes.values()))
-                if self._processes > 1 and sum(sizes.values()) >= PARALLEL_FROM:
+                # a share's process reads every record: a reader that skips some reads alone
+                parallel = self._processes > 1 and self._skip is None
+                if parallel and sum(sizes.values()) >= PARALLEL_FROM:
                     own, *others = _shares(sizes, self._processes)
                     for share in others:
                         try:
@@ -379,7 +395,7 @@ class SuppressionFeed:
                 continue
             if messages:
                 with self._changed:  # iterating readers (export) hold it: no change mid-way
-                    self._apply_batch(messages)
+                    self._apply_batch(self._unskipped(messages))
                     self._last_record_at = time.monotonic()
                     self._changed.notify_all()
             if self._shares:
@@ -410,6 +426,16 @@ class SuppressionFeed:
             for key, value in records:
                 self._apply(key, value)
         self._advance()
+
+    def _unskipped(self, messages: list[Message]) -> list[Message]:
+        """The messages ``skip`` keeps (and every error); the others counted as skipped.
+        An empty list still advances the positions in ``_apply_batch``."""
+        skip = self._skip
+        if skip is None:
+            return messages
+        kept = [m for m in messages if m.error() is not None or not skip(m.key(), m.value())]
+        self.skipped += len(messages) - len(kept)
+        return kept
 
     def _kept(
         self, records: list[tuple[bytes | None, bytes | None]]

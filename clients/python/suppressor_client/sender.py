@@ -32,7 +32,7 @@ from typing import Protocol, Self, TypedDict
 from suppressor_client.compact_view import CompactView
 from suppressor_client.config import ClientConfig
 from suppressor_client.decision import Decision, decide, decide_many
-from suppressor_client.feed import FeedError, SuppressionFeed
+from suppressor_client.feed import FeedError, Skip, SuppressionFeed
 from suppressor_client.snapshot import (
     SnapshotError,
     SnapshotMismatch,
@@ -72,6 +72,8 @@ class SenderOptions(TypedDict, total=False):
     on_error: Callable[[str], None] | None
     compact: bool
     snapshot_path: Path | None
+    skip: Skip | None
+    fetch_min_bytes: int
 
 
 class _HoldsView(Protocol):
@@ -113,7 +115,10 @@ class SenderClient(ViewDecisions):
     ``keep_details=False`` drops event ids, delivery ids and notes (a sender that only
     decides does not need them; an export does); ``lists`` limits the lists kept;
     ``compact=True`` keeps a ``CompactView`` (no details) that ``snapshot_path`` (default:
-    the config's, when compact) persists between restarts.
+    the config's, when compact) persists between restarts. ``skip(key, value)`` drops the
+    records it names before they are decoded (``SuppressionFeed``); such a view misses
+    them, so it cannot be snapshotted. ``fetch_min_bytes`` trades up to 50 ms of latency
+    for fewer, larger batches (``SuppressionFeed``).
     """
 
     def __init__(
@@ -125,12 +130,16 @@ class SenderClient(ViewDecisions):
         on_error: Callable[[str], None] | None = None,
         compact: bool = False,
         snapshot_path: Path | None = None,
+        skip: Skip | None = None,
+        fetch_min_bytes: int = 1,
     ) -> None:
         self.config = config
         if snapshot_path is None and compact:
             snapshot_path = config.snapshot_path
         if snapshot_path is not None and not compact:
             raise ValueError("a snapshot holds a compact view: pass compact=True")
+        if snapshot_path is not None and skip is not None:
+            raise ValueError("a view that skips records cannot be snapshotted")
         self._snapshot_path = snapshot_path
         self._on_error = on_error or (lambda _msg: None)
         self._feed = SuppressionFeed(
@@ -140,6 +149,8 @@ class SenderClient(ViewDecisions):
             lists=lists,
             on_error=on_error,
             processes=config.cold_start_processes or min(2, os.cpu_count() or 1),
+            skip=skip,
+            fetch_min_bytes=fetch_min_bytes,
         )
         self._started = False
         self._cluster_id = ""

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 from suppressor_client.compact_view import CompactView
+from suppressor_client.config import ClientConfig
 from suppressor_client.decision import decide
+from suppressor_client.sender import SenderClient
 from suppressor_client.snapshot import (
     SnapshotCorrupt,
     SnapshotMismatch,
@@ -147,3 +149,10 @@ def test_a_write_that_fails_leaves_no_temporary_file(tmp_path: Path) -> None:
         begin_snapshot(tmp_path / "view.snap", (meta, broken), topic="suppressions",  # type: ignore[arg-type]
                        cluster_id="c1", offsets={}, now=NOW)  # fmt: skip
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_view_that_skips_records_is_never_snapshotted(tmp_path: Path) -> None:
+    """Its snapshot would claim records it never held: the client refuses the pair."""
+    config = ClientConfig("127.0.0.1:9", snapshot_path=tmp_path / "view.snapshot")
+    with pytest.raises(ValueError, match="cannot be snapshotted"):
+        SenderClient(config, compact=True, skip=lambda _key, _value: True)
