@@ -200,7 +200,11 @@ def admin_client(settings: Settings) -> AdminClient:
 def ensure_topics(
     settings: Settings, say: Callable[[str], None] = print, timeout: float = 30.0
 ) -> TopicReport:
-    """Create every missing topic; report what was created and what was already there."""
+    """Create every missing topic; report what was created and what was already there.
+
+    Returns once the broker's metadata shows the created topics whole: a client that
+    starts right after (a sender's feed, a test) must not find them missing.
+    """
     admin = admin_client(settings)
     existing = admin.list_topics(timeout=timeout).topics
     report = TopicReport()
@@ -227,6 +231,8 @@ def ensure_topics(
         else:
             report.found.append(spec.name)
             say(f"found  {spec.name}")
+    if created:
+        wait_visible(settings, timeout, [spec for spec in missing if spec.name in created])
     return report
 
 
