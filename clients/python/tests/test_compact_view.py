@@ -243,6 +243,48 @@ def test_undecodable_records_raise_input_errors(key: bytes, value: bytes) -> Non
     assert view.stats() == CompactView().stats()
 
 
+_FIELDS = b'"account_id":"acme","list":"bounce","subject":"a@b.example","active":true'
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        b'{' + _FIELDS + b',"version":1,"reason":1}',  # plain: the loop's own path
+        b'{' + _FIELDS + b',"version":1,"added_later":[1,{"x":null}]}',  # a field it does not know
+        b'{' + _FIELDS + b',"version":1,"added_later":1e400}',  # not JSON to orjson
+        b'{' + _FIELDS + b',"version":1,"added_later":"\xff"}',  # not UTF-8
+        b'{' + _FIELDS + b',"version":1,"event_id":7}',  # a detail of another type
+        b'{' + _FIELDS + b',"version":1,"expires_at":null}',
+        b'{' + _FIELDS + b',"version":1.0}',
+        b'{' + _FIELDS + b',"version":123456789012345678901234567890}',
+        b'{' + _FIELDS + b',"version":"2","version":2}',  # the last one counts
+        b'{' + _FIELDS + b',"version":1,"reason":true}',
+        b'{' + _FIELDS + b',"version":1,"since":"2025-01-01 00:00:00Z"}',
+        b'{"account_id":"acme","list":"bounce","subject":"\\ud800","version":1,"active":true}',
+        b'{' + _FIELDS + b',"version":1} x',
+        None,
+    ],
+)  # fmt: skip
+def test_the_loop_judges_each_value_as_apply_encoded(value: bytes | None) -> None:
+    """Whatever the cold start's typed decode refuses takes the full check: the batch
+    path keeps, changes and refuses exactly what ``apply_encoded`` does, with its error."""
+    key = b'["acme","bounce","a@b.example"]'
+    known = ListRecord(ListKey("acme", ListName.BLOCK, "c@d.example"), 1, True, since=T0)
+    one, batch = CompactView(), CompactView()
+    for view in (one, batch):  # the account known, as in a cold start past its first record
+        view.apply(known.key, known)
+    expected: list[tuple[type, str]] = []
+    try:
+        one.apply_encoded(key, value)
+    except InputError as error:
+        expected.append((type(error), str(error)))
+    assert [(type(e), str(e)) for e in batch.apply_encoded_many([(key, value)])] == expected
+    assert batch.stats() == one.stats()
+    assert batch.address_entries("acme", "a@b.example") == one.address_entries(
+        "acme", "a@b.example"
+    )
+
+
 def test_state_from_another_byte_order_is_refused() -> None:
     """A state written on a machine of the other byte order does not load."""
     meta, sections = CompactView().state()
