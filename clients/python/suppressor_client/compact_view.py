@@ -46,7 +46,7 @@ import orjson
 
 from suppressor_client.batches import same_bytes
 from suppressor_client.errors import BadJson, SchemaError
-from suppressor_client.records import decode_record, encode_key, encode_record
+from suppressor_client.records import MAX_VERSION, decode_record, encode_key, encode_record
 from suppressor_client.types import ListKey, ListName, ListRecord, Reason
 from suppressor_client.values import parse_timestamp
 from suppressor_client.view import (
@@ -96,7 +96,7 @@ class _Plain(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     account_id: str
     list: str
     subject: str
-    version: Annotated[int, msgspec.Meta(ge=1, le=(1 << 63) - 1)]
+    version: Annotated[int, msgspec.Meta(ge=1, le=MAX_VERSION)]
     active: bool
     reason: int | None = None
     category: str | None = None
@@ -565,8 +565,8 @@ class CompactView(ListView):
                 raise SchemaError(f"unknown list {list_text[:40]!r}", path="key[1]")
             return self.apply(*decode_record(encode_key(key), orjson.dumps(obj)))
         version, active, reason = obj.get("version"), obj.get("active"), obj.get("reason")
-        if type(version) is not int or version < 1 or type(active) is not bool:
-            raise SchemaError("version must be an integer >= 1 and active a boolean")
+        if type(version) is not int or not 1 <= version <= MAX_VERSION or type(active) is not bool:
+            raise SchemaError("version must be an integer from 1 to 2**63 - 1 and active a boolean")
         if reason is not None and (type(reason) is not int or reason not in _REASON_OF):
             raise SchemaError(f"unknown reason code {str(reason)[:20]}", path="reason")
         since, expires = (

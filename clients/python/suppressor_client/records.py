@@ -30,6 +30,7 @@ from suppressor_client.values import parse_timestamp
 
 __all__ = [
     "MAX_DLQ_ORIGINAL_BYTES",
+    "MAX_VERSION",
     "decode_key",
     "decode_record",
     "encode_dlq",
@@ -100,6 +101,10 @@ def encode_record(record: ListRecord) -> bytes:
     return orjson.dumps(out)
 
 
+MAX_VERSION = (1 << 63) - 1
+"""A version is a signed 64-bit integer: a compact view and the worker's state hold it so."""
+
+
 def decode_record(key: bytes, value: bytes | None) -> tuple[ListKey, ListRecord | None]:
     """A record as read from the topic; ``None`` for a tombstone (the key is gone)."""
     list_key = decode_key(key)
@@ -116,8 +121,8 @@ def decode_record(key: bytes, value: bytes | None) -> tuple[ListKey, ListRecord 
         if obj.get(field, expected) != expected:
             raise SchemaError(f"{field} disagrees with the record's key", path=field)
     version = obj.get("version")
-    if type(version) is not int or version < 1:
-        raise SchemaError("version must be an integer >= 1", path="version")
+    if type(version) is not int or not 1 <= version <= MAX_VERSION:
+        raise SchemaError("version must be an integer from 1 to 2**63 - 1", path="version")
     active = obj.get("active")
     if type(active) is not bool:
         raise SchemaError("active must be a boolean", path="active")

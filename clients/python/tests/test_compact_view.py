@@ -257,6 +257,9 @@ _FIELDS = b'"account_id":"acme","list":"bounce","subject":"a@b.example","active"
         b'{' + _FIELDS + b',"version":1,"expires_at":null}',
         b'{' + _FIELDS + b',"version":1.0}',
         b'{' + _FIELDS + b',"version":123456789012345678901234567890}',
+        b'{' + _FIELDS + b',"version":9223372036854775807}',  # the largest a view holds
+        b'{' + _FIELDS + b',"version":9223372036854775808}',  # one more: refused, no overflow
+        b'{' + _FIELDS + b',"version":18446744073709551615}',
         b'{' + _FIELDS + b',"version":"2","version":2}',  # the last one counts
         b'{' + _FIELDS + b',"version":1,"reason":true}',
         b'{' + _FIELDS + b',"version":1,"since":"2025-01-01 00:00:00Z"}',
