@@ -153,3 +153,48 @@ def test_a_feed_that_skips_records_reads_alone(topic: tuple[str, str]) -> None:
         assert feed.skipped > 0
     finally:
         feed.stop()
+
+
+def test_a_process_whose_feed_is_gone_ends_and_leaves_nothing(topic: tuple[str, str]) -> None:
+    """The feed holds each process's stdin: at its end (the feed killed, say) the process
+    exits and removes its directory; the feed then reads those partitions itself."""
+    alone = read(topic, 1, [])
+    errors: list[str] = []
+    feed = SuppressionFeed(*topic, CompactView(), processes=2, on_error=errors.append)
+    feed.start()
+    share = feed._shares[0]
+    assert share.process.stdin is not None
+    share.process.stdin.close()  # what the feed's death does to the pipe
+    assert share.process.wait(30) == 1
+    assert not share.directory.exists()
+    try:
+        assert feed.wait_ready(120)
+        assert any("reading them here" in e for e in errors)
+        assert_same_view(feed, alone)
+    finally:
+        alone.stop()
+        feed.stop()
+
+
+def test_a_merge_that_fails_part_way_starts_over_alone(
+    topic: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A merge that raised may have taken in part of a share: the feed drops that view and
+    reads the whole topic itself, never a share twice."""
+    alone = read(topic, 1, [])
+    whole = CompactView._merge
+
+    def merge_then_fail(view: CompactView, other: CompactView) -> None:
+        whole(view, other)  # everything taken in, then an error: the worst case
+        raise MemoryError("no memory left")
+
+    monkeypatch.setattr(CompactView, "_merge", merge_then_fail)
+    errors: list[str] = []
+    feed = read(topic, 3, errors)
+    try:
+        assert feed._shares == []
+        assert any("reading the whole topic in this process" in e for e in errors)
+        assert_same_view(feed, alone)
+    finally:
+        alone.stop()
+        feed.stop()

@@ -44,7 +44,7 @@ def topics() -> None:
     settings = load_settings()
     try:
         report = ensure_topics(settings, say=typer.echo)
-    except KafkaException as exc:
+    except (KafkaException, TimeoutError) as exc:
         raise fail(
             f"could not create topics at {settings.bootstrap_servers}: {exc}. "
             "Is the broker running? (suppressor broker start)"

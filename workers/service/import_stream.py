@@ -99,7 +99,11 @@ class OwnRows:
         self._awaited: set[bytes] = set()
 
     def start_run(self) -> str:
-        """A new run id, whose rows are skipped from now on (those of an earlier run no more)."""
+        """The run's id, whose rows are skipped from now on; once only: the records skipped
+        are gone from the view, so a second import through it would take its rows for
+        new ones (use a new client for each import)."""
+        if self._marker:
+            raise RuntimeError("this view already skipped an import's rows: one import a client")
         run = uuid.uuid4().hex
         self._awaited = set()
         self._marker = _EVENT_ID + run.encode() + b":"

@@ -6,12 +6,17 @@ partitions from the beginning into a ``CompactView`` with the feed's own loop, u
 ready (the end offsets it found at start), and writes the view with the offsets it
 reached as a snapshot file, then a small ``result.json`` (the counts and the first
 errors) beside it, which tells the feed the snapshot is whole. ``TASK`` is a JSON
-object: bootstrap, topic, partitions, lists (None: all) and directory.
+object: bootstrap, topic, partitions, lists (None: all) and directory. Run so, it ends
+when its stdin does (the feed holds the other end): a share whose feed is gone, even
+killed, neither reads on nor leaves its files behind.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +30,15 @@ from suppressor_client.types import ListName
 __all__ = ["main"]
 
 _ERRORS_KEPT = 100
+
+
+def _exit_with_the_feed(directory: str) -> None:
+    """The feed holds this process's stdin open: at its end (the feed stopped or died,
+    even killed) this share is of no use, so it goes, with its files."""
+    while os.read(0, 4096):  # the raw descriptor: a buffered reader's lock held by this
+        pass  # daemon thread would abort the interpreter's normal exit
+    shutil.rmtree(directory, ignore_errors=True)
+    os._exit(1)
 
 
 def main(
@@ -59,4 +73,6 @@ def main(
 
 
 if __name__ == "__main__":
-    main(**orjson.loads(sys.argv[1]))
+    task = orjson.loads(sys.argv[1])
+    threading.Thread(target=_exit_with_the_feed, args=(task["directory"],), daemon=True).start()
+    main(**task)

@@ -143,6 +143,15 @@ class _Share:
             return f"it exited with code {code}: {' | '.join(log[-3:])}"
         return None
 
+    def close(self) -> None:
+        """Stop the process if it still runs, close its pipe, remove its directory."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
 
 class FeedError(RuntimeError):
     """The feed cannot read the topic (missing topic, broker gone); the message says which."""
@@ -316,7 +325,7 @@ class SuppressionFeed:
         with (directory / "log").open("wb") as log:
             process = subprocess.Popen(  # a new interpreter: no fork of librdkafka's threads
                 [sys.executable, "-m", "suppressor_client.coldstart", orjson.dumps(task)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,  # its end: ours
                 env={**os.environ, "PYTHONPATH": path},
             )  # fmt: skip
         records = sum(sizes[p] for p in partitions)
@@ -327,6 +336,8 @@ class SuppressionFeed:
         """Merge the view of each cold-start process that has ended, and read on from
         where it stopped; read a failed one's partitions from the beginning instead."""
         for share in list(self._shares):
+            if share not in self._shares:  # stopped by a start over meanwhile
+                continue
             if share.process.poll() is None and time.monotonic() < share.deadline:
                 continue
             self._shares.remove(share)
@@ -337,8 +348,8 @@ class SuppressionFeed:
             except Exception as exc:  # an unreadable file, a broken view: read it here
                 failure = f"its view could not be merged: {exc}"
             finally:
-                shutil.rmtree(share.directory, ignore_errors=True)
-            if failure is not None:
+                share.close()
+            if failure is not None and not self._stop.is_set():
                 where = f"{self.topic} partitions {share.partitions}"
                 self._report(f"the cold-start process reading {where} failed ({failure}): "
                              "reading them here")  # fmt: skip
@@ -355,7 +366,12 @@ class SuppressionFeed:
             raise ValueError(f"it read partitions {sorted(snapshot.offsets)}")
         assert self._compact is not None
         with self._changed:
-            self._compact.merge(snapshot.view)
+            try:
+                self._compact.merge(snapshot.view)
+            except Exception as exc:  # part-way: the view may hold some of it, twice if re-read
+                self._start_over(f"merging the view of {self.topic} partitions "
+                                 f"{share.partitions} failed ({exc!r})")  # fmt: skip
+                return
             self._positions.update(snapshot.offsets)
             self.records += result["records"]
             self.skipped += result["skipped"]
@@ -366,14 +382,27 @@ class SuppressionFeed:
             [TopicPartition(self.topic, p, o) for p, o in snapshot.offsets.items()]
         )
 
+    def _start_over(self, why: str) -> None:
+        """Read the whole topic here into a new view, the other processes stopped."""
+        self._report(f"{why}: reading the whole topic in this process")
+        for share in self._shares:
+            share.close()
+        self._shares = []
+        view = CompactView()
+        view.reserve(sum(self._targets.values()))
+        with self._changed:
+            self.view = self._compact = view
+            self.records = self.skipped = self.undecodable = 0
+            self._positions.update(dict.fromkeys(self._targets, 0))
+        self._consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING)
+                               for p in self._targets])  # fmt: skip
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
         for share in self._shares:  # still reading: not needed any more
-            share.process.kill()
-            share.process.wait()
-            shutil.rmtree(share.directory, ignore_errors=True)
+            share.close()
         self._shares = []
         self._consumer.close()
 

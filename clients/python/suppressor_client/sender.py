@@ -156,6 +156,7 @@ class SenderClient(ViewDecisions):
         self._cluster_id = ""
         self._saver: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._saving = threading.Lock()
         self.snapshot_status = "none"
         """How the start went: none, loaded, missing, corrupt or refused (another topic)."""
 
@@ -187,9 +188,11 @@ class SenderClient(ViewDecisions):
             self._stopping.set()
             if self._saver is not None:
                 self._saver.join(timeout=60)
-            if self._snapshot_path is not None and self.ready:
-                self.save_snapshot()
-            self._feed.stop()
+            try:
+                if self._snapshot_path is not None and self.ready:
+                    self.save_snapshot()
+            finally:
+                self._feed.stop()
 
     # --- the snapshot -------------------------------------------------------------------
 
@@ -222,17 +225,19 @@ class SenderClient(ViewDecisions):
             raise ValueError("this client has no snapshot file")
         # No batch is applied while the arrays are written in place (not copied: a copy
         # holds the interpreter, so every decision, for ~0.5 s at 10M entries); the
-        # ``fsync`` comes after, with the feed going on.
-        with self._feed.lock, view.exported() as state:
-            pending = begin_snapshot(
-                self._snapshot_path,
-                state,
-                topic=self._feed.topic,
-                cluster_id=self._cluster_id,
-                offsets=self._feed.positions(),
-                now=datetime.now(UTC),
-            )
-        return pending.commit()
+        # ``fsync`` comes after, with the feed going on. One save at a time: two would
+        # share the temporary file.
+        with self._saving:
+            with self._feed.lock, view.exported() as state:
+                pending = begin_snapshot(
+                    self._snapshot_path,
+                    state,
+                    topic=self._feed.topic,
+                    cluster_id=self._cluster_id,
+                    offsets=self._feed.positions(),
+                    now=datetime.now(UTC),
+                )
+            return pending.commit()
 
     def _save_often(self) -> None:
         interval = self.config.snapshot_interval.total_seconds()

@@ -136,8 +136,10 @@ def begin_snapshot(
         out.write(digest.digest())
         out.flush()
     except BaseException:
-        out.close()
-        tmp.unlink(missing_ok=True)
+        try:
+            out.close()  # flushes what is buffered: may raise again (a full disk)
+        finally:
+            tmp.unlink(missing_ok=True)
         raise
     return PendingSnapshot(path, tmp, out, size)
 
