@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from suppressor_client.compact_view import CompactView
 from suppressor_client.records import encode_key, encode_record
-from suppressor_client.snapshot import write_snapshot
+from suppressor_client.snapshot import begin_snapshot
 from suppressor_client.types import ListKey, ListName, ListRecord, Reason
 
 from tests.kafka_helpers import produce
@@ -60,8 +60,8 @@ def test_corrupt_and_foreign_snapshots_rebuild_from_the_topic(
     path = tmp_path / "sender.snap"
     put(topics, *(block(f"u{i}@example.com") for i in range(10)))
     empty = CompactView()
-    write_snapshot(path, empty.state(), topic=topics.topic(SUPPRESSIONS), cluster_id="elsewhere",
-                   offsets={}, now=datetime.now(UTC))  # fmt: skip
+    begin_snapshot(path, empty.state(), topic=topics.topic(SUPPRESSIONS), cluster_id="elsewhere",
+                   offsets={}, now=datetime.now(UTC)).commit()  # fmt: skip
     errors: list[str] = []
     with SenderClient(topics, compact=True, snapshot_path=path, on_error=errors.append) as c:
         assert c.wait_ready(30)
@@ -84,9 +84,9 @@ def test_offsets_the_topic_does_not_hold_rebuild(topics: Settings, tmp_path: Pat
         assert c.wait_ready(30)
         cluster = c._cluster_id
         partitions = c._feed.positions()
-    write_snapshot(path, CompactView().state(), topic=topics.topic(SUPPRESSIONS),
+    begin_snapshot(path, CompactView().state(), topic=topics.topic(SUPPRESSIONS),
                    cluster_id=cluster, offsets={p: 10_000 for p in partitions},
-                   now=datetime.now(UTC))  # fmt: skip
+                   now=datetime.now(UTC)).commit()  # fmt: skip
     with SenderClient(topics, compact=True, snapshot_path=path) as c:
         assert c.wait_ready(30)
         assert c.snapshot_status == "loaded"

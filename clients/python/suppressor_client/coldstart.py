@@ -24,7 +24,7 @@ import orjson
 
 from suppressor_client.compact_view import CompactView
 from suppressor_client.feed import SuppressionFeed
-from suppressor_client.snapshot import write_snapshot
+from suppressor_client.snapshot import begin_snapshot
 from suppressor_client.types import ListName
 
 __all__ = ["main"]
@@ -61,8 +61,8 @@ def main(
             pass  # the parent stops this process when it takes too long
         path = Path(directory) / "view.snap"
         with feed.lock, view.exported() as state:  # the arrays written in place, not copied
-            write_snapshot(path, state, topic=topic, cluster_id=cluster_id,
-                           offsets=feed.positions(), now=datetime.now(UTC))  # fmt: skip
+            begin_snapshot(path, state, topic=topic, cluster_id=cluster_id,
+                           offsets=feed.positions(), now=datetime.now(UTC)).commit()  # fmt: skip
     finally:
         feed.stop()
     result = {"cluster_id": cluster_id, "records": feed.records, "skipped": feed.skipped,

@@ -424,7 +424,7 @@ class SuppressionFeed:
                 continue
             if messages:
                 with self._changed:  # iterating readers (export) hold it: no change mid-way
-                    self._apply_batch(self._unskipped(messages))
+                    self._apply_batch(messages)
                     self._last_record_at = time.monotonic()
                     self._changed.notify_all()
             if self._shares:
@@ -443,6 +443,10 @@ class SuppressionFeed:
                 records.append((msg.key(), msg.value()))
             elif err.code() != KafkaError._PARTITION_EOF:
                 self._report(f"read error: {err}")
+        if self._skip is not None:  # never decoded, counted as skipped
+            kept = [record for record in records if not self._skip(*record)]
+            self.skipped += len(records) - len(kept)
+            records = kept
         if self._compact is not None:
             if self._lists is not None:
                 records = self._kept(records)
@@ -455,16 +459,6 @@ class SuppressionFeed:
             for key, value in records:
                 self._apply(key, value)
         self._advance()
-
-    def _unskipped(self, messages: list[Message]) -> list[Message]:
-        """The messages ``skip`` keeps (and every error); the others counted as skipped.
-        An empty list still advances the positions in ``_apply_batch``."""
-        skip = self._skip
-        if skip is None:
-            return messages
-        kept = [m for m in messages if m.error() is not None or not skip(m.key(), m.value())]
-        self.skipped += len(messages) - len(kept)
-        return kept
 
     def _kept(
         self, records: list[tuple[bytes | None, bytes | None]]

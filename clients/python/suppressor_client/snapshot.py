@@ -47,7 +47,6 @@ __all__ = [
     "SnapshotMismatch",
     "begin_snapshot",
     "read_snapshot",
-    "write_snapshot",
 ]
 
 MAGIC = b"SUPPSNAP"
@@ -79,22 +78,6 @@ class Snapshot:
     written_at: datetime
 
 
-def write_snapshot(
-    path: Path,
-    state: tuple[dict[str, Any], Mapping[str, bytes | memoryview]],
-    *,
-    topic: str,
-    cluster_id: str,
-    offsets: Mapping[int, int],
-    now: datetime,
-) -> int:
-    """Write a view's state (``CompactView.state`` or ``exported``) atomically to
-    ``path``; the bytes written."""
-    return begin_snapshot(
-        path, state, topic=topic, cluster_id=cluster_id, offsets=offsets, now=now
-    ).commit()
-
-
 def begin_snapshot(
     path: Path,
     state: tuple[dict[str, Any], Mapping[str, bytes | memoryview]],
@@ -104,8 +87,8 @@ def begin_snapshot(
     offsets: Mapping[int, int],
     now: datetime,
 ) -> PendingSnapshot:
-    """Hash and write a state into a temporary file beside ``path``; ``commit`` makes it
-    the snapshot.
+    """Hash and write a view's state (``CompactView.state`` or ``exported``) into a
+    temporary file beside ``path``; ``commit`` makes it the snapshot (the bytes written).
 
     The sender calls this holding its feed's lock, with the arrays read in place
     (``CompactView.exported``): the offsets and the arrays then agree, and hashing and

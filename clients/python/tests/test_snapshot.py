@@ -15,7 +15,6 @@ from suppressor_client.snapshot import (
     SnapshotMismatch,
     begin_snapshot,
     read_snapshot,
-    write_snapshot,
 )
 from suppressor_client.types import ListKey, ListName, ListRecord, Reason
 
@@ -37,7 +36,7 @@ def _write(path: Path, **overrides: object) -> None:
     args: dict[str, object] = {"topic": "suppressions", "cluster_id": "c1",
                                "offsets": {0: 10, 1: 3}, "now": NOW}  # fmt: skip
     args.update(overrides)
-    write_snapshot(path, _view().state(), **args)  # type: ignore[arg-type]
+    begin_snapshot(path, _view().state(), **args).commit()  # type: ignore[arg-type]
 
 
 def _read(path: Path, **overrides: object) -> object:
@@ -116,13 +115,13 @@ def test_a_view_exported_in_place_writes_the_same_file(tmp_path: Path) -> None:
     copied, in_place = tmp_path / "copied.snap", tmp_path / "in_place.snap"
     args: dict[str, object] = {"topic": "suppressions", "cluster_id": "c1",
                                "offsets": {0: 10}, "now": NOW}  # fmt: skip
-    write_snapshot(copied, view.state(), **args)  # type: ignore[arg-type]
+    begin_snapshot(copied, view.state(), **args).commit()  # type: ignore[arg-type]
     key = ListKey("acme", ListName.BLOCK, "later@example.com")
     with view.exported() as state:
         assert state[1]["versions"].obj is view._versions  # the array itself, not a copy
         with pytest.raises(BufferError):  # an array read in place cannot grow meanwhile
             view.apply(key, ListRecord(key, 1, True, reason=Reason.MANUAL, since=NOW))
-        write_snapshot(in_place, state, **args)  # type: ignore[arg-type]
+        begin_snapshot(in_place, state, **args).commit()  # type: ignore[arg-type]
     assert in_place.read_bytes() == copied.read_bytes()
     view.apply(key, ListRecord(key, 1, True, reason=Reason.MANUAL, since=NOW))
     assert decide(view, "acme", "later@example.com").rule == "suppressed"
