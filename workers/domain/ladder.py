@@ -81,6 +81,7 @@ __all__ = [
     "Phase",
     "Rule",
     "Stepped",
+    "block_reason",
     "changes_nothing",
     "entries",
     "expire",
@@ -280,14 +281,20 @@ def _apply_delivery(
     )
 
 
-def _block(state: AddressState, cmd: Command, config: LadderConfig) -> AddressState:
-    """A manual block (reason 2) or an import row (its reason); on the platform account
-    (``*``) a manual block is the shared blacklist, reason 99 (SPEC §5, §6)."""
+def block_reason(kind: CommandType, given: Reason | None, account_id: str) -> Reason:
+    """The reason of a manual block (2) or an import row (its own); on the platform
+    account (``*``) a manual block is the shared blacklist, reason 99 (SPEC §5, §6)."""
     reason = Reason.MANUAL
-    if cmd.type is CommandType.IMPORT_ROW and cmd.reason not in (None, Reason.TEMPORARY):
-        reason = cmd.reason  # reason 8: see docs/design.md, Decisions (ladder)
-    if reason is Reason.MANUAL and cmd.account_id == PLATFORM_ACCOUNT:
+    if kind is CommandType.IMPORT_ROW and given is not None and given is not Reason.TEMPORARY:
+        reason = given  # reason 8: see docs/design.md, Decisions (ladder)
+    if reason is Reason.MANUAL and account_id == PLATFORM_ACCOUNT:
         reason = Reason.SHARED
+    return reason
+
+
+def _block(state: AddressState, cmd: Command, config: LadderConfig) -> AddressState:
+    """A manual block or an import row: an entry with ``block_reason``."""
+    reason = block_reason(cmd.type, cmd.reason, cmd.account_id)
     entry = Suppression(reason, cmd.occurred_at, None, cmd.event_id, cmd.delivery_id, cmd.notes)
     return _list(state, entry, config)
 

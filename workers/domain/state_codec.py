@@ -47,6 +47,7 @@ __all__ = [
     "address_tip",
     "decode_address",
     "encode_address",
+    "encode_first_entry",
 ]
 
 _T = TypeVar("_T")
@@ -218,6 +219,35 @@ def encode_address(
     )
     strings = w.strings
     return b"".join((header, bytes((len(strings),)), *map(_string, strings), w.body()))
+
+
+_NOTHING_YET = _HEADER.pack(ADDRESS_FORMAT, 0, 0, 0, 0)  # no ladder event, no streak
+_FIRST = _struct(">BBBqqBBBBHBBBBBBI")  # a first entry's body (``encode_first_entry``)
+
+
+def encode_first_entry(
+    address: str,
+    entry: tuple[int, int, str | None, str | None, str | None],
+    list_name: str,
+    applied: tuple[int, int, int] | None,
+) -> bytes:
+    """``encode_address`` of a state holding one listed entry and nothing else, with
+    version 1 of the record of list ``list_name`` (the list's value) for the address: the
+    state of an import row on an address nothing had happened to, built from no objects.
+
+    ``entry`` is the entry's reason (its number), time in µs, event id, delivery id and
+    notes; it never expires. ``tests/stream/test_first_entry.py`` holds the two equal.
+    """
+    reason, since, *texts = entry
+    strings = {address: 0}
+    refs = [0 if t is None else strings.setdefault(t, len(strings)) + 1 for t in texts]
+    flags = 0 if applied is None else _APPLIED_BIT
+    body = _FIRST.pack(
+        1, 1, reason, since, _NO_TIME, *refs, 0, 0, 0, flags, 0, 1, _LIST_NUMBER[list_name], 1, 1,
+    )  # fmt: skip
+    if applied is not None:
+        body += _struct(_APPLIED).pack(*applied)
+    return b"".join((_NOTHING_YET, bytes((len(strings),)), *map(_string, strings), body))
 
 
 def address_tip(data: bytes) -> tuple[tuple[int, int, int] | None, bool]:

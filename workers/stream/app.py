@@ -51,6 +51,7 @@ from workers.kafka.topics import (
 )
 from workers.settings import Settings
 from workers.stream import bundles, counts, expiry, handlers, ops_codec
+from workers.stream.first_entry import FirstEntry, first_entry
 from workers.stream.metric_batch import MetricBatch
 from workers.stream.publishing import Outgoing
 
@@ -75,6 +76,10 @@ _ROCKSDB: dict[str, int] = {
 buffers, three of them, and a 2 GiB block cache each) let a worker that writes a
 million states hold ~500 MB of memtables; these keep it bounded (benchmarks/bench_import.py)."""
 
+
+Sent = tuple[bytes, bytes | None, tuple[str, str, str] | None]
+"""A ``suppressions`` record to send: key, value (None: a tombstone) and, for a change,
+its labels of ``SUPPRESSION_CHANGES`` (list, op, reason)."""
 
 _INPUT_OF_KIND = {
     handlers.DELIVERY: DELIVERY_EVENTS,
@@ -200,23 +205,26 @@ class SuppressorApp:
         metrics.DLQ_RECORDS.labels(source, error.code).inc()
 
     @staticmethod
-    def _encode(out: list[Outgoing]) -> list[tuple[bytes, bytes | None, Outgoing]]:
-        return [
-            (encode_key(key), encode_record(record) if record is not None else None, (key, record))
-            for key, record in out
-        ]
+    def _encode(out: list[Outgoing]) -> list[Sent]:
+        sent: list[Sent] = []
+        for key, record in out:
+            if record is None:  # a tombstone: no change to count
+                sent.append((encode_key(key), None, None))
+                continue
+            reason = str(int(record.reason)) if record.reason is not None else "none"
+            op = "upsert" if record.active else "release"
+            sent.append((encode_key(key), encode_record(record), (key.list.value, op, reason)))
+        return sent
 
-    async def _send_out(self, encoded: list[tuple[bytes, bytes | None, Outgoing]]) -> None:
+    async def _send_out(self, sent: list[Sent]) -> None:
         topic = self.suppressions.get_topic_name()
-        for key_bytes, value, (key, record) in encoded:
+        for key, value, labels in sent:
             if self.sink is not None:
-                self.sink.produce(topic, key_bytes, value)
+                self.sink.produce(topic, key, value)
             else:
-                await self.suppressions.send(key=key_bytes, value=value)
-            if record is not None:
-                reason = str(int(record.reason)) if record.reason is not None else "none"
-                op = "upsert" if record.active else "release"
-                self.batch.inc(metrics.SUPPRESSION_CHANGES, key.list.value, op, reason)
+                await self.suppressions.send(key=key, value=value)
+            if labels is not None:
+                self.batch.inc(metrics.SUPPRESSION_CHANGES, *labels)
 
     def _observe(self, topic: str, event: EventT[bytes]) -> None:
         ts = event.message.timestamp
@@ -254,34 +262,46 @@ class SuppressorApp:
         that can yield: a commit, or the expiry timer, must find them there)."""
         account_id, address = handlers.split_address_key(key)
         msg = event.message
+        position = (msg.partition, msg.offset, index)
+        first: FirstEntry | None = None
+        result: handlers.AddressResult | None = None
+        encoded: list[Sent] = []
         try:  # everything that can fail, before anything is written
-            result = handlers.handle_address(
-                # one RocksDB lookup: faust's table.get makes two (``in``, then the read),
-                # calls the table sensors and raises and catches a KeyError when missing
-                writes.get(key),
-                op,
-                account_id,
-                address,
-                self.config,
-                position=(msg.partition, msg.offset, index),
-            )
-            encoded = self._encode(result.out) if result is not None else []
+            # one RocksDB lookup: faust's table.get makes two (``in``, then the read), calls
+            # the table sensors and raises and catches a KeyError when missing
+            stored = writes.get(key)
+            if stored is None:  # an import row on a new address, most often
+                first = first_entry(op, account_id, address, position)
+            if first is None:
+                result = handlers.handle_address(
+                    stored, op, account_id, address, self.config, position=position
+                )
+                encoded = self._encode(result.out) if result is not None else []
         except Exception as exc:  # a worker never crashes on input
             writes.write()  # the DLQ send can yield
             await self._refuse(event, key, op, exc)
+            return
+        if first is not None:
+            labels = (first.list_name, "upsert", str(first.reason))
+            sent: list[Sent] = [(first.key, first.value, labels)]
+            await self._store(
+                writes,
+                key,
+                stored=first.stored,
+                counts=first.counts,
+                expiry=(None, None),
+                sent=sent,
+            )
+            self._observe(ADDRESS_OPS, event)
             return
         if result is None:  # a delivery that changes nothing: nothing to write or send
             self._observe(ADDRESS_OPS, event)
             return
         if result.stored is not None:  # else an outcome that lists nothing: no write
-            self.entry_counts.add(msg.partition, result.counts, key)  # before the state
-            # straight into the partition's RocksDB and changelog: faust's ``table[key] =``
-            # adds a key index, the table sensors and its serializers for every item
-            writes.set(key, result.stored)
-            self.expiry.move(key, result.expiry_before, result.expiry_after)
-            if self.sink is None:  # faust's producer sends the outputs: its sends can yield
-                writes.write()
-            await self._send_out(encoded)
+            expiry = (result.expiry_before, result.expiry_after)
+            await self._store(
+                writes, key, stored=result.stored, counts=result.counts, expiry=expiry, sent=encoded
+            )
         if result.outcome is not None and result.ladder_move is not None:
             self.batch.inc(metrics.LADDER_TRANSITIONS, result.outcome.value, result.ladder_move)
         if op[:1] == handlers.EXPIRE:
@@ -289,6 +309,26 @@ class SuppressorApp:
             self.batch.inc(metrics.EXPIRIES, amount=released)
         else:
             self._observe(ADDRESS_OPS, event)
+
+    async def _store(
+        self,
+        writes: PartitionWrites,
+        key: bytes,
+        *,
+        stored: bytes,
+        counts: list[tuple[bytes, int]],
+        expiry: tuple[datetime | None, datetime | None],
+        sent: list[Sent],
+    ) -> None:
+        """Write one address's new state (its expiry before and after) and send its records."""
+        self.entry_counts.add(writes.partition, counts, key)  # before the state
+        # straight into the partition's RocksDB and changelog: faust's ``table[key] =``
+        # adds a key index, the table sensors and its serializers for every item
+        writes.set(key, stored)
+        self.expiry.move(key, *expiry)
+        if self.sink is None:  # faust's producer sends the outputs: its sends can yield
+            writes.write()
+        await self._send_out(sent)
 
     async def _accounts(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
