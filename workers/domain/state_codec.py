@@ -28,7 +28,7 @@ import re
 import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import cache
 from operator import attrgetter
 from typing import Any, TypeVar
@@ -38,6 +38,7 @@ from suppressor_client.types import DomainRule, ListEntry, ListName, Reason, Sup
 
 from workers.domain.accounts import AccountState
 from workers.domain.ladder_state import AddressState, HistoryItem, Mark, Rung, Toggle, id_hash
+from workers.domain.micros import from_micros, to_micros
 
 __all__ = [
     "ADDRESS_FORMAT",
@@ -56,8 +57,6 @@ _U = TypeVar("_U")
 ADDRESS_FORMAT = 1
 """The first byte of a binary address record; a JSON record starts with ``{``."""
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)  # built once: ``timedelta(...)`` parses its keywords
 _NO_TIME = -(2**63)
 _struct = cache(struct.Struct)  # one compiled format per format string
 _HEADER = _struct(">BBqBQ")
@@ -93,14 +92,6 @@ class StoredAddress:
     applied: tuple[int, int, int] | None = None
 
 
-def _micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // _MICROSECOND
-
-
-def _moment(micros: int) -> datetime:
-    return _EPOCH + _MICROSECOND * micros
-
-
 class _Writer:
     """Collects the body (its formats and values, packed once at the end: one ``pack`` a
     field cost more than the rest of the encoding) and the string table it refers to."""
@@ -127,21 +118,21 @@ class _Writer:
         return struct.pack("".join(self.formats), *self.values)
 
     def time(self, value: datetime | None) -> int:
-        return _NO_TIME if value is None else _micros(value)
+        return _NO_TIME if value is None else to_micros(value)
 
     def suppression(self, s: Suppression) -> None:
         expires = self.time(s.expires_at)
         refs = self.ref(s.event_id), self.ref(s.delivery_id), self.ref(s.notes)
-        self.pack(_SUPPRESSION, int(s.reason), _micros(s.since), expires, *refs)
+        self.pack(_SUPPRESSION, int(s.reason), to_micros(s.since), expires, *refs)
 
     def item(self, i: HistoryItem) -> None:
         """A bounce by its ids (its tag is their hash), a delivery by its tag."""
         mark = _MARKS.index(i.mark)
         if i.event_id is None:
-            self.pack(">qBBQ", _micros(i.occurred_at), mark, 0, i.tag)
+            self.pack(">qBBQ", to_micros(i.occurred_at), mark, 0, i.tag)
         else:
             refs = self.ref(i.event_id), self.ref(i.delivery_id)
-            self.pack(">qBBB", _micros(i.occurred_at), mark, *refs)
+            self.pack(">qBBB", to_micros(i.occurred_at), mark, *refs)
 
     def rung(self, r: Rung) -> None:
         flags = (
@@ -152,16 +143,16 @@ class _Writer:
         )
         self.pack(">BH", flags, r.streak)
         if r.last_counted is not None:
-            self.pack(">q", _micros(r.last_counted))
+            self.pack(">q", to_micros(r.last_counted))
         for entry in (r.temporary, r.permanent):
             if entry is not None:
                 self.suppression(entry)
         if r.through is not None:  # a horizon: its key alone
             t = r.through
-            self.pack(">qBQ", _micros(t.occurred_at), _MARKS.index(t.mark), t.tag)
+            self.pack(">qBQ", to_micros(t.occurred_at), _MARKS.index(t.mark), t.tag)
 
     def toggle(self, t: Toggle) -> None:
-        self.pack(_TOGGLE, t.on, _micros(t.at), self.ref(t.event_id))
+        self.pack(_TOGGLE, t.on, to_micros(t.at), self.ref(t.event_id))
 
 
 def _string(text: str) -> bytes:
@@ -200,7 +191,7 @@ def encode_address(
         w.suppression(climbed)
     for moment in (unblocked, expired):
         if moment is not None:
-            w.pack(">q", _micros(moment))
+            w.pack(">q", to_micros(moment))
     for toggle in (allowlist, allow):
         if toggle is not None:
             w.toggle(toggle)
@@ -215,7 +206,7 @@ def encode_address(
     header = _HEADER.pack(
         ADDRESS_FORMAT,
         (_CLIMBING if state.climbing else 0) | (_TIP if tip is not None else 0),
-        *((_micros(tip.occurred_at), *tip.key[1:]) if tip is not None else (0, 0, 0)),
+        *((to_micros(tip.occurred_at), *tip.key[1:]) if tip is not None else (0, 0, 0)),
     )
     strings = w.strings
     return b"".join((header, bytes((len(strings),)), *map(_string, strings), w.body()))
@@ -257,7 +248,7 @@ def address_tip(data: bytes) -> tuple[tuple[int, int, int] | None, bool]:
     if data[:1] == b"{":
         state = _address_from_legacy(orjson.loads(data)["state"])
         tip = state.tip
-        key = (_micros(tip.occurred_at), *tip.key[1:]) if tip is not None else None
+        key = (to_micros(tip.occurred_at), *tip.key[1:]) if tip is not None else None
         return key, state.climbing
     _format, flags, micros, order, tag = _HEADER.unpack_from(data)
     return ((micros, order, tag) if flags & _TIP else None), bool(flags & _CLIMBING)
@@ -288,22 +279,24 @@ class _Reader:
         return value
 
     def time(self) -> datetime:
-        return _moment(self.take(">q")[0])
+        return from_micros(self.take(">q")[0])
 
     def suppression(self) -> Suppression:
         reason, since, expires, event_id, delivery_id, notes = self.take(_SUPPRESSION)
-        expires_at = None if expires == _NO_TIME else _moment(expires)
+        expires_at = None if expires == _NO_TIME else from_micros(expires)
         s = self.strings
         ids = s[event_id], s[delivery_id], s[notes]
-        return Suppression(Reason(reason), _moment(since), expires_at, *ids)
+        return Suppression(Reason(reason), from_micros(since), expires_at, *ids)
 
     def item(self) -> HistoryItem:
         micros, mark, event_ref = self.take(">qBB")
         if event_ref == 0:
-            return HistoryItem(_moment(micros), _MARKS[mark], self.take(">Q")[0])
+            return HistoryItem(from_micros(micros), _MARKS[mark], self.take(">Q")[0])
         event_id = self.text(event_ref)
         delivery_id = self.strings[self.take(">B")[0]]
-        return HistoryItem(_moment(micros), _MARKS[mark], id_hash(event_id), event_id, delivery_id)
+        return HistoryItem(
+            from_micros(micros), _MARKS[mark], id_hash(event_id), event_id, delivery_id
+        )
 
     def rung(self) -> Rung:
         flags, streak = self.take(">BH")
@@ -313,12 +306,12 @@ class _Reader:
         through = None
         if flags & _THROUGH:
             micros, mark, tag = self.take(">qBQ")
-            through = HistoryItem(_moment(micros), _MARKS[mark], tag)
+            through = HistoryItem(from_micros(micros), _MARKS[mark], tag)
         return Rung(streak, last, temporary, permanent, through)
 
     def toggle(self) -> Toggle:
         on, micros, event_ref = self.take(_TOGGLE)
-        return Toggle(on, _moment(micros), self.text(event_ref))
+        return Toggle(on, from_micros(micros), self.text(event_ref))
 
 
 def decode_address(data: bytes) -> StoredAddress:

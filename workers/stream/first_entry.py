@@ -12,14 +12,14 @@ Any other record, or a field of a shape it does not expect, it leaves to
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 import orjson
-from suppressor_client.records import format_timestamp
+from suppressor_client.records import encode_fields, format_timestamp
 from suppressor_client.types import CATEGORY_OF, SUPPRESSION_LISTS, CommandType, Reason
 
 from workers.domain.ladder import block_reason
+from workers.domain.micros import from_micros
 from workers.domain.state_codec import encode_first_entry
 from workers.stream.ops_codec import ADDRESS_COMMAND
 
@@ -31,8 +31,6 @@ _LISTED = {
     r: (int(r), CATEGORY_OF[r].value, SUPPRESSION_LISTS[CATEGORY_OF[r]].value) for r in Reason
 }
 """A reason's number, category and list, read once (an enum's ``value`` costs a call)."""
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 _TEXT = (str, type(None))
 
 
@@ -69,27 +67,23 @@ def first_entry(
     ):
         return None
     reason = block_reason(kind, _REASONS[given] if given is not None else None, account_id)
-    since = _EPOCH + _MICROSECOND * micros  # out of range: OverflowError, as on the general path
+    since = format_timestamp(
+        from_micros(micros)
+    )  # out of range: OverflowError, as on the general path
     number, category, list_name = _LISTED[reason]
     entry = (number, micros, event_id, delivery_id, notes)
-    record = {
-        "account_id": account_id,
-        "list": list_name,
-        "subject": address,
-        "version": 1,
-        "active": True,
-        "reason": number,
-        "category": category,
-        "since": format_timestamp(since),
-    }
-    for name, text in (("event_id", event_id), ("delivery_id", delivery_id), ("notes", notes)):
-        if text is not None:
-            record[name] = text
     domain = address.rpartition("@")[2].encode()
     return FirstEntry(
         stored=encode_first_entry(address, entry, list_name, position),
         key=orjson.dumps([account_id, list_name, address]),
-        value=orjson.dumps(record),
+        value=encode_fields(
+            (account_id, list_name, address),
+            version=1,
+            active=True,
+            reason=number,
+            since=since,
+            texts=(event_id, delivery_id, notes),
+        ),
         counts=[(b"c|%d|%b|%b" % (number, category.encode(), domain), 1)],
         list_name=list_name,
         reason=number,

@@ -21,8 +21,6 @@ original JSON behind ``b"c"`` (what a front stage before this form sent) still a
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import orjson
 from suppressor_client.types import (
     Command,
@@ -33,6 +31,8 @@ from suppressor_client.types import (
     Reason,
     Stream,
 )
+
+from workers.domain.micros import from_micros, to_micros
 
 __all__ = [
     "ADDRESS_COMMAND",
@@ -48,8 +48,6 @@ __all__ = [
 DELIVERED = b"v"
 LADDER = b"l"
 ADDRESS_COMMAND = b"a"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)  # built once: ``timedelta(...)`` parses its keywords
 _TYPES = {t.value: t for t in DeliveryType}
 _COMMANDS = {t.value: t for t in CommandType}
 _REASONS = {int(r): r for r in Reason}
@@ -57,13 +55,9 @@ _OUTCOMES = {o.value: o for o in Outcome}
 _STREAMS = {s.value: s for s in Stream}
 
 
-def _micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // _MICROSECOND
-
-
 def encode_delivery(event: DeliveryEvent, outcome: Outcome | None) -> bytes:
     """The ops record of a parsed (and classified) delivery event."""
-    common = [_micros(event.occurred_at), event.delivery_id, event.email, event.stream.value]
+    common = [to_micros(event.occurred_at), event.delivery_id, event.email, event.stream.value]
     if event.type is DeliveryType.DELIVERED:
         return DELIVERED + orjson.dumps([event.event_id, *common])
     outcome_value = outcome.value if outcome is not None else None
@@ -92,7 +86,7 @@ def decode_delivery(op: bytes, account_id: str) -> tuple[DeliveryEvent, Outcome 
     event = DeliveryEvent(
         event_id=event_id,
         account_id=account_id,
-        occurred_at=_EPOCH + _MICROSECOND * micros,
+        occurred_at=from_micros(micros),
         type=kind_type,
         email=email,
         delivery_id=delivery_id,
@@ -107,7 +101,7 @@ def encode_command(cmd: Command) -> bytes:
     fields = [
         cmd.type.value,
         cmd.event_id,
-        _micros(cmd.occurred_at),
+        to_micros(cmd.occurred_at),
         reason,
         cmd.notes,
         cmd.delivery_id,
@@ -123,7 +117,7 @@ def decode_command(op: bytes, account_id: str, address: str) -> Command:
     return Command(
         event_id=event_id,
         account_id=account_id,
-        occurred_at=_EPOCH + _MICROSECOND * micros,
+        occurred_at=from_micros(micros),
         type=_COMMANDS[type_value],
         email=address,
         reason=_REASONS[reason] if reason is not None else None,

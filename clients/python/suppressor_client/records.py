@@ -34,6 +34,7 @@ __all__ = [
     "decode_key",
     "decode_record",
     "encode_dlq",
+    "encode_fields",
     "encode_key",
     "encode_record",
     "encode_rejected",
@@ -49,6 +50,7 @@ _MAX_ERROR_PATH = 200
 _LISTS = {name.value: name for name in ListName}
 _REASONS = {int(reason): reason for reason in Reason}
 _OPTIONAL_TEXT = ("event_id", "delivery_id", "notes")
+_CATEGORY_VALUES = {int(reason): CATEGORY_OF[reason].value for reason in Reason}
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -77,27 +79,55 @@ def decode_key(raw: bytes) -> ListKey:
 def encode_record(record: ListRecord) -> bytes:
     """The value of one record: key fields, version, active, then what applies."""
     key = record.key
+    return encode_fields(
+        (key.account_id, key.list.value, key.subject),
+        version=record.version,
+        active=record.active,
+        reason=None if record.reason is None else int(record.reason),
+        since=None if record.since is None else format_timestamp(record.since),
+        expires_at=None if record.expires_at is None else format_timestamp(record.expires_at),
+        texts=(record.event_id, record.delivery_id, record.notes),
+        flags=(record.send_block, record.collection_block)
+        if key.list is ListName.DOMAIN_RULE
+        else None,
+    )
+
+
+def encode_fields(
+    key: tuple[str, str, str],
+    *,
+    version: int,
+    active: bool,
+    reason: int | None,
+    since: str | None,
+    expires_at: str | None = None,
+    texts: tuple[str | None, str | None, str | None] = (None, None, None),
+    flags: tuple[bool, bool] | None = None,
+) -> bytes:
+    """``encode_record`` from plain values, for a writer that never builds a
+    ``ListRecord``: ``key`` is (account, list, subject), times are already formatted,
+    ``texts`` are (event_id, delivery_id, notes) and ``flags`` a domain rule's (send,
+    collection) blocks."""
+    account_id, list_name, subject = key
     out: dict[str, Any] = {
-        "account_id": key.account_id,
-        "list": key.list.value,
-        "subject": key.subject,
-        "version": record.version,
-        "active": record.active,
+        "account_id": account_id,
+        "list": list_name,
+        "subject": subject,
+        "version": version,
+        "active": active,
     }
-    if record.reason is not None:
-        out["reason"] = int(record.reason)
-        out["category"] = CATEGORY_OF[record.reason].value
-    if record.since is not None:
-        out["since"] = format_timestamp(record.since)
-    if record.expires_at is not None:
-        out["expires_at"] = format_timestamp(record.expires_at)
-    for name in _OPTIONAL_TEXT:
-        value = getattr(record, name)
+    if reason is not None:
+        out["reason"] = reason
+        out["category"] = _CATEGORY_VALUES[reason]
+    if since is not None:
+        out["since"] = since
+    if expires_at is not None:
+        out["expires_at"] = expires_at
+    for name, value in zip(_OPTIONAL_TEXT, texts, strict=True):
         if value is not None:
             out[name] = value
-    if key.list is ListName.DOMAIN_RULE:
-        out["send_block"] = record.send_block
-        out["collection_block"] = record.collection_block
+    if flags is not None:
+        out["send_block"], out["collection_block"] = flags
     return orjson.dumps(out)
 
 
