@@ -23,9 +23,12 @@ from suppressor_client.view import ListView
 
 from workers.client.commands import SubmitsOne, WriteResult
 from workers.client.sender import Staleness
-from workers.domain.events import COMMAND_SUBJECT, parse_command
+from workers.domain.events import MAX_RECORD_BYTES, parse_command, parse_command_record
+from workers.kafka.topics import ADDRESS_OPS, COMMANDS
 from workers.settings import Settings
-from workers.stream.handlers import COMMAND, address_key, handle_account, handle_address
+from workers.stream.handlers import handle_account, handle_address, split_address_key
+from workers.stream.publishing import Outgoing
+from workers.stream.routing import route
 
 __all__ = ["MemoryLists"]
 
@@ -66,9 +69,7 @@ class MemoryLists(ViewDecisions, SubmitsOne):
             cmd = parse_command(raw)  # refuses what the real writer refuses
             self.commands.append(body)
             if not self.hold_writes:
-                self._apply(
-                    raw, cmd.account_id, cmd.email if COMMAND_SUBJECT[cmd.type] == "email" else None
-                )
+                self._apply(cmd.account_id.encode(), raw)
             results.append(WriteResult(cmd.event_id, not self.hold_writes, 0.0, cmd))
             if progress is not None:
                 progress(1)
@@ -77,29 +78,39 @@ class MemoryLists(ViewDecisions, SubmitsOne):
     def send_checked(self, key: bytes, records: Iterable[bytes]) -> None:
         """Like the real writer's: applied at once (unless held), no ack to wait for."""
         for raw in records:
-            cmd = parse_command(raw)  # a stand-in still refuses what the worker refuses
-            assert cmd.account_id.encode() == key, "the key is the command's account"
+            parsed = parse_command_record(raw)  # a stand-in still refuses what the worker refuses
+            assert parsed.account_id.encode() == key, "the key is the command's account"
             self.commands.append(orjson.loads(raw))
             if not self.hold_writes:
-                self._apply(raw, cmd.account_id, cmd.email)
+                self._apply(key, raw)
 
     def settle(self, timeout: float = 30.0) -> None:
         """Nothing is in flight: every command applied (or was held) as it was sent."""
 
-    def _apply(self, raw: bytes, account_id: str, email: str | None) -> None:
-        if email is not None:
-            key = address_key(account_id, email)
-            done = handle_address(
-                self._addresses.get(key), COMMAND + raw, account_id, email, self._config
-            )
-            if done is None or done.stored is None:  # changes nothing: no record, as the worker
-                return
-            self._addresses[key] = done.stored
-            out = done.out
-        else:
-            result = handle_account(self._accounts.get(account_id), COMMAND + raw, self._pool)
-            self._accounts[account_id] = result.stored
-            out = result.out
+    def _apply(self, key: bytes, raw: bytes) -> None:
+        """What the worker does with a command: the front stage's routing, then the keyed
+        stage's handler of each ops record."""
+        now = datetime.now(UTC)
+        routed = route(COMMANDS, 0, 0, key, raw, rules=lambda _account: None,
+                       max_bytes=MAX_RECORD_BYTES, now=now, prefixed_topic=COMMANDS)  # fmt: skip
+        assert routed.outcome == "routed", routed.outcome
+        out: list[Outgoing] = []
+        for op in (routed.out, *routed.more):
+            if op.topic == ADDRESS_OPS:
+                assert op.key is not None
+                account_id, email = split_address_key(op.key)
+                done = handle_address(
+                    self._addresses.get(op.key), op.value, account_id, email, self._config
+                )
+                if done is None or done.stored is None:  # changes nothing: no record
+                    continue
+                self._addresses[op.key] = done.stored
+                out += done.out
+            else:
+                account_id = key.decode()
+                result = handle_account(self._accounts.get(account_id), op.value, self._pool)
+                self._accounts[account_id] = result.stored
+                out += result.out
         with self.lock:
             for list_key, record in out:
                 self.view.apply(list_key, record)

@@ -42,7 +42,7 @@ def test_a_chunked_body_is_imported_with_line_numbers_and_caps(
     assert report["invalid_rows"][0]["code"] == "invalid_address"
     assert report["already_present_rows"] == [{"line": 5, "email": "u3@x.example"}]
     assert report["invalid_rows_omitted"] == 0
-    imported = [c for c in lists.commands if c["type"] == "import.row"]
+    imported = [row for c in lists.commands if c["type"] == "import.rows" for row in c["rows"]]
     assert len(imported) == 4_949
 
 
@@ -61,7 +61,7 @@ def test_manual_format_and_rows_written_but_not_yet_visible_answer_202(
     report = response.json()
     assert (report["added"], report["invalid"], report["visible"]) == (2, 1, 0)
     assert report["not_visible"] == 2
-    assert {c.get("notes") for c in lists.commands} == {"from support"}
+    assert {row[3] for c in lists.commands for row in c["rows"]} == {"from support"}
 
 
 def test_a_body_over_the_setting_is_refused_with_413(lists: MemoryLists) -> None:

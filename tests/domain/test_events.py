@@ -34,6 +34,7 @@ from workers.domain.events import (
     MAX_RECORD_BYTES,
     UnknownType,
     parse_command,
+    parse_command_record,
     parse_customer_event,
     parse_delivery_event,
     parse_timestamp,
@@ -42,7 +43,7 @@ from workers.domain.events import (
 PARSERS: dict[str, Callable[[bytes], object]] = {
     "customer-event": parse_customer_event,
     "delivery-event": parse_delivery_event,
-    "command": parse_command,
+    "command": parse_command_record,
 }
 PARSED_EXAMPLES = [e for name in PARSERS for e in examples(name)]
 

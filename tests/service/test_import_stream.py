@@ -19,14 +19,20 @@ from hypothesis import strategies as st
 from suppressor_client.compact_view import CompactView
 from suppressor_client.errors import InputError
 from suppressor_client.records import encode_record
-from suppressor_client.types import CommandType, ListKey, ListName, ListRecord, Reason
+from suppressor_client.types import ListKey, ListName, ListRecord, Reason
 from suppressor_client.view import ListView
 
 from tests.api.memory import MemoryLists
 from workers.client.sender import Staleness
-from workers.domain.events import parse_command
+from workers.domain.events import MAX_RECORD_BYTES, parse_import_rows
 from workers.domain.files import ImportRow, csv_rows
-from workers.service.import_stream import OwnRows, import_client, import_stream
+from workers.service.import_stream import (
+    RECORD_BYTES,
+    RECORD_ROWS,
+    OwnRows,
+    import_client,
+    import_stream,
+)
 from workers.settings import Settings
 
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"))
@@ -55,18 +61,35 @@ def test_every_row_the_file_accepts_is_a_command_the_worker_reads_unchanged(
     """Each added row's record parses with the worker's parser into the row's own fields."""
     lines = ["email;notes;reason", *(_line(*c) for c in cells)]
     rows = [r for r in csv_rows(lines, max_rows=100) if isinstance(r, ImportRow)]
-    lists = MemoryLists()  # its writer runs parse_command on every record it is given
+    lists = MemoryLists()  # its writer runs the worker's parser on every record it is given
     report = import_stream(lists, "acme", csv_rows(lines, max_rows=100), wait=None, batch_rows=5)
-    written = [parse_command(orjson.dumps(body)) for body in lists.commands]
+    written = [row for body in lists.commands for row in parse_import_rows(body).rows]
     first = {r.email: r for r in reversed(rows)}  # a repeat of an address is already present
+    assert {body["type"] for body in lists.commands} <= {"import.rows"}
     assert report.added + report.already_present + report.invalid == len(cells)
     assert report.added == len(written) == len(first)
-    assert len({c.event_id for c in written}) == len(written)
-    for cmd in written:
-        row = first[cmd.email or ""]
-        assert (cmd.type, cmd.account_id, cmd.email, cmd.notes, cmd.reason) == (
-            CommandType.IMPORT_ROW, "acme", row.email, row.notes, row.reason)  # fmt: skip
-        assert cmd.event_id.endswith(f":{row.line}")
+    assert len({event_id for event_id, *_ in written}) == len(written)
+    for event_id, email, reason, notes in written:
+        row = first[email]
+        assert (email, notes, reason) == (row.email, row.notes, int(row.reason))
+        assert event_id.endswith(f":{row.line}")
+    assert all(parse_import_rows(body).account_id == "acme" for body in lists.commands)
+
+
+def test_a_batch_goes_out_in_records_within_the_workers_bounds() -> None:
+    """Rows fill records up to ``RECORD_ROWS`` rows and ``RECORD_BYTES`` bytes, in file order,
+    and every row of the batch is in one of them."""
+    lists = MemoryLists()
+    notes = "n" * 900  # about 70 rows to a record by bytes
+    lines = [f"u{n}@example.com;{notes if n >= 2500 else ''}" for n in range(3000)]
+    report = import_stream(lists, "acme", csv_rows(lines, max_rows=5000), wait=None)
+    sizes = [len(orjson.dumps(body)) for body in lists.commands]
+    counts = [len(body["rows"]) for body in lists.commands]
+    assert report.added == sum(counts) == 3000
+    assert counts[:2] == [RECORD_ROWS, RECORD_ROWS]
+    assert len(counts) > 5  # the rows with long notes split by bytes
+    assert max(sizes) <= RECORD_BYTES < MAX_RECORD_BYTES
+    assert [row[0] for body in lists.commands for row in body["rows"]] == list(range(1, 3001))
 
 
 def test_an_account_the_worker_refuses_writes_nothing() -> None:
@@ -147,10 +170,12 @@ class _LaggingPartition(MemoryLists):
 
     def send_checked(self, key: bytes, records: Iterable[bytes]) -> None:
         for raw in records:
-            if _partition(parse_command(raw).email or "") == 1:
-                self.commands.append(orjson.loads(raw))
-            else:
-                super().send_checked(key, [raw])
+            body = orjson.loads(raw)
+            slow = [row for row in body["rows"] if _partition(row[1]) == 1]
+            self.commands.append({**body, "rows": slow})
+            rest = [row for row in body["rows"] if _partition(row[1]) != 1]
+            if rest:
+                super().send_checked(key, [orjson.dumps({**body, "rows": rest})])
 
 
 def _partition(email: str) -> int:

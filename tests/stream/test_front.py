@@ -76,6 +76,58 @@ def test_deliveries_and_commands_are_keyed_for_the_keyed_stage() -> None:
     assert decode_command(routed.out.value, "acme", "x@gmail.com") == parse_command(block)
 
 
+def _rows(*rows: list[object], event_id: str = "run1") -> bytes:
+    return orjson.dumps(
+        {"type": "import.rows", "event_id": event_id, "account_id": "acme",
+         "occurred_at": "2026-01-01T00:00:00Z", "rows": list(rows)}
+    )  # fmt: skip
+
+
+def test_an_import_rows_record_becomes_the_import_rows_it_stands_for() -> None:
+    """Each row goes out as exactly the ops record its own ``import.row`` command would."""
+    rows = [
+        [2, "A@Gmail.com", 2, None],
+        [3, "b@example.org", 10, "legacy"],
+        [9, "c@x.io", None, ""],
+    ]
+    routed = _route("suppression-commands", _rows(*rows))
+    singles = [
+        _route("suppression-commands", orjson.dumps(
+            {"type": "import.row", "event_id": f"run1:{line}", "account_id": "acme",
+             "occurred_at": "2026-01-01T00:00:00Z", "email": email, "reason": reason,
+             "notes": notes}
+        )).out
+        for line, email, reason, notes in rows
+    ]  # fmt: skip
+    assert (routed.kind, routed.outcome) == ("import.rows", "routed")
+    assert [routed.out, *routed.more] == singles
+    assert {o.topic for o in singles} == {ADDRESS_OPS}
+
+
+@pytest.mark.parametrize(
+    ("row", "path", "code"),
+    [
+        ([4, "not-an-address", 2, None], "rows[1][1]", "invalid_address"),
+        ([4, "d@x.io", 3, None], "rows[1][2]", "schema"),
+        ([4, "d@x.io", 2, "n" * 1001], "rows[1][3]", "schema"),
+        ([4, "d@x.io", 2], "rows[1]", "schema"),
+        (["4", "d@x.io", 2, None], "rows[1][0]", "schema"),
+        ([10**18, "d@x.io", 2, None], "rows[1][0]", "schema"),  # its event id: 200+ characters
+    ],
+)
+def test_one_bad_row_sends_its_whole_import_rows_record_to_the_dlq(
+    row: list[object], path: str, code: str
+) -> None:
+    """Nothing of a record with a bad row is applied; the DLQ record names the row and cell."""
+    raw = _rows([2, "a@x.io", 2, None], row, event_id="r" * 181)
+    routed = _route("suppression-commands", raw)
+    record = orjson.loads(routed.out.value)
+    assert routed.out.topic == "suppression-commands.dlq"
+    assert routed.more == ()
+    assert (record["error"]["path"], record["error"]["code"]) == (path, code)
+    assert base64.b64decode(record["original"]) == raw
+
+
 @pytest.mark.parametrize(
     ("topic", "value", "code"),
     [

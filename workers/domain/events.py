@@ -45,11 +45,16 @@ from suppressor_client.values import brief, json_type, parse_timestamp
 
 __all__ = [
     "COMMAND_SUBJECT",
+    "IMPORT_ROWS",
+    "MAX_BATCH_ROWS",
     "MAX_RECORD_BYTES",
+    "ImportBatch",
     "UnknownType",
     "load_object",
     "bounce_details",
     "parse_command",
+    "parse_command_record",
+    "parse_import_rows",
     "parse_customer_event",
     "parse_delivery_event",
 ]
@@ -192,7 +197,16 @@ def parse_delivery_event(raw: bytes | None) -> DeliveryEvent:
 
 def parse_command(raw: bytes | None) -> Command:
     """A ``suppression-commands`` record with the fields its type needs (``COMMAND_SUBJECT``)."""
+    return _command(load_object(raw))
+
+
+def parse_command_record(raw: bytes | None) -> Command | ImportBatch:
+    """Any ``suppression-commands`` record: one command, or an ``import.rows`` batch."""
     obj = load_object(raw)
+    return parse_import_rows(obj) if obj.get("type") == IMPORT_ROWS else _command(obj)
+
+
+def _command(obj: dict[str, Any]) -> Command:
     kind = _kind(obj, _COMMAND_TYPES)
     event_id, account_id, occurred_at = _envelope(obj, _ACCOUNT_OR_PLATFORM)
     if kind is CommandType.ACCOUNT_CREATE and account_id == PLATFORM_ACCOUNT:
@@ -222,6 +236,67 @@ def parse_command(raw: bytes | None) -> Command:
         notes=notes,
         delivery_id=delivery_id,
     )
+
+
+IMPORT_ROWS = "import.rows"
+"""The type of a command that carries many import rows: an import's rows written in
+records of up to ``MAX_BATCH_ROWS``, each row taken as its own ``import.row`` would be."""
+MAX_BATCH_ROWS = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class ImportBatch:
+    """An ``import.rows`` command: its envelope, and its rows as (event id, address,
+    reason, notes), the address normalised and the reason 2 or 10."""
+
+    event_id: str
+    account_id: str
+    occurred_at: datetime
+    rows: list[tuple[str, str, int, str | None]]
+
+
+def parse_import_rows(obj: dict[str, Any]) -> ImportBatch:
+    """An ``import.rows`` command, loaded (``load_object``): ``rows`` holds 1 to ``MAX_BATCH_ROWS``
+    arrays ``[line, email, reason, notes]``, each row checked as ``import.row`` checks its
+    fields; a row's event id is the command's and its line, ``<event_id>:<line>``.
+
+    One bad row refuses the whole record (its path names the row), so a record is taken
+    whole or goes whole to the DLQ, never half-applied.
+    """
+    event_id, account_id, occurred_at = _envelope(obj, _ACCOUNT_OR_PLATFORM)
+    rows = obj.get("rows")
+    if type(rows) is not list or not 1 <= len(rows) <= MAX_BATCH_ROWS:
+        raise SchemaError(
+            f"rows must be an array of 1 to {MAX_BATCH_ROWS} rows, not {brief(rows)}", path="rows"
+        )
+    out: list[tuple[str, str, int, str | None]] = []
+    room = _EVENT_ID.max_len - len(event_id) - 1  # for ":<line>" in each row's event id
+    for index, row in enumerate(rows):
+        if type(row) is not list or len(row) != 4:
+            raise SchemaError(
+                f"a row is [line, email, reason, notes], not {brief(row)}", path=f"rows[{index}]"
+            )
+        line, email, reason, notes = row
+        if type(line) is not int or line < 1 or len(str(line)) > room:
+            raise SchemaError(
+                f"a row's line is a positive integer that keeps its event id within "
+                f"{_EVENT_ID.max_len} characters, not {brief(line)}",
+                path=f"rows[{index}][0]",
+            )
+        path = f"rows[{index}]"
+        try:
+            address = normalize_address(_checked_text(email, _EMAIL, "email"))
+            given = _import_reason({"reason": reason})
+            text = _checked_text(notes, _NOTES, "notes") if notes is not None else None
+        except InputError as error:  # the address normaliser names no path: the email
+            field = error.path or ""
+            raise type(error)(error.message, path=f"{path}[{_ROW_FIELDS.get(field, 1)}]") from None
+        out.append((f"{event_id}:{line}", address, int(given), text or None))
+    return ImportBatch(event_id, account_id, occurred_at, out)
+
+
+_ROW_FIELDS = {"email": 1, "reason": 2, "notes": 3}
+"""Where a field of ``import.row`` sits in a row of ``import.rows``, for an error's path."""
 
 
 def load_object(

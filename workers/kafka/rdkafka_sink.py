@@ -168,6 +168,8 @@ def route_changelog(table: Any, sink: RdKafkaSink) -> None:
             if partition is not None and offset is not None:
                 acknowledged[partition] = max(offset, acknowledged.get(partition, -1))
 
+    sent: dict[int, SimpleNamespace] = {}  # partition -> what faust reads of a send's future
+
     def send_changelog(
         partition: int | None, key: Any, value: Any, *_serializers: Any, **_kw: Any
     ) -> Any:
@@ -175,7 +177,10 @@ def route_changelog(table: Any, sink: RdKafkaSink) -> None:
             raise ValueError("a changelog record needs the partition of its event")
         sink.produce(topic, key, value, partition, delivered)
         # faust's on_key_set reads the final partition from the returned future's message
-        return SimpleNamespace(message=SimpleNamespace(partition=partition))
+        future = sent.get(partition)
+        if future is None:
+            future = sent[partition] = SimpleNamespace(message=SimpleNamespace(partition=partition))
+        return future
 
     table.send_changelog = send_changelog
     sink.after_flush(persist)

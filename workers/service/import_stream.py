@@ -16,10 +16,11 @@ another worker, lagging or restoring. So a batch counts as visible once its last
 each ops partition* shows in the view (``ops_partitioner`` says which partition a row
 goes to; without one, once its last row shows: right for a single healthy worker only).
 
-Each row's event id is the run's id and the row's line, and each batch carries one
-``occurred_at``: no random bytes or clock read per row. A row is encoded straight from
-what the file's row rules checked, not built as a dict for the writer to check again:
-the worker's parser runs on one row of each batch (the account and the envelope).
+The rows go out as ``import.rows`` commands of up to a thousand rows each, the run's id
+as their event id: a row's own event id is the run's id and its line, and each batch
+carries one ``occurred_at`` (no random bytes or clock read per row). A row is encoded
+straight from what the file's row rules checked, not built as a dict for the writer to
+check again: the worker's parser runs on the first record of each batch.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from suppressor_client.view import ListView
 
 from workers.client.commands import effect_visible
 from workers.client.sender import SenderClient, Staleness
-from workers.domain.events import parse_command
+from workers.domain.events import IMPORT_ROWS, load_object, parse_import_rows
 from workers.domain.file_stream import SeenSet
 from workers.domain.files import ImportRow, InvalidRow
 from workers.kafka.topics import ADDRESS_OPS, admin_client, partition_count
@@ -60,6 +61,8 @@ __all__ = [
     "REPORT_ROWS",
     "ImportClient",
     "ImportWriter",
+    "RECORD_BYTES",
+    "RECORD_ROWS",
     "OwnRows",
     "StreamedImport",
     "import_client",
@@ -262,27 +265,30 @@ def import_stream(
     view = client.view
     key = account.encode()
     own = client.own_rows if isinstance(client, ImportClient) else None
-    encode = _row_encoder(account, own.start_run() if own is not None else uuid.uuid4().hex)
-    occurred_at = format_timestamp(datetime.now(UTC))  # of the batch being gathered
+    run = own.start_run() if own is not None else uuid.uuid4().hex
+    records = _RecordBuilder(account, run)
     report = StreamedImport(cap=cap)
     seen = SeenSet()
     checkpoints: list[tuple[tuple[Command, ...], int]] = []
-    batch: list[bytes] = []
-    lasts: dict[int, bytes] = {}  # ops partition -> the batch's last row on it
+    batch: list[ImportRow] = []
+    lasts: dict[int, ImportRow] = {}  # ops partition -> the batch's last row on it
     handled = 0
 
     def flush() -> None:
-        nonlocal handled, occurred_at
-        occurred_at = format_timestamp(datetime.now(UTC))
+        nonlocal handled
         if batch:
             _keep_up(writer.client)
-            parse_command(batch[0])  # the worker's own parser on one row a batch: the envelope
-            awaited = tuple(map(parse_command, lasts.values() if lasts else (batch[-1],)))
+            moment = datetime.now(UTC)
+            encoded = records.encode(batch, format_timestamp(moment))
+            awaited = tuple(
+                _row_command(account, run, row, moment)
+                for row in (lasts.values() if lasts else (batch[-1],))
+            )
             if own is not None:
                 for command in awaited:
                     own.awaited(command.event_id)
             checkpoints.append((awaited, len(batch)))
-            writer.send_checked(key, batch)
+            writer.send_checked(key, encoded)
             report.added += len(batch)
             batch.clear()
             lasts.clear()
@@ -300,10 +306,9 @@ def import_stream(
                 report.note_present(item)
             else:
                 seen.add(digest)
-                row = encode(item, occurred_at)
-                batch.append(row)
+                batch.append(item)
                 if partition_of is not None:
-                    lasts[partition_of(item.email)] = row
+                    lasts[partition_of(item.email)] = item
         if len(batch) >= batch_rows or handled >= batch_rows:
             flush()
     flush()
@@ -313,31 +318,60 @@ def import_stream(
     return report
 
 
-def _row_encoder(account: str, run: str) -> Callable[[ImportRow, str], bytes]:
-    """The ``import.row`` command of a row, encoded; its event id is the run's id and its line.
+RECORD_ROWS = 1_000
+RECORD_BYTES = 60_000
+"""An ``import.rows`` record holds at most this many rows and bytes (the worker refuses
+input records over 64 KiB): one record, one produce and one parse for up to a thousand
+rows, where each ``import.row`` was a record of its own."""
 
-    A row from ``workers.domain.files`` is already what ``parse_command`` accepts (the
-    address normalised by the same function, notes within the same bound, reason 2 or
-    10), so only the account and the envelope are left to check: ``import_stream`` runs
-    the worker's parser on one row of each batch (tests/service pin the equivalence).
+
+class _RecordBuilder:
+    """A batch's rows as ``import.rows`` commands of one run (``events.parse_import_rows``).
+
+    A row from ``workers.domain.files`` is already what the worker accepts (the address
+    normalised by the same function, notes within the same bound, reason 2 or 10), so
+    each row is written as it is; the worker's parser runs here on the first record of
+    each batch before it is written (the account, the envelope, its rows), and
+    tests/service pin that it agrees with the file's rules on every row.
     """
-    kind = CommandType.IMPORT_ROW.value
-    dumps = orjson.dumps
 
-    def encode(row: ImportRow, occurred_at: str) -> bytes:
-        body: dict[str, Any] = {
-            "type": kind,
-            "account_id": account,
-            "event_id": f"{run}:{row.line}",
-            "occurred_at": occurred_at,
-            "email": row.email,
-            "reason": int(row.reason),
-        }
-        if row.notes is not None:
-            body["notes"] = row.notes
-        return dumps(body)
+    def __init__(self, account: str, run: str) -> None:
+        self.account = account
+        self.run = run
 
-    return encode
+    def encode(self, rows: list[ImportRow], occurred_at: str) -> list[bytes]:
+        """The records of ``rows``, in order; the first is checked by the worker's parser."""
+        head = orjson.dumps(
+            {"type": IMPORT_ROWS, "account_id": self.account, "event_id": self.run,
+             "occurred_at": occurred_at, "rows": []}
+        )[:-2]  # fmt: skip
+        dumps = orjson.dumps
+        records: list[bytes] = []
+        chunk: list[bytes] = []
+        size = len(head)
+        for row in rows:
+            cell = dumps([row.line, row.email, int(row.reason), row.notes])
+            if chunk and (len(chunk) >= RECORD_ROWS or size + len(cell) + 3 > RECORD_BYTES):
+                records.append(head + b",".join(chunk) + b"]}")
+                chunk, size = [], len(head)
+            chunk.append(cell)
+            size += len(cell) + 1
+        records.append(head + b",".join(chunk) + b"]}")
+        parse_import_rows(load_object(records[0]))
+        return records
+
+
+def _row_command(account: str, run: str, row: ImportRow, moment: datetime) -> Command:
+    """The ``import.row`` a row of the run stands for, as the keyed stage takes it."""
+    return Command(
+        event_id=f"{run}:{row.line}",
+        account_id=account,
+        occurred_at=moment,
+        type=CommandType.IMPORT_ROW,
+        email=row.email,
+        reason=row.reason,
+        notes=row.notes,
+    )
 
 
 def _keep_up(client: _Feed) -> None:

@@ -51,7 +51,7 @@ from workers.kafka.topics import (
 )
 from workers.settings import Settings
 from workers.stream import bundles, counts, expiry, handlers, ops_codec
-from workers.stream.first_entry import FirstEntry, first_entry
+from workers.stream.first_entry import first_entry
 from workers.stream.metric_batch import MetricBatch
 from workers.stream.publishing import Outgoing
 
@@ -127,6 +127,7 @@ class SuppressorApp:
             broker_heartbeat_interval=max(1.0, settings.session_timeout.total_seconds() / 4),
         )
         self.suppressions = app.topic(settings.topic(SUPPRESSIONS), **_RAW)
+        self._suppressions_topic = self.suppressions.get_topic_name()
         self.dlqs = {
             name: app.topic(settings.topic(dlq_of(name)), **_RAW)
             for name in (DELIVERY_EVENTS, COMMANDS)
@@ -217,7 +218,7 @@ class SuppressorApp:
         return sent
 
     async def _send_out(self, sent: list[Sent]) -> None:
-        topic = self.suppressions.get_topic_name()
+        topic = self._suppressions_topic
         for key, value, labels in sent:
             if self.sink is not None:
                 self.sink.produce(topic, key, value)
@@ -249,9 +250,35 @@ class SuppressorApp:
             writes = PartitionWrites(self.address_table, event.message.partition)
             try:
                 for index, (key, op) in enumerate(items):  # in order, each as if it came alone
-                    await self._address(event, key, op, index, writes)
+                    if not self._first_entry(event, key, op, index, writes):
+                        await self._address(event, key, op, index, writes)
             finally:
                 writes.write()
+
+    def _first_entry(
+        self, event: EventT[bytes], key: bytes, op: bytes, index: int, writes: PartitionWrites
+    ) -> bool:
+        """An address's first entry (``first_entry``), stored and sent without an ``await``:
+        what nearly every import row is. False leaves the record to ``_address``: it is
+        not one, or it fails (``_address`` says why), or faust's producer sends the outputs."""
+        sink = self.sink
+        if sink is None or writes.get(key) is not None:
+            return False
+        msg = event.message
+        try:
+            account_id, address = handlers.split_address_key(key)
+            first = first_entry(op, account_id, address, (msg.partition, msg.offset, index))
+        except Exception:  # a worker never crashes on input: _address refuses it
+            return False
+        if first is None:
+            return False
+        self.entry_counts.add(writes.partition, first.counts, key)  # before the state
+        writes.set(key, first.stored)
+        self.expiry.move(key, None, None)
+        sink.produce(self._suppressions_topic, first.key, first.value)
+        self.batch.inc(metrics.SUPPRESSION_CHANGES, first.list_name, "upsert", str(first.reason))
+        self._observe(ADDRESS_OPS, event)
+        return True
 
     async def _address(
         self, event: EventT[bytes], key: bytes, op: bytes, index: int, writes: PartitionWrites
@@ -263,36 +290,18 @@ class SuppressorApp:
         account_id, address = handlers.split_address_key(key)
         msg = event.message
         position = (msg.partition, msg.offset, index)
-        first: FirstEntry | None = None
         result: handlers.AddressResult | None = None
         encoded: list[Sent] = []
         try:  # everything that can fail, before anything is written
             # one RocksDB lookup: faust's table.get makes two (``in``, then the read), calls
             # the table sensors and raises and catches a KeyError when missing
-            stored = writes.get(key)
-            if stored is None:  # an import row on a new address, most often
-                first = first_entry(op, account_id, address, position)
-            if first is None:
-                result = handlers.handle_address(
-                    stored, op, account_id, address, self.config, position=position
-                )
-                encoded = self._encode(result.out) if result is not None else []
+            result = handlers.handle_address(
+                writes.get(key), op, account_id, address, self.config, position=position
+            )
+            encoded = self._encode(result.out) if result is not None else []
         except Exception as exc:  # a worker never crashes on input
             writes.write()  # the DLQ send can yield
             await self._refuse(event, key, op, exc)
-            return
-        if first is not None:
-            labels = (first.list_name, "upsert", str(first.reason))
-            sent: list[Sent] = [(first.key, first.value, labels)]
-            await self._store(
-                writes,
-                key,
-                stored=first.stored,
-                counts=first.counts,
-                expiry=(None, None),
-                sent=sent,
-            )
-            self._observe(ADDRESS_OPS, event)
             return
         if result is None:  # a delivery that changes nothing: nothing to write or send
             self._observe(ADDRESS_OPS, event)

@@ -12,11 +12,18 @@ Any other record, or a field of a shape it does not expect, it leaves to
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 import orjson
 from suppressor_client.records import encode_fields, format_timestamp
-from suppressor_client.types import CATEGORY_OF, SUPPRESSION_LISTS, CommandType, Reason
+from suppressor_client.types import (
+    CATEGORY_OF,
+    PLATFORM_ACCOUNT,
+    SUPPRESSION_LISTS,
+    CommandType,
+    Reason,
+)
 
 from workers.domain.ladder import block_reason
 from workers.domain.micros import from_micros
@@ -25,13 +32,29 @@ from workers.stream.ops_codec import ADDRESS_COMMAND
 
 __all__ = ["FirstEntry", "first_entry"]
 
-_BLOCKS = {t.value: t for t in (CommandType.ADDRESS_BLOCK, CommandType.IMPORT_ROW)}
-_REASONS = {int(r): r for r in Reason}
-_LISTED = {
-    r: (int(r), CATEGORY_OF[r].value, SUPPRESSION_LISTS[CATEGORY_OF[r]].value) for r in Reason
-}
-"""A reason's number, category and list, read once (an enum's ``value`` costs a call)."""
+_BLOCKS = (CommandType.ADDRESS_BLOCK, CommandType.IMPORT_ROW)
+_GIVEN = (None, *(int(r) for r in Reason))
+_ENTRY = {
+    (kind.value, given, platform): (
+        int(reason := block_reason(kind, None if given is None else Reason(given),
+                                   PLATFORM_ACCOUNT if platform else "")),
+        CATEGORY_OF[reason].value,
+        SUPPRESSION_LISTS[CATEGORY_OF[reason]].value,
+    )
+    for kind in _BLOCKS
+    for given in _GIVEN
+    for platform in (False, True)
+}  # fmt: skip
+"""(type, reason given, on the platform account) -> the entry's reason number, category
+and list, by ``ladder.block_reason``: read once, an enum's ``value`` costs a call."""
 _TEXT = (str, type(None))
+
+
+@lru_cache(maxsize=1024)
+def _since(micros: int) -> str:
+    """An entry's time as its record writes it: the rows of an import share one time, and
+    formatting a ``datetime`` costs more than the rest of the record."""
+    return format_timestamp(from_micros(micros))  # out of range: OverflowError, as elsewhere
 
 
 class FirstEntry(NamedTuple):
@@ -56,21 +79,21 @@ def first_entry(
     if type(fields) is not list or len(fields) != 6:
         return None
     type_value, event_id, micros, given, notes, delivery_id = fields
-    kind = _BLOCKS.get(type_value) if type(type_value) is str else None
+    listed = (
+        _ENTRY.get((type_value, given, account_id == PLATFORM_ACCOUNT))
+        if type(type_value) is str and (given is None or type(given) is int)
+        else None
+    )
     if (
-        kind is None
+        listed is None
         or type(event_id) is not str
         or type(micros) is not int
-        or not (given is None or (type(given) is int and given in _REASONS))
         or type(notes) not in _TEXT
         or type(delivery_id) not in _TEXT
     ):
         return None
-    reason = block_reason(kind, _REASONS[given] if given is not None else None, account_id)
-    since = format_timestamp(
-        from_micros(micros)
-    )  # out of range: OverflowError, as on the general path
-    number, category, list_name = _LISTED[reason]
+    since = _since(micros)
+    number, category, list_name = listed
     entry = (number, micros, event_id, delivery_id, notes)
     domain = address.rpartition("@")[2].encode()
     return FirstEntry(

@@ -193,8 +193,9 @@ class FrontStage:
                 prefixed_topic=prefixed,
             )
             target = self._target(routed.out.topic)
-            for out_key, out_value in self._bundled(routed.out):
-                produce_retrying(self.producer, target, out_value, out_key, self._on_delivery)
+            for out in (routed.out, *routed.more):
+                for out_key, out_value in self._bundled(out):
+                    produce_retrying(self.producer, target, out_value, out_key, self._on_delivery)
             batch.inc(metrics.EVENTS_IN, topic, routed.kind)
             if routed.outcome.startswith("dlq:"):
                 batch.inc(metrics.DLQ_RECORDS, topic, routed.outcome[4:])

@@ -36,11 +36,13 @@ from workers.domain.micros import from_micros, to_micros
 
 __all__ = [
     "ADDRESS_COMMAND",
+    "AddressCommandFields",
     "DELIVERED",
     "LADDER",
     "decode_command",
     "decode_delivery",
     "delivered_at",
+    "encode_address_command",
     "encode_command",
     "encode_delivery",
 ]
@@ -98,14 +100,20 @@ def decode_delivery(op: bytes, account_id: str) -> tuple[DeliveryEvent, Outcome 
 def encode_command(cmd: Command) -> bytes:
     """The ops record of a parsed address-level command (its address is in the key)."""
     reason = int(cmd.reason) if cmd.reason is not None else None
-    fields = [
-        cmd.type.value,
-        cmd.event_id,
-        to_micros(cmd.occurred_at),
-        reason,
-        cmd.notes,
-        cmd.delivery_id,
-    ]
+    micros = to_micros(cmd.occurred_at)
+    return encode_address_command(
+        (cmd.type.value, cmd.event_id, micros, reason, cmd.notes, cmd.delivery_id)
+    )
+
+
+AddressCommandFields = tuple[str, str, int, int | None, str | None, str | None]
+"""An address command's ops fields: type, event id, time in microseconds since the epoch,
+reason, notes, delivery id."""
+
+
+def encode_address_command(fields: AddressCommandFields) -> bytes:
+    """``encode_command`` from plain fields: a row of ``import.rows`` becomes the
+    ``import.row`` record it stands for without a ``Command`` built for it."""
     return ADDRESS_COMMAND + orjson.dumps(fields)
 
 

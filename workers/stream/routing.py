@@ -4,7 +4,8 @@ The front stage reads the three input topics. A customer event goes through the
 collection gate to ``accepted`` or ``rejected``; a delivery event or a command is
 re-keyed for the keyed stage (by account and address, or by account), a delivery event or
 an address command in its compact form (``ops_codec``) so the keyed stage parses nothing
-again (an account command keeps its original bytes); anything that
+again (an account command keeps its original bytes; an ``import.rows`` command becomes
+one ``import.row`` record a row); anything that
 cannot be understood goes to the input's DLQ with the error and the original bytes.
 Nothing here touches Kafka: ``front`` sends what these functions return.
 """
@@ -18,11 +19,18 @@ from datetime import datetime
 from suppressor_client.errors import SchemaError, TooLarge, as_input_error
 from suppressor_client.lists import gate
 from suppressor_client.records import encode_dlq, encode_rejected
-from suppressor_client.types import PLATFORM_ACCOUNT, DomainRule
+from suppressor_client.types import PLATFORM_ACCOUNT, CommandType, DomainRule
 
 from workers.domain.accounts import ACCOUNT_COMMANDS
 from workers.domain.classify import classify_delivery
-from workers.domain.events import parse_command, parse_customer_event, parse_delivery_event
+from workers.domain.events import (
+    IMPORT_ROWS,
+    ImportBatch,
+    parse_command_record,
+    parse_customer_event,
+    parse_delivery_event,
+)
+from workers.domain.micros import to_micros
 from workers.kafka.topics import (
     ACCEPTED,
     ACCOUNT_OPS,
@@ -34,7 +42,7 @@ from workers.kafka.topics import (
     dlq_of,
 )
 from workers.stream import handlers
-from workers.stream.ops_codec import encode_command, encode_delivery
+from workers.stream.ops_codec import encode_address_command, encode_command, encode_delivery
 
 __all__ = ["Out", "Routed", "Rules", "route"]
 
@@ -58,6 +66,7 @@ class Routed:
     out: Out
     kind: str  # event or command type, or "invalid"
     outcome: str  # accepted, rejected:<rule>, routed, dlq:<error code>
+    more: tuple[Out, ...] = ()  # the rest of an ``import.rows`` command's ops records
 
 
 def route(
@@ -87,7 +96,9 @@ def route(
             op = encode_delivery(event, outcome)
             return Routed(Out(ADDRESS_OPS, out_key, op), event.type, "routed")
         if topic == COMMANDS:
-            cmd = parse_command(value)
+            cmd = parse_command_record(value)
+            if isinstance(cmd, ImportBatch):
+                return _import_rows(cmd)
             if cmd.type in ACCOUNT_COMMANDS:
                 out = Out(ACCOUNT_OPS, cmd.account_id.encode(), handlers.COMMAND + raw)
             else:
@@ -101,6 +112,22 @@ def route(
         error = as_input_error(exc)
         record = encode_dlq(prefixed_topic, partition, offset, error, raw, key, now)
         return Routed(Out(dlq_of(topic), key, record), "invalid", f"dlq:{error.code}")
+
+
+_IMPORT_ROW = CommandType.IMPORT_ROW.value
+
+
+def _import_rows(batch: ImportBatch) -> Routed:
+    """An ``import.rows`` command: each row becomes the ``import.row`` ops record it
+    stands for, keyed by its address, so the keyed stage sees no difference."""
+    account_id, micros = batch.account_id, to_micros(batch.occurred_at)
+    key = handlers.address_key
+    first, *rest = (
+        Out(ADDRESS_OPS, key(account_id, email),
+            encode_address_command((_IMPORT_ROW, event_id, micros, reason, notes, None)))
+        for event_id, email, reason, notes in batch.rows
+    )  # fmt: skip
+    return Routed(first, IMPORT_ROWS, "routed", tuple(rest))
 
 
 def _gate(key: bytes | None, raw: bytes, rules: Rules, now: datetime) -> Routed:
