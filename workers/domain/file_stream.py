@@ -15,9 +15,7 @@ from __future__ import annotations
 import codecs
 import re
 from array import array
-from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from heapq import merge
 
 from suppressor_client.errors import TooLarge
 
@@ -41,41 +39,64 @@ _LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 class SeenSet:
-    """Which 64-bit values were added, in ~8 bytes a value (a Python set takes ~76).
+    """Which 64-bit values were added, in 16 to 32 bytes a value (a Python set takes ~76).
 
     An import remembers the hash of every address it wrote, so a repeat later in the file
     counts as already present; at a million rows a set of ints is the largest thing the
-    import holds. Here new values wait in a small set, then go into sorted arrays of
-    machine integers, merged when two reach the same size (as a log-structured merge), so
-    a lookup is a set probe and a binary search per array (at most ~log2(n / recent)).
+    import holds. Here the values sit in one array of machine integers, an open-addressing
+    table (linear probing, at most half full, doubled when it would be more): a lookup is
+    about one probe. Sorted runs searched by ``bisect`` took ~4.6 µs a lookup at a million
+    values (each probe builds an int), the largest part of the importer's time a row.
     """
 
-    def __init__(self, recent: int = 65_536) -> None:
-        self._limit = recent
-        self._recent: set[int] = set()
-        self._runs: list[array[int]] = []  # sorted, sizes strictly decreasing
+    def __init__(self, capacity: int = 1 << 16) -> None:
+        size = 1 << max(4, (capacity - 1).bit_length())
+        self._slots = array("q", bytes(8 * size))  # 0 is a free slot; 0 itself: _zero
+        self._mask = size - 1
+        self._count = 0
+        self._zero = False
 
     def __contains__(self, value: int) -> bool:
-        if value in self._recent:
-            return True
-        for run in self._runs:
-            at = bisect_left(run, value)
-            if at < len(run) and run[at] == value:
+        if value == 0:
+            return self._zero
+        slots, mask = self._slots, self._mask
+        at = value & mask
+        while True:
+            held = slots[at]
+            if held == value:
                 return True
-        return False
+            if held == 0:
+                return False
+            at = (at + 1) & mask
 
     def __len__(self) -> int:
-        return len(self._recent) + sum(len(run) for run in self._runs)
+        return self._count + self._zero
 
     def add(self, value: int) -> None:
         """Add a value that is not in the set yet (``value in self`` was False)."""
-        self._recent.add(value)
-        if len(self._recent) >= self._limit:
-            run = array("q", sorted(self._recent))
-            self._recent = set()
-            while self._runs and len(self._runs[-1]) <= len(run):
-                run = array("q", merge(self._runs.pop(), run))
-            self._runs.append(run)
+        if value == 0:
+            self._zero = True
+            return
+        if 2 * (self._count + 1) > len(self._slots):
+            self._grow()
+        self._put(self._slots, self._mask, value)
+        self._count += 1
+
+    @staticmethod
+    def _put(slots: array[int], mask: int, value: int) -> None:
+        at = value & mask
+        while slots[at] != 0:
+            at = (at + 1) & mask
+        slots[at] = value
+
+    def _grow(self) -> None:
+        old = self._slots
+        slots = array("q", bytes(16 * len(old)))
+        mask = len(slots) - 1
+        for value in old:
+            if value != 0:
+                self._put(slots, mask, value)
+        self._slots, self._mask = slots, mask
 
 
 def stream_lines(

@@ -8,7 +8,7 @@ awaited before the final wait), and only what the report needs is kept: the coun
 and the line numbers of invalid and already-present rows up to a cap (the rest counted).
 
 Two things grow with the file, both smaller than the view the rows end up in: one
-64-bit hash per new address, 8 bytes each in a ``SeenSet`` (a repeat later in the file
+64-bit hash per new address, 16 to 32 bytes each in a ``SeenSet`` (a repeat later in the file
 is already present, as in ``files.build_report``), and one checkpoint per batch for the
 final wait. The worker reads the commands of one account in order (one key) and routes
 each row to the ``address-ops`` partition of its address, whose keyed stage may be
@@ -20,7 +20,7 @@ The rows go out as ``import.rows`` commands of up to a thousand rows each, the r
 as their event id: a row's own event id is the run's id and its line, and each batch
 carries one ``occurred_at`` (no random bytes or clock read per row). A row is encoded
 straight from what the file's row rules checked, not built as a dict for the writer to
-check again: the worker's parser runs on the first record of each batch.
+check again: the worker's parser runs on the envelope and first row of each batch.
 """
 
 from __future__ import annotations
@@ -330,8 +330,8 @@ class _RecordBuilder:
 
     A row from ``workers.domain.files`` is already what the worker accepts (the address
     normalised by the same function, notes within the same bound, reason 2 or 10), so
-    each row is written as it is; the worker's parser runs here on the first record of
-    each batch before it is written (the account, the envelope, its rows), and
+    each row is written as it is; the worker's parser runs here on the envelope and the
+    first row of each batch before it is written (an account it refuses), and
     tests/service pin that it agrees with the file's rules on every row.
     """
 
@@ -340,7 +340,8 @@ class _RecordBuilder:
         self.run = run
 
     def encode(self, rows: list[ImportRow], occurred_at: str) -> list[bytes]:
-        """The records of ``rows``, in order; the first is checked by the worker's parser."""
+        """The records of ``rows``, in order; their envelope and first row are checked by the
+        worker's parser."""
         head = orjson.dumps(
             {"type": IMPORT_ROWS, "account_id": self.account, "event_id": self.run,
              "occurred_at": occurred_at, "rows": []}
@@ -349,15 +350,17 @@ class _RecordBuilder:
         records: list[bytes] = []
         chunk: list[bytes] = []
         size = len(head)
+        first = b""
         for row in rows:
             cell = dumps([row.line, row.email, int(row.reason), row.notes])
+            first = first or cell
             if chunk and (len(chunk) >= RECORD_ROWS or size + len(cell) + 3 > RECORD_BYTES):
                 records.append(head + b",".join(chunk) + b"]}")
                 chunk, size = [], len(head)
             chunk.append(cell)
             size += len(cell) + 1
         records.append(head + b",".join(chunk) + b"]}")
-        parse_import_rows(load_object(records[0]))
+        parse_import_rows(load_object(head + first + b"]}"))  # the envelope and one row
         return records
 
 
