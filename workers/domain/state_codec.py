@@ -214,6 +214,7 @@ def encode_address(
 
 _NOTHING_YET = _HEADER.pack(ADDRESS_FORMAT, 0, 0, 0, 0)  # no ladder event, no streak
 _FIRST = _struct(">BBBqqBBBBHBBBBBBI")  # a first entry's body (``encode_first_entry``)
+_FIRST_APPLIED = _struct(_FIRST.format + _APPLIED[1:])  # and the position it was read at
 
 
 def encode_first_entry(
@@ -229,15 +230,18 @@ def encode_first_entry(
     ``entry`` is the entry's reason (its number), time in µs, event id, delivery id and
     notes; it never expires. ``tests/stream/test_first_entry.py`` holds the two equal.
     """
-    reason, since, *texts = entry
-    strings = {address: 0}
-    refs = [0 if t is None else strings.setdefault(t, len(strings)) + 1 for t in texts]
-    flags = 0 if applied is None else _APPLIED_BIT
-    body = _FIRST.pack(
-        1, 1, reason, since, _NO_TIME, *refs, 0, 0, 0, flags, 0, 1, _LIST_NUMBER[list_name], 1, 1,
-    )  # fmt: skip
-    if applied is not None:
-        body += _struct(_APPLIED).pack(*applied)
+    reason, since, event_id, delivery_id, notes = entry
+    strings = {address: 0}  # what each text refers to: its place in the table, plus one
+    event = 0 if event_id is None else strings.setdefault(event_id, len(strings)) + 1
+    delivery = 0 if delivery_id is None else strings.setdefault(delivery_id, len(strings)) + 1
+    note = 0 if notes is None else strings.setdefault(notes, len(strings)) + 1
+    fields = (reason, since, _NO_TIME, event, delivery, note, 0, 0, 0)
+    if applied is None:
+        body = _FIRST.pack(1, 1, *fields, 0, 0, 1, _LIST_NUMBER[list_name], 1, 1)
+    else:
+        body = _FIRST_APPLIED.pack(
+            1, 1, *fields, _APPLIED_BIT, 0, 1, _LIST_NUMBER[list_name], 1, 1, *applied
+        )
     return b"".join((_NOTHING_YET, bytes((len(strings),)), *map(_string, strings), body))
 
 

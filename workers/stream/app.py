@@ -242,7 +242,7 @@ class SuppressorApp:
                 items = [(event.key, value)]
             else:
                 try:
-                    items = list(bundles.decode_bundle(value))
+                    items = bundles.decode_bundle(value)
                 except ValueError as exc:
                     await self._refuse(event, event.key, value, exc)
                     continue

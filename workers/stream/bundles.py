@@ -22,7 +22,7 @@ its time, not its place).
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 __all__ = ["BUNDLE", "Bundler", "decode_bundle", "encode_bundle"]
 
@@ -41,24 +41,24 @@ def encode_bundle(items: list[Record]) -> bytes:
     return b"".join(parts)
 
 
-def decode_bundle(value: bytes) -> Iterator[Record]:
+def decode_bundle(value: bytes) -> list[Record]:
     """The items of a bundle record, in order; ``ValueError`` for a torn one."""
     if value[:1] != BUNDLE:
         raise ValueError("not a bundle record")
-    view = memoryview(value)
+    unpack, items = _LEN.unpack_from, []
     position, end = 1, len(value)
     while position < end:
-        fields: list[bytes] = []
-        for _ in range(2):
-            if position + 4 > end:
-                raise ValueError("torn bundle record")
-            (size,) = _LEN.unpack_from(view, position)
-            position += 4
-            if position + size > end:
-                raise ValueError("torn bundle record")
-            fields.append(bytes(view[position : position + size]))
-            position += size
-        yield fields[0], fields[1]
+        key_at = position + 4
+        if key_at > end:
+            raise ValueError("torn bundle record")
+        value_at = key_at + unpack(value, position)[0] + 4
+        if value_at > end:
+            raise ValueError("torn bundle record")
+        position = value_at + unpack(value, value_at - 4)[0]
+        if position > end:
+            raise ValueError("torn bundle record")
+        items.append((value[key_at : value_at - 4], value[value_at:position]))
+    return items
 
 
 class Bundler:
