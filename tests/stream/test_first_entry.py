@@ -62,7 +62,7 @@ def test_a_first_entry_is_written_as_the_general_path_writes_it(
     assert fast.stored == general.stored
     assert (fast.key, fast.value) == (encode_key(key), encode_record(record))
     assert fast.counts == general.counts
-    assert (fast.list_name, fast.reason) == (key.list.value, int(record.reason or 0))
+    assert (fast.list_name, fast.reason_label) == (key.list.value, str(int(record.reason or 0)))
     assert general.expiry_before is None and general.expiry_after is None
 
 

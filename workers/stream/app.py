@@ -248,19 +248,25 @@ class SuppressorApp:
                     continue
             # the states of one ops record go into RocksDB at once, when it is done (or fails)
             writes = PartitionWrites(self.address_table, event.message.partition)
+            firsts = 0
             try:
                 for index, (key, op) in enumerate(items):  # in order, each as if it came alone
-                    if not self._first_entry(event, key, op, index, writes):
+                    if self._first_entry(event, key, op, index, writes):
+                        firsts += 1
+                    else:
                         await self._address(event, key, op, index, writes)
             finally:
                 writes.write()
+            if firsts:  # the items of a record share its time: one latency sample for them
+                self._observe(ADDRESS_OPS, event)
 
     def _first_entry(
         self, event: EventT[bytes], key: bytes, op: bytes, index: int, writes: PartitionWrites
     ) -> bool:
         """An address's first entry (``first_entry``), stored and sent without an ``await``:
         what nearly every import row is. False leaves the record to ``_address``: it is
-        not one, or it fails (``_address`` says why), or faust's producer sends the outputs."""
+        not one, or it fails (``_address`` says why), or faust's producer sends the outputs.
+        The caller samples the latency, once for the record's first entries."""
         sink = self.sink
         if sink is None or writes.get(key) is not None:
             return False
@@ -276,8 +282,7 @@ class SuppressorApp:
         writes.set(key, first.stored)
         self.expiry.move(key, None, None)
         sink.produce(self._suppressions_topic, first.key, first.value)
-        self.batch.inc(metrics.SUPPRESSION_CHANGES, first.list_name, "upsert", str(first.reason))
-        self._observe(ADDRESS_OPS, event)
+        self.batch.inc(metrics.SUPPRESSION_CHANGES, first.list_name, "upsert", first.reason_label)
         return True
 
     async def _address(

@@ -40,13 +40,15 @@ _ENTRY = {
                                    PLATFORM_ACCOUNT if platform else "")),
         CATEGORY_OF[reason].value,
         SUPPRESSION_LISTS[CATEGORY_OF[reason]].value,
+        str(int(reason)),
     )
     for kind in _BLOCKS
     for given in _GIVEN
     for platform in (False, True)
 }  # fmt: skip
-"""(type, reason given, on the platform account) -> the entry's reason number, category
-and list, by ``ladder.block_reason``: read once, an enum's ``value`` costs a call."""
+"""(type, reason given, on the platform account) -> the entry's reason number, category,
+list and the reason as a metric label, by ``ladder.block_reason``: read once, an enum's
+``value`` costs a call."""
 _TEXT = (str, type(None))
 
 
@@ -65,7 +67,7 @@ class FirstEntry(NamedTuple):
     value: bytes
     counts: list[tuple[bytes, int]]  # entry counter deltas (workers.stream.counts)
     list_name: str  # the record's list and reason, for the metrics
-    reason: int
+    reason_label: str
 
 
 def first_entry(
@@ -93,7 +95,7 @@ def first_entry(
     ):
         return None
     since = _since(micros)
-    number, category, list_name = listed
+    number, category, list_name, label = listed
     entry = (number, micros, event_id, delivery_id, notes)
     domain = address.rpartition("@")[2].encode()
     return FirstEntry(
@@ -109,5 +111,5 @@ def first_entry(
         ),
         counts=[(b"c|%d|%b|%b" % (number, category.encode(), domain), 1)],
         list_name=list_name,
-        reason=number,
+        reason_label=label,
     )
