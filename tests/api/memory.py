@@ -95,22 +95,22 @@ class MemoryLists(ViewDecisions, SubmitsOne):
                        max_bytes=MAX_RECORD_BYTES, now=now, prefixed_topic=COMMANDS)  # fmt: skip
         assert routed.outcome == "routed", routed.outcome
         out: list[Outgoing] = []
-        for op in (routed.out, *routed.more):
-            if op.topic == ADDRESS_OPS:
-                assert op.key is not None
-                account_id, email = split_address_key(op.key)
-                done = handle_address(
-                    self._addresses.get(op.key), op.value, account_id, email, self._config
-                )
+        first = routed.out
+        if first.topic == ADDRESS_OPS:
+            for op_key, op in [(first.key, first.value), *routed.more]:
+                assert op_key is not None
+                account_id, email = split_address_key(op_key)
+                stored = self._addresses.get(op_key)
+                done = handle_address(stored, op, account_id, email, self._config)
                 if done is None or done.stored is None:  # changes nothing: no record
                     continue
-                self._addresses[op.key] = done.stored
+                self._addresses[op_key] = done.stored
                 out += done.out
-            else:
-                account_id = key.decode()
-                result = handle_account(self._accounts.get(account_id), op.value, self._pool)
-                self._accounts[account_id] = result.stored
-                out += result.out
+        else:
+            account_id = key.decode()
+            result = handle_account(self._accounts.get(account_id), first.value, self._pool)
+            self._accounts[account_id] = result.stored
+            out += result.out
         with self.lock:
             for list_key, record in out:
                 self.view.apply(list_key, record)

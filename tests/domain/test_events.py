@@ -33,10 +33,12 @@ from workers.domain.events import (
     COMMAND_SUBJECT,
     MAX_RECORD_BYTES,
     UnknownType,
+    _row,
     parse_command,
     parse_command_record,
     parse_customer_event,
     parse_delivery_event,
+    parse_import_rows,
     parse_timestamp,
 )
 
@@ -378,3 +380,32 @@ def test_command_fields_by_type() -> None:
 def test_import_row_defaults_to_manual() -> None:
     """An import row without a reason is a manual block (reason 2)."""
     assert parse_command(_command("import.row", email="a@x.com")).reason is Reason.MANUAL
+
+
+_CELL = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 12), st.sampled_from([2.0, 10.0, 10**30]),
+    st.sampled_from(["a@x.io", " B@X.io ", "nope", "ab", "x" * 321, "n" * 1001, "", "ü@x.de"]),
+)  # fmt: skip
+
+
+@given(
+    st.lists(st.lists(_CELL, min_size=3, max_size=5), min_size=1, max_size=6), st.integers(1, 198)
+)
+def test_import_rows_read_each_row_as_the_field_by_field_check_does(
+    rows: list[list[object]], id_length: int
+) -> None:
+    """The inline check of a common row gives what ``_row`` gives, and any row it does not
+    take is refused (or taken) by ``_row`` with the same error and cell."""
+    event_id = "e" * id_length
+    body = {"type": "import.rows", "event_id": event_id, "account_id": "acme",
+            "occurred_at": T, "rows": rows}  # fmt: skip
+    room = 200 - id_length - 1
+    try:
+        expected: object = [_row(i, row, event_id, room) for i, row in enumerate(rows)]
+    except InputError as error:
+        expected = (type(error), error.path)
+    try:
+        got: object = parse_import_rows(body).rows
+    except InputError as error:
+        got = (type(error), error.path)
+    assert got == expected

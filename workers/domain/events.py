@@ -271,30 +271,58 @@ def parse_import_rows(obj: dict[str, Any]) -> ImportBatch:
         )
     out: list[tuple[str, str, int, str | None]] = []
     room = _EVENT_ID.max_len - len(event_id) - 1  # for ":<line>" in each row's event id
+    prefix, lines_below = f"{event_id}:", 10 ** max(room, 0)
+    low, high, notes_bound = _EMAIL.min_len, _EMAIL.max_len, _NOTES.max_len
     for index, row in enumerate(rows):
-        if type(row) is not list or len(row) != 4:
-            raise SchemaError(
-                f"a row is [line, email, reason, notes], not {brief(row)}", path=f"rows[{index}]"
-            )
-        line, email, reason, notes = row
-        if type(line) is not int or line < 1 or len(str(line)) > room:
-            raise SchemaError(
-                f"a row's line is a positive integer that keeps its event id within "
-                f"{_EVENT_ID.max_len} characters, not {brief(line)}",
-                path=f"rows[{index}][0]",
-            )
-        path = f"rows[{index}]"
-        try:
-            address = normalize_address(_checked_text(email, _EMAIL, "email"))
-            given = _import_reason({"reason": reason})
-            text = _checked_text(notes, _NOTES, "notes") if notes is not None else None
-        except InputError as error:  # the address normaliser names no path: the email
-            field = error.path or ""
-            raise type(error)(error.message, path=f"{path}[{_ROW_FIELDS.get(field, 1)}]") from None
-        out.append((f"{event_id}:{line}", address, int(given), text or None))
+        # the common row, checked inline; anything else (or anything wrong) by _row
+        if type(row) is list and len(row) == 4:
+            line, email, reason, notes = row
+            given = _ROW_REASONS.get(reason) if reason is None or type(reason) is int else None
+            if (
+                given is not None
+                and type(line) is int
+                and 0 < line < lines_below
+                and type(email) is str
+                and low <= len(email) <= high
+                and (notes is None or (type(notes) is str and len(notes) <= notes_bound))
+            ):
+                try:
+                    address = normalize_address(email)
+                except InvalidAddress as error:
+                    raise InvalidAddress(error.message, path=f"rows[{index}][1]") from None
+                out.append((prefix + str(line), address, given, notes or None))
+                continue
+        out.append(_row(index, row, event_id, room))
     return ImportBatch(event_id, account_id, occurred_at, out)
 
 
+def _row(index: int, row: object, event_id: str, room: int) -> tuple[str, str, int, str | None]:
+    """One row of ``import.rows``, checked field by field; an ``InputError`` names its cell."""
+    if type(row) is not list or len(row) != 4:
+        raise SchemaError(
+            f"a row is [line, email, reason, notes], not {brief(row)}", path=f"rows[{index}]"
+        )
+    line, email, reason, notes = row
+    if type(line) is not int or line < 1 or len(str(line)) > room:
+        raise SchemaError(
+            f"a row's line is a positive integer that keeps its event id within "
+            f"{_EVENT_ID.max_len} characters, not {brief(line)}",
+            path=f"rows[{index}][0]",
+        )
+    try:
+        address = normalize_address(_checked_text(email, _EMAIL, "email"))
+        given = _import_reason({"reason": reason})
+        text = _checked_text(notes, _NOTES, "notes") if notes is not None else None
+    except InputError as error:  # the address normaliser names no path: the email
+        field = _ROW_FIELDS.get(error.path or "", 1)
+        raise type(error)(error.message, path=f"rows[{index}][{field}]") from None
+    return f"{event_id}:{line}", address, int(given), text or None
+
+
+_ROW_REASONS: Mapping[object, int] = MappingProxyType(
+    {None: int(Reason.MANUAL), **{k: int(v) for k, v in _IMPORT_REASONS.items()}}
+)
+"""A row's reason as ``_import_reason`` reads it, for the common forms (null, 2, 10)."""
 _ROW_FIELDS = {"email": 1, "reason": 2, "notes": 3}
 """Where a field of ``import.row`` sits in a row of ``import.rows``, for an error's path."""
 

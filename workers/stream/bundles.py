@@ -24,7 +24,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 
-__all__ = ["BUNDLE", "Bundler", "decode_bundle", "encode_bundle"]
+__all__ = ["BUNDLE", "Bundler", "Record", "decode_bundle", "encode_bundle"]
 
 BUNDLE = b"b"
 _LEN = struct.Struct(">I")
@@ -79,18 +79,29 @@ class Bundler:
 
     def add(self, key: bytes, value: bytes) -> list[Record]:
         """Bundle one record; returns a bundle when this one filled it."""
-        partition = self.partition_of(key)
-        items, size = self._pending.pop(partition, ([], 0))
+        return self.add_many([(key, value)])
+
+    def add_many(self, records: list[Record]) -> list[Record]:
+        """Bundle records in order; returns the bundles they filled."""
         ready: list[Record] = []
-        if items and size + len(key) + len(value) + 8 > self.max_bytes:
-            ready.append(self._record(items))
-            items, size = [], 0
-        items.append((key, value))
-        size += len(key) + len(value) + 8
-        if len(items) >= self.max_items:
-            ready.append(self._record(items))
-        else:
-            self._pending[partition] = (items, size)
+        pending, partition_of = self._pending, self.partition_of
+        max_items, max_bytes = self.max_items, self.max_bytes
+        for key, value in records:
+            partition = partition_of(key)
+            held = pending.get(partition)
+            if held is None:
+                held = pending[partition] = ([], 0)
+            items, size = held
+            grown = size + len(key) + len(value) + 8
+            if items and grown > max_bytes:
+                ready.append(self._record(items))
+                items, grown = [], len(key) + len(value) + 8
+            items.append((key, value))
+            if len(items) >= max_items:
+                ready.append(self._record(items))
+                del pending[partition]
+            else:
+                pending[partition] = (items, grown)
         return ready
 
     def drain(self) -> list[Record]:

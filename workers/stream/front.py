@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from confluent_kafka import (
@@ -55,7 +55,7 @@ from workers.kafka.topics import (
     partition_count,
 )
 from workers.settings import Settings
-from workers.stream.bundles import Bundler
+from workers.stream.bundles import Bundler, Record
 from workers.stream.metric_batch import MetricBatch
 from workers.stream.routing import Out, route
 
@@ -193,9 +193,8 @@ class FrontStage:
                 prefixed_topic=prefixed,
             )
             target = self._target(routed.out.topic)
-            for out in (routed.out, *routed.more):
-                for out_key, out_value in self._bundled(out):
-                    produce_retrying(self.producer, target, out_value, out_key, self._on_delivery)
+            for out_key, out_value in self._bundled(routed.out, routed.more):
+                produce_retrying(self.producer, target, out_value, out_key, self._on_delivery)
             batch.inc(metrics.EVENTS_IN, topic, routed.kind)
             if routed.outcome.startswith("dlq:"):
                 batch.inc(metrics.DLQ_RECORDS, topic, routed.outcome[4:])
@@ -213,11 +212,14 @@ class FrontStage:
         batch.flush()
         self._store(handled)
 
-    def _bundled(self, out: Out) -> list[tuple[bytes | None, bytes]]:
-        """The records to send now for ``out``: address-level records wait in a bundle."""
+    def _bundled(
+        self, out: Out, more: Sequence[Record] = ()
+    ) -> Sequence[tuple[bytes | None, bytes]]:
+        """The records to send now for ``out`` (and an ``import.rows``' ``more``, which go
+        where ``out`` goes): address-level records wait in a bundle."""
         if self._bundler is None or out.topic != ADDRESS_OPS or out.key is None:
-            return [(out.key, out.value)]
-        return list(self._bundler.add(out.key, out.value))
+            return [(out.key, out.value), *more]
+        return self._bundler.add_many([(out.key, out.value), *more])
 
     def _store(self, handled: dict[tuple[str, int], int]) -> None:
         """Mark records as handled: a commit covers only these, whenever it happens.

@@ -66,7 +66,7 @@ class Routed:
     out: Out
     kind: str  # event or command type, or "invalid"
     outcome: str  # accepted, rejected:<rule>, routed, dlq:<error code>
-    more: tuple[Out, ...] = ()  # the rest of an ``import.rows`` command's ops records
+    more: tuple[tuple[bytes, bytes], ...] = ()  # an ``import.rows``: its other address-ops records
 
 
 def route(
@@ -122,12 +122,12 @@ def _import_rows(batch: ImportBatch) -> Routed:
     stands for, keyed by its address, so the keyed stage sees no difference."""
     account_id, micros = batch.account_id, to_micros(batch.occurred_at)
     key = handlers.address_key
-    first, *rest = (
-        Out(ADDRESS_OPS, key(account_id, email),
-            encode_address_command((_IMPORT_ROW, event_id, micros, reason, notes, None)))
+    (first_key, first_value), *rest = (
+        (key(account_id, email),
+         encode_address_command((_IMPORT_ROW, event_id, micros, reason, notes, None)))
         for event_id, email, reason, notes in batch.rows
     )  # fmt: skip
-    return Routed(first, IMPORT_ROWS, "routed", tuple(rest))
+    return Routed(Out(ADDRESS_OPS, first_key, first_value), IMPORT_ROWS, "routed", tuple(rest))
 
 
 def _gate(key: bytes | None, raw: bytes, rules: Rules, now: datetime) -> Routed:

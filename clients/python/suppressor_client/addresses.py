@@ -51,6 +51,12 @@ _LOCAL_SPECIALS = frozenset('()<>[]:;,\\"')
 # Unicode categories refused anywhere in an address: controls, format, separators, surrogates.
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
 _ASCII_PRINTABLE_NO_SPACE = re.compile(r"[!-~]*")
+# An address already in its canonical spelling, as nearly every one an import or a front
+# stage sees again is: lower-case LDH labels, a lettered top label, no A-label (``xn--``,
+# which has a canonical form of its own). ``normalize_address`` returns it unchanged.
+_CANONICAL = re.compile(
+    r"[a-z0-9._+-]{1,64}@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +70,13 @@ def normalize_address(raw: str) -> str:
     """The canonical spelling of an address, or ``InvalidAddress`` saying why not."""
     if not isinstance(raw, str):
         raise InvalidAddress("address must be a string")
+    if len(raw) <= MAX_ADDRESS_LENGTH and "xn--" not in raw and _CANONICAL.fullmatch(raw):
+        return raw  # what ``_normalized`` gives back for it (tests/test_addresses.py)
+    return _normalized(raw)
+
+
+def _normalized(raw: str) -> str:
+    """``normalize_address`` step by step."""
     text = raw.strip()
     if not text:
         raise InvalidAddress("address is empty")

@@ -9,6 +9,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from suppressor_client.addresses import (
+    _CANONICAL,
+    _normalized,
     domain_candidates,
     domain_of,
     normalize_address,
@@ -278,3 +280,28 @@ def test_any_accepted_punycode_label_has_a_unicode_spelling(label: str) -> None:
         first[4:].encode("ascii").decode("punycode") if first.startswith("xn--") else first
     )
     assert normalize_address(f"jane@{unicode_label}.com") == once
+
+
+_SPELLED = st.from_regex(_CANONICAL, fullmatch=True) | st.builds(
+    "{}@{}.{}".format,
+    st.text("abcXYZ09._+-'\"", min_size=1, max_size=70),
+    st.text("abcx-n09.", min_size=1, max_size=70),
+    st.text("abcZ09", min_size=1, max_size=70),
+)
+
+
+@settings(max_examples=400)
+@given(_SPELLED)
+def test_an_address_already_canonical_takes_the_short_way_to_the_same_answer(raw: str) -> None:
+    """The shortcut for canonical spellings answers exactly what the full steps answer,
+    refusal included, on addresses of its shape and on near misses (capitals, quotes,
+    A-labels, long labels, digit top labels)."""
+    try:
+        expected: str | type[InvalidAddress] = _normalized(raw)
+    except InvalidAddress:
+        expected = InvalidAddress
+    try:
+        got: str | type[InvalidAddress] = normalize_address(raw)
+    except InvalidAddress:
+        got = InvalidAddress
+    assert got == expected
