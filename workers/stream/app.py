@@ -71,6 +71,7 @@ _ROCKSDB: dict[str, int] = {
     "write_buffer_size": 8 << 20,
     "max_write_buffer_number": 2,
     "block_cache_size": 16 << 20,
+    "bloom_filter_size": 10,
 }
 """Per table partition (16 of them at 4 partitions). faust's defaults (64 MiB write
 buffers, three of them, and a 2 GiB block cache each) let a worker that writes a

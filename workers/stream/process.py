@@ -6,6 +6,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -26,6 +27,13 @@ from workers.stream.front import FrontStage
 __all__ = ["front_main", "serve"]
 
 log = logging.getLogger(__name__)
+
+KEYED_SWITCH_INTERVAL_S = 0.05
+"""How long the keyed stage's agent thread keeps the interpreter lock while faust's
+consumer thread waits for it (Python's default: 5 ms). On a busy machine each hand-over
+waited for that thread to be scheduled; a 1,000,000-row import, 0.05 against the
+default, interleaved: 19,309 and 18,046 rows/s to visible against 16,822 and 17,373
+(keyed stage 42.3 / 46.0 against 50.0 / 48.3 ms of CPU a 1,000 rows, docs/performance.md)."""
 
 
 class _ReadyWorker(Worker):
@@ -69,6 +77,7 @@ class FrontSupervisor:
 
 def serve(settings: Settings) -> None:
     """Serve metrics, start the front stage and run the faust worker until stopped."""
+    sys.setswitchinterval(KEYED_SWITCH_INTERVAL_S)
     if settings.metrics_port:
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
