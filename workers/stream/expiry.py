@@ -42,6 +42,8 @@ class ExpiryIndex:
         some changelogs and not others, the index heals on the next record of the key.
         """
         ticked = self._ticked.pop(key, None)
+        if ticked is None and before is None and after is None:
+            return  # nothing expires, nothing was ticked: an import row, most often
         current = index_key(after, key) if after is not None else None
         stale: set[bytes] = set()
         if before is not None:
