@@ -19,7 +19,6 @@ from workers.settings import Settings
 from workers.stream import front, handlers
 from workers.stream.front import DeliveryFailed, FrontStage
 from workers.stream.ops_codec import ADDRESS_COMMAND, decode_command, decode_delivery
-from workers.stream.ready_entry import split_ready
 from workers.stream.routing import Routed, route
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -85,8 +84,7 @@ def _rows(*rows: list[object], event_id: str = "run1") -> bytes:
 
 
 def test_an_import_rows_record_becomes_the_import_rows_it_stands_for() -> None:
-    """Each row goes out as exactly the ops record its own ``import.row`` command would,
-    its first entry made ready beside it."""
+    """Each row goes out as exactly the ops record its own ``import.row`` command would."""
     rows = [
         [2, "A@Gmail.com", 2, None],
         [3, "b@example.org", 10, "legacy"],
@@ -102,11 +100,8 @@ def test_an_import_rows_record_becomes_the_import_rows_it_stands_for() -> None:
         for line, email, reason, notes in rows
     ]  # fmt: skip
     assert (routed.kind, routed.outcome) == ("import.rows", "routed")
-    sent = [(routed.out.key, routed.out.value), *routed.more]
-    assert routed.out.topic == ADDRESS_OPS
-    assert [(key, split_ready(value)[0]) for key, value in sent] == [
-        (o.key, o.value) for o in singles
-    ]
+    assert routed.out == singles[0]
+    assert list(routed.more) == [(o.key, o.value) for o in singles[1:]]
     assert {o.topic for o in singles} == {ADDRESS_OPS}
 
 

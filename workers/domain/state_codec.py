@@ -49,7 +49,6 @@ __all__ = [
     "decode_address",
     "encode_address",
     "encode_first_entry",
-    "place_first_entry",
 ]
 
 _T = TypeVar("_T")
@@ -244,19 +243,6 @@ def encode_first_entry(
             1, 1, *fields, _APPLIED_BIT, 0, 1, _LIST_NUMBER[list_name], 1, 1, *applied
         )
     return b"".join((_NOTHING_YET, bytes((len(strings),)), *map(_string, strings), body))
-
-
-_FLAGS_FROM_END = 9  # where the flags byte of a first entry's body sits, from its end
-_WITH_APPLIED = bytes((_APPLIED_BIT,))
-
-
-def place_first_entry(stored: bytes, applied: tuple[int, int, int]) -> bytes:
-    """``encode_first_entry``'s state made without a position (``applied`` None), given
-    the position it was read at: the bytes ``encode_first_entry`` makes with it."""
-    cut = len(stored) - _FLAGS_FROM_END
-    return b"".join(
-        (stored[:cut], _WITH_APPLIED, stored[cut + 1 :], _struct(_APPLIED).pack(*applied))
-    )
 
 
 def address_tip(data: bytes) -> tuple[tuple[int, int, int] | None, bool]:

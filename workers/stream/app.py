@@ -54,7 +54,6 @@ from workers.stream import bundles, counts, expiry, handlers, ops_codec
 from workers.stream.first_entry import first_entry
 from workers.stream.metric_batch import MetricBatch
 from workers.stream.publishing import Outgoing
-from workers.stream.ready_entry import READY, placed, split_ready
 
 __all__ = ["SuppressorApp"]
 
@@ -89,7 +88,6 @@ _INPUT_OF_KIND = {
     ops_codec.LADDER: DELIVERY_EVENTS,
     handlers.COMMAND: COMMANDS,
     ops_codec.ADDRESS_COMMAND: COMMANDS,
-    READY: COMMANDS,
     # a torn bundle (never written so) goes whole, with its deliveries too: one input, as
     # a torn record's kind cannot be known
     bundles.BUNDLE: COMMANDS,
@@ -253,9 +251,8 @@ class SuppressorApp:
             writes = PartitionWrites(self.address_table, event.message.partition)
             firsts = 0
             try:
-                for index, (key, item) in enumerate(items):  # in order, each as if alone
-                    op = self._first_entry(event, key, item, index, writes)
-                    if op is None:
+                for index, (key, op) in enumerate(items):  # in order, each as if it came alone
+                    if self._first_entry(event, key, op, index, writes):
                         firsts += 1
                     else:
                         await self._address(event, key, op, index, writes)
@@ -265,41 +262,29 @@ class SuppressorApp:
                 self._observe(ADDRESS_OPS, event)
 
     def _first_entry(
-        self, event: EventT[bytes], key: bytes, item: bytes, index: int, writes: PartitionWrites
-    ) -> bytes | None:
-        """An address's first entry (``first_entry``, or made ready by the front stage:
-        ``ready_entry``), stored and sent without an ``await``: what nearly every import
-        row is. None when it took the item; else the ops record for ``_address``: not a
-        first entry, or one that fails (``_address`` says why), or faust's producer sends
-        the outputs. The caller samples the latency, once for the record's first entries."""
-        op, ready = item, None
-        if item[:1] == READY:
-            try:
-                op, ready = split_ready(item)
-            except ValueError:  # torn: _address refuses it
-                return item
+        self, event: EventT[bytes], key: bytes, op: bytes, index: int, writes: PartitionWrites
+    ) -> bool:
+        """An address's first entry (``first_entry``), stored and sent without an ``await``:
+        what nearly every import row is. False leaves the record to ``_address``: it is
+        not one, or it fails (``_address`` says why), or faust's producer sends the outputs.
+        The caller samples the latency, once for the record's first entries."""
         sink = self.sink
         if sink is None or writes.get(key) is not None:
-            return op
+            return False
         msg = event.message
-        position = (msg.partition, msg.offset, index)
-        if ready is not None:
-            first, stored = ready, placed(ready, position)
-        else:
-            try:
-                account_id, address = handlers.split_address_key(key)
-                found = first_entry(op, account_id, address, position)
-            except Exception:  # a worker never crashes on input: _address refuses it
-                return op
-            if found is None:
-                return op
-            first, stored = found, found.stored
+        try:
+            account_id, address = handlers.split_address_key(key)
+            first = first_entry(op, account_id, address, (msg.partition, msg.offset, index))
+        except Exception:  # a worker never crashes on input: _address refuses it
+            return False
+        if first is None:
+            return False
         self.entry_counts.add(writes.partition, first.counts, key)  # before the state
-        writes.set(key, stored)
+        writes.set(key, first.stored)
         self.expiry.move(key, None, None)
         sink.produce(self._suppressions_topic, first.key, first.value)
         self.batch.inc(metrics.SUPPRESSION_CHANGES, first.list_name, "upsert", first.reason_label)
-        return None
+        return True
 
     async def _address(
         self, event: EventT[bytes], key: bytes, op: bytes, index: int, writes: PartitionWrites

@@ -52,7 +52,6 @@ from workers.stream.ops_codec import (
     delivered_at,
 )
 from workers.stream.publishing import Outgoing, Versions, publish, republish, slots_of
-from workers.stream.ready_entry import READY, split_ready
 
 __all__ = [
     "DELIVERY",
@@ -181,8 +180,6 @@ def handle_address(
     nothing to store and nothing to send; a result with no ``stored`` says the same of a
     bounce whose outcome lists nothing, with the outcome for the metrics.
     """
-    if op[:1] == READY:  # an import row's ready first entry beside its own ops record
-        op = split_ready(op)[0]
     kind = op[:1]
     outcome: Outcome | None = None
     event: ladder.LadderInput | None = None

@@ -43,7 +43,6 @@ from workers.kafka.topics import (
 )
 from workers.stream import handlers
 from workers.stream.ops_codec import encode_address_command, encode_command, encode_delivery
-from workers.stream.ready_entry import ready_item
 
 __all__ = ["Out", "Routed", "Rules", "route"]
 
@@ -120,14 +119,12 @@ _IMPORT_ROW = CommandType.IMPORT_ROW.value
 
 def _import_rows(batch: ImportBatch) -> Routed:
     """An ``import.rows`` command: each row becomes the ``import.row`` ops record it
-    stands for, keyed by its address, with its first entry made ready beside it
-    (``ready_entry``): the keyed stage stores that when the address has no state."""
+    stands for, keyed by its address, so the keyed stage sees no difference."""
     account_id, micros = batch.account_id, to_micros(batch.occurred_at)
     key = handlers.address_key
     (first_key, first_value), *rest = (
-        (key(account_id, email), ready_item(
-            encode_address_command((_IMPORT_ROW, event_id, micros, reason, notes, None)),
-            account_id, email))
+        (key(account_id, email),
+         encode_address_command((_IMPORT_ROW, event_id, micros, reason, notes, None)))
         for event_id, email, reason, notes in batch.rows
     )  # fmt: skip
     return Routed(Out(ADDRESS_OPS, first_key, first_value), IMPORT_ROWS, "routed", tuple(rest))
