@@ -111,7 +111,7 @@ def test_memory_stays_flat_over_200k_rows() -> None:
 _NEAR = st.sampled_from([0, 1, 16, 17, 32, -1, -16, 2**63 - 1, -(2**63)])  # probe chains
 
 
-@given(st.lists(st.integers(-(2**63), 2**63 - 1) | _NEAR, max_size=400), st.integers(1, 9))
+@given(st.lists(st.integers(-(2**63), 2**63 - 1) | _NEAR, max_size=400), st.integers(1, 64))
 def test_a_seen_set_answers_as_a_set_does(values: list[int], capacity: int) -> None:
     """Whatever the values (0, colliding slots) and however often the table grows,
     membership and size are a Python set's."""

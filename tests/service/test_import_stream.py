@@ -32,6 +32,7 @@ from workers.service.import_stream import (
     OwnRows,
     import_client,
     import_stream,
+    record_bound,
 )
 from workers.settings import Settings
 
@@ -222,3 +223,17 @@ def test_the_import_process_maps_large_blocks_on_their_own() -> None:
         for mode in ("plain", "import")
     ]  # fmt: skip
     assert ran == ["heap", "own"]
+
+
+def test_records_keep_within_the_input_bound_the_settings_give() -> None:
+    """A deployment with a smaller input bound gets smaller records, never refused ones."""
+    bound = record_bound(Settings().with_(max_record_bytes=5_000))
+    assert bound == 5_000
+    assert record_bound(Settings()) == RECORD_BYTES
+    lists = MemoryLists()
+    lines = [f"u{n}@example.com;note {n}" for n in range(2_000)]
+    report = import_stream(lists, "acme", csv_rows(lines, max_rows=5000), wait=None,
+                           record_bytes=bound)  # fmt: skip
+    assert report.added == 2_000
+    assert len(lists.commands) > 10
+    assert max(len(orjson.dumps(body)) for body in lists.commands) <= bound

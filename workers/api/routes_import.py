@@ -27,6 +27,7 @@ from workers.service.import_stream import (
     StreamedImport,
     import_stream,
     ops_partitioner,
+    record_bound,
 )
 from workers.settings import Settings
 
@@ -72,6 +73,7 @@ async def import_streamed(
         return import_stream(
             cast(ImportWriter, out), account_id, items, wait=IMPORT_WAIT,
             partition_of=ops_partitioner(settings, account_id),
+            record_bytes=record_bound(settings),
         )  # fmt: skip
 
     report = await anyio.to_thread.run_sync(run)

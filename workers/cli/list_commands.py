@@ -31,6 +31,7 @@ from workers.service.import_stream import (
     import_client,
     import_stream,
     ops_partitioner,
+    record_bound,
 )
 from workers.settings import Settings
 
@@ -260,6 +261,7 @@ def import_(
                     on_rows=lambda n: bar.rows(n, read.size),
                     on_visible=bar.visible,
                     partition_of=ops_partitioner(client.settings, account),
+                    record_bytes=record_bound(client.settings),
                 )
         except InputError as exc:
             raise fail(

@@ -256,11 +256,11 @@ class CommandWriter(SubmitsOne):
     def send_checked(self, key: bytes, records: Iterable[bytes]) -> None:
         """Queue encoded commands under one key without waiting for the broker (a long import).
 
-        The caller has checked them as ``parse_command`` would (an import's rows are checked
-        by the file's row rules, ``workers.service.import_stream``), so each costs only its
-        produce. A full local queue waits for room: that is the backpressure, and the next
-        batch is built while this one is in flight. ``settle`` waits for every ack and
-        raises what failed.
+        The caller has checked them as the worker's parser would (an import's
+        ``import.rows`` records are checked by the file's row rules,
+        ``workers.service.import_stream``), so each costs only its produce. A full local
+        queue waits for room: that is the backpressure, and the next batch is built while
+        this one is in flight. ``settle`` waits for every ack and raises what failed.
         """
         producer, topic, delivered = self._producer, self.topic, self._delivered
         for raw in records:

@@ -264,6 +264,8 @@ def parse_import_rows(obj: dict[str, Any]) -> ImportBatch:
     whole or goes whole to the DLQ, never half-applied.
     """
     event_id, account_id, occurred_at = _envelope(obj, _ACCOUNT_OR_PLATFORM)
+    _text(obj, "notes", _NOTES)  # checked on every command (the schema's), used by none here
+    _text(obj, "delivery_id", _DELIVERY_ID)
     rows = obj.get("rows")
     if type(rows) is not list or not 1 <= len(rows) <= MAX_BATCH_ROWS:
         raise SchemaError(
@@ -303,6 +305,8 @@ def _row(index: int, row: object, event_id: str, room: int) -> tuple[str, str, i
             f"a row is [line, email, reason, notes], not {brief(row)}", path=f"rows[{index}]"
         )
     line, email, reason, notes = row
+    if type(line) is float and line.is_integer():  # JSON's 2.0 is the integer 2
+        line = int(line)
     if type(line) is not int or line < 1 or len(str(line)) > room:
         raise SchemaError(
             f"a row's line is a positive integer that keeps its event id within "

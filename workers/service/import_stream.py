@@ -58,16 +58,17 @@ __all__ = [
     "BATCH_ROWS",
     "IMPORT_LISTS",
     "MAX_VIEW_LAG",
+    "RECORD_BYTES",
+    "RECORD_ROWS",
     "REPORT_ROWS",
     "ImportClient",
     "ImportWriter",
-    "RECORD_BYTES",
-    "RECORD_ROWS",
     "OwnRows",
     "StreamedImport",
     "import_client",
     "import_stream",
     "ops_partitioner",
+    "record_bound",
 ]
 
 BATCH_ROWS = 5_000  # rows a batch: validated, then queued on the producer together
@@ -76,6 +77,19 @@ MAX_VIEW_LAG = 20_000
 """Records the view may trail the topic by before the next batch waits: librdkafka holds
 the records the view has not decoded yet (up to 64 MB), and the reading loop competes
 with the view's thread for the interpreter, so the view trails while rows are read."""
+RECORD_ROWS = 1_000
+RECORD_BYTES = 60_000
+"""An ``import.rows`` record holds at most this many rows and bytes (the worker refuses
+input records over 64 KiB by default): one record, one produce and one parse for up to a
+thousand rows, where each ``import.row`` was a record of its own."""
+
+
+def record_bound(settings: Settings) -> int:
+    """The bytes an ``import.rows`` record may take under these settings' input bound
+    (``SUPPRESSOR_MAX_RECORD_BYTES``, which the worker's settings share)."""
+    return min(RECORD_BYTES, settings.max_record_bytes)
+
+
 IMPORT_LISTS = frozenset({ListName.BLOCK, ListName.BOUNCE, ListName.RECIPIENT_ALLOW})
 """What an import reads: the lists a row goes to (``_present``), and the recipient
 allowlist that makes a block a visible no-op (``commands._blocked``)."""
@@ -250,13 +264,15 @@ def import_stream(
     on_rows: Progress | None = None,
     on_visible: Progress | None = None,
     partition_of: Callable[[str], int] | None = None,
+    record_bytes: int = RECORD_BYTES,
 ) -> StreamedImport:
     """Import streamed rows into ``account``'s block list; ``wait`` bounds the final wait.
 
     ``on_rows(n)`` reports n more rows read and dealt with (written, present or invalid),
     ``on_visible(n)`` n more written rows visible to senders; ``partition_of(email)`` the
     ops partition of a row (``ops_partitioner``), so each batch waits for its last row on
-    every partition. Raises ``InputError`` for
+    every partition; ``record_bytes`` bounds each ``import.rows`` record (``record_bound``).
+    Raises ``InputError`` for
     an account the worker refuses (before any row is written), what
     ``CommandWriter.send_checked`` and ``settle`` raise, and what the stream raises
     (``TooLarge``, ``BadEncoding``); rows of earlier batches are then already written.
@@ -266,7 +282,7 @@ def import_stream(
     key = account.encode()
     own = client.own_rows if isinstance(client, ImportClient) else None
     run = own.start_run() if own is not None else uuid.uuid4().hex
-    records = _RecordBuilder(account, run)
+    records = _RecordBuilder(account, run, record_bytes)
     report = StreamedImport(cap=cap)
     seen = SeenSet()
     checkpoints: list[tuple[tuple[Command, ...], int]] = []
@@ -318,13 +334,6 @@ def import_stream(
     return report
 
 
-RECORD_ROWS = 1_000
-RECORD_BYTES = 60_000
-"""An ``import.rows`` record holds at most this many rows and bytes (the worker refuses
-input records over 64 KiB): one record, one produce and one parse for up to a thousand
-rows, where each ``import.row`` was a record of its own."""
-
-
 class _RecordBuilder:
     """A batch's rows as ``import.rows`` commands of one run (``events.parse_import_rows``).
 
@@ -335,9 +344,10 @@ class _RecordBuilder:
     tests/service pin that it agrees with the file's rules on every row.
     """
 
-    def __init__(self, account: str, run: str) -> None:
+    def __init__(self, account: str, run: str, max_bytes: int = RECORD_BYTES) -> None:
         self.account = account
         self.run = run
+        self.max_bytes = max_bytes  # a row larger alone still goes, alone: the worker says why
 
     def encode(self, rows: list[ImportRow], occurred_at: str) -> list[bytes]:
         """The records of ``rows``, in order; their envelope and first row are checked by the
@@ -354,7 +364,7 @@ class _RecordBuilder:
         for row in rows:
             cell = dumps([row.line, row.email, int(row.reason), row.notes])
             first = first or cell
-            if chunk and (len(chunk) >= RECORD_ROWS or size + len(cell) + 3 > RECORD_BYTES):
+            if chunk and (len(chunk) >= RECORD_ROWS or size + len(cell) + 3 > self.max_bytes):
                 records.append(head + b",".join(chunk) + b"]}")
                 chunk, size = [], len(head)
             chunk.append(cell)

@@ -252,10 +252,13 @@ class SuppressorApp:
             firsts = 0
             try:
                 for index, (key, op) in enumerate(items):  # in order, each as if it came alone
-                    if self._first_entry(event, key, op, index, writes):
+                    # one RocksDB lookup: faust's table.get makes two (``in``, then the
+                    # read), calls the table sensors and raises a KeyError when missing
+                    stored = writes.get(key)
+                    if stored is None and self._first_entry(event, key, op, index, writes):
                         firsts += 1
                     else:
-                        await self._address(event, key, op, index, writes)
+                        await self._address(event, key, op, index, writes, stored=stored)
             finally:
                 writes.write()
             if firsts:  # the items of a record share its time: one latency sample for them
@@ -264,12 +267,13 @@ class SuppressorApp:
     def _first_entry(
         self, event: EventT[bytes], key: bytes, op: bytes, index: int, writes: PartitionWrites
     ) -> bool:
-        """An address's first entry (``first_entry``), stored and sent without an ``await``:
-        what nearly every import row is. False leaves the record to ``_address``: it is
-        not one, or it fails (``_address`` says why), or faust's producer sends the outputs.
-        The caller samples the latency, once for the record's first entries."""
+        """An address's first entry (``first_entry``), stored and sent without an ``await``
+        (the caller found no state for ``key``): what nearly every import row is. False
+        leaves the record to ``_address``: it is not one, or it fails (``_address`` says
+        why), or faust's producer sends the outputs. The caller samples the latency, once
+        for the record's first entries."""
         sink = self.sink
-        if sink is None or writes.get(key) is not None:
+        if sink is None:
             return False
         msg = event.message
         try:
@@ -287,22 +291,28 @@ class SuppressorApp:
         return True
 
     async def _address(
-        self, event: EventT[bytes], key: bytes, op: bytes, index: int, writes: PartitionWrites
+        self,
+        event: EventT[bytes],
+        key: bytes,
+        op: bytes,
+        index: int,
+        writes: PartitionWrites,
+        *,
+        stored: bytes | None,
     ) -> None:
         """One internal record of (account, address): ``event`` is the ops record carrying
         it, ``index`` its place in that record's bundle (0 for a record alone), ``writes``
         the states of that record's items so far (written to RocksDB before any ``await``
-        that can yield: a commit, or the expiry timer, must find them there)."""
-        account_id, address = handlers.split_address_key(key)
+        that can yield: a commit, or the expiry timer, must find them there), ``stored``
+        the key's state as ``writes`` holds it."""
         msg = event.message
         position = (msg.partition, msg.offset, index)
         result: handlers.AddressResult | None = None
         encoded: list[Sent] = []
-        try:  # everything that can fail, before anything is written
-            # one RocksDB lookup: faust's table.get makes two (``in``, then the read), calls
-            # the table sensors and raises and catches a KeyError when missing
+        try:  # everything that can fail (a key that is not UTF-8 too), before anything is written
+            account_id, address = handlers.split_address_key(key)
             result = handlers.handle_address(
-                writes.get(key), op, account_id, address, self.config, position=position
+                stored, op, account_id, address, self.config, position=position
             )
             encoded = self._encode(result.out) if result is not None else []
         except Exception as exc:  # a worker never crashes on input
