@@ -49,7 +49,7 @@ from workers.devkit.net_ports import free_port  # noqa: E402
 from workers.devkit.worker_process import WorkerProcess  # noqa: E402
 from workers.domain.file_stream import stream_import_csv  # noqa: E402
 from workers.kafka.topics import ensure_topics  # noqa: E402
-from workers.service.import_stream import import_client, import_stream, ops_partitioner  # noqa: E402
+from workers.service.import_stream import import_client, import_stream, row_lanes  # noqa: E402
 from workers.settings import Settings  # noqa: E402
 
 
@@ -148,7 +148,7 @@ def run(rows: int, wait: float, workdir: Path) -> dict[str, Any]:
 
         report = import_stream(
             writer, "bench", stream_import_csv(chunks(csv)), wait=wait, on_rows=on_rows,
-            partition_of=ops_partitioner(settings, "bench"),
+            partition_of=row_lanes(settings, "bench"),
         )  # fmt: skip
         visible_at = time.monotonic()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -13,7 +13,7 @@ from workers.cli.main import app
 from workers.client import CommandWriter, SenderClient
 from workers.devkit.worker_process import WorkerProcess
 from workers.domain.files import csv_rows
-from workers.service.import_stream import import_client, import_stream, ops_partitioner
+from workers.service.import_stream import import_client, import_stream, row_lanes
 from workers.settings import Settings
 
 pytestmark = pytest.mark.broker
@@ -80,13 +80,15 @@ def test_the_imports_view_holds_the_prior_state_and_the_awaited_rows_only(
         try:
             assert client.wait_ready(30)
             lines = [f"user{n}@example.com" for n in range(rows)]
+            lanes = row_lanes(topics, "acme")
+            assert lanes is not None, "the worker's ops and suppressions topics are readable"
             report = import_stream(
                 writer,
                 "acme",
                 csv_rows(lines, max_rows=rows),
                 wait=120,
                 batch_rows=500,
-                partition_of=ops_partitioner(topics, "acme"),
+                partition_of=lanes,
             )
             partitions = topics.partitions
             read = client.records_read
@@ -95,5 +97,7 @@ def test_the_imports_view_holds_the_prior_state_and_the_awaited_rows_only(
             client.stop()
         assert (report.added, report.visible) == (rows - 1, rows - 1)
         assert [(r.line, r.email) for r in report.present_rows] == [(8, "user7@example.com")]
-        assert 1 < read <= 1 + partitions * 6  # the one before, and each batch's awaited rows
+        # the one before, and each batch's awaited rows: its last of each lane (ops partition,
+        # suppressions partition)
+        assert 1 < read <= 1 + partitions * partitions * 6
         assert sender.wait_until(lambda view: view.stats()["block"] == rows, 60)

@@ -33,6 +33,7 @@ from workers.service.import_stream import (
     import_client,
     import_stream,
     record_bound,
+    row_lanes,
 )
 from workers.settings import Settings
 
@@ -183,17 +184,58 @@ def _partition(email: str) -> int:
     return 1 if email.startswith("slow") else 0
 
 
-@pytest.mark.parametrize(("partition_of", "visible"), [(_partition, 0), (None, 3)])
-def test_a_batch_is_visible_only_once_its_last_row_on_every_partition_shows(
-    partition_of: Callable[[str], int] | None, visible: int
+def _lane(row: ImportRow) -> tuple[int, int]:
+    return _partition(row.email), 0
+
+
+@pytest.mark.parametrize(("partition_of", "visible"), [(_lane, 0), (None, 3)])
+def test_a_batch_is_visible_only_once_its_last_row_of_every_lane_shows(
+    partition_of: Callable[[ImportRow], tuple[int, int]] | None, visible: int
 ) -> None:
     """The batch's last row shows, but a row on a lagging partition does not: with the
-    partitioner the batch is not counted visible (without one, it is, wrongly)."""
+    lanes the batch is not counted visible (without them, it is, wrongly)."""
     lists = _LaggingPartition()
     rows = csv_rows(["slow@example.com", "a@example.com", "b@example.com"], max_rows=10)
     report = import_stream(lists, "acme", rows, wait=0.1, partition_of=partition_of)
     assert report.added == 3
     assert report.visible == visible
+
+
+def test_a_row_the_allowlist_makes_a_no_op_is_never_the_one_a_batch_waits_on() -> None:
+    """Its block publishes nothing, so it shows at once: waiting on it would count the
+    lane's earlier rows visible before they are."""
+    lists = _LaggingPartition()
+    lists.submit_many([{"type": "allowlist.add", "account_id": "acme",
+                        "email": "slow-kept@example.com"}])  # fmt: skip
+    rows = csv_rows(["slow@example.com", "slow-kept@example.com"], max_rows=10)
+    report = import_stream(lists, "acme", rows, wait=0.1, partition_of=_lane)
+    assert (report.added, report.visible) == (2, 0)
+
+
+def test_a_rows_lane_is_where_the_front_stage_and_the_keyed_stage_send_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The ops partition of the address key and the suppressions partition of the record's
+    key, by the murmur2 partitioner both producers use."""
+    from confluent_kafka import murmur2
+    from suppressor_client.records import encode_key
+    from suppressor_client.types import ListKey
+
+    from workers.service import import_stream as module
+    from workers.stream.handlers import address_key
+
+    settings = Settings()
+    counts = {f"{settings.app_id}-address-ops": 6, settings.topic("suppressions"): 5}
+    monkeypatch.setattr(module, "admin_client", lambda _settings: None)
+    monkeypatch.setattr(module, "partition_count", lambda _c, topic, *_a, **_k: counts[topic])
+    lane = row_lanes(settings, "acme")
+    assert lane is not None
+    for row in (ImportRow(2, "a@x.io"), ImportRow(3, "b@x.io", reason=Reason.NONEXISTENT_LEGACY)):
+        target = ListName.BLOCK if row.reason is Reason.MANUAL else ListName.BOUNCE
+        assert lane(row) == (
+            murmur2(address_key("acme", row.email), 6),
+            murmur2(encode_key(ListKey("acme", target, row.email)), 5),
+        )
 
 
 _HEAP_PROBE = """

@@ -26,8 +26,8 @@ from workers.service.import_stream import (
     ImportWriter,
     StreamedImport,
     import_stream,
-    ops_partitioner,
     record_bound,
+    row_lanes,
 )
 from workers.settings import Settings
 
@@ -72,7 +72,7 @@ async def import_streamed(
         # the real CommandWriter and the tests' in-memory one both carry their view
         return import_stream(
             cast(ImportWriter, out), account_id, items, wait=IMPORT_WAIT,
-            partition_of=ops_partitioner(settings, account_id),
+            partition_of=row_lanes(settings, account_id),
             record_bytes=record_bound(settings),
         )  # fmt: skip
 

@@ -30,8 +30,8 @@ from workers.service.import_stream import (
     StreamedImport,
     import_client,
     import_stream,
-    ops_partitioner,
     record_bound,
+    row_lanes,
 )
 from workers.settings import Settings
 
@@ -260,7 +260,7 @@ def import_(
                     wait=timeout,
                     on_rows=lambda n: bar.rows(n, read.size),
                     on_visible=bar.visible,
-                    partition_of=ops_partitioner(client.settings, account),
+                    partition_of=row_lanes(client.settings, account),
                     record_bytes=record_bound(client.settings),
                 )
         except InputError as exc:

@@ -12,9 +12,11 @@ Two things grow with the file, both smaller than the view the rows end up in: on
 is already present, as in ``files.build_report``), and one checkpoint per batch for the
 final wait. The worker reads the commands of one account in order (one key) and routes
 each row to the ``address-ops`` partition of its address, whose keyed stage may be
-another worker, lagging or restoring. So a batch counts as visible once its last row *on
-each ops partition* shows in the view (``ops_partitioner`` says which partition a row
-goes to; without one, once its last row shows: right for a single healthy worker only).
+another worker, lagging or restoring, and its record goes to one of the ``suppressions``
+partitions. So a batch counts as visible once its last row *of each lane* shows in the
+view (``row_lanes``: the row's ops partition and its record's ``suppressions``
+partition; without lanes, once its last row shows: right for one healthy worker and a
+topic of one partition only).
 
 The rows go out as ``import.rows`` commands of up to a thousand rows each, the run's id
 as their event id: a row's own event id is the run's id and its line, and each batch
@@ -43,14 +45,20 @@ from suppressor_client.types import (
     CommandType,
     ListName,
 )
-from suppressor_client.view import ListView
+from suppressor_client.view import AddressEntry, ListView
 
 from workers.client.commands import effect_visible
 from workers.client.sender import SenderClient, Staleness
 from workers.domain.events import IMPORT_ROWS, load_object, parse_import_rows
 from workers.domain.file_stream import SeenSet
 from workers.domain.files import ImportRow, InvalidRow
-from workers.kafka.topics import ADDRESS_OPS, admin_client, partition_count
+from workers.kafka.topics import (
+    ADDRESS_OPS,
+    SUPPRESSIONS,
+    admin_client,
+    ops_topic,
+    partition_count,
+)
 from workers.settings import Settings
 from workers.stream.handlers import address_key
 
@@ -67,8 +75,9 @@ __all__ = [
     "StreamedImport",
     "import_client",
     "import_stream",
-    "ops_partitioner",
+    "Lane",
     "record_bound",
+    "row_lanes",
 ]
 
 BATCH_ROWS = 5_000  # rows a batch: validated, then queued on the producer together
@@ -263,15 +272,16 @@ def import_stream(
     cap: int = REPORT_ROWS,
     on_rows: Progress | None = None,
     on_visible: Progress | None = None,
-    partition_of: Callable[[str], int] | None = None,
+    partition_of: Callable[[ImportRow], Lane] | None = None,
     record_bytes: int = RECORD_BYTES,
 ) -> StreamedImport:
     """Import streamed rows into ``account``'s block list; ``wait`` bounds the final wait.
 
     ``on_rows(n)`` reports n more rows read and dealt with (written, present or invalid),
-    ``on_visible(n)`` n more written rows visible to senders; ``partition_of(email)`` the
-    ops partition of a row (``ops_partitioner``), so each batch waits for its last row on
-    every partition; ``record_bytes`` bounds each ``import.rows`` record (``record_bound``).
+    ``on_visible(n)`` n more written rows visible to senders; ``partition_of(row)`` the
+    lane of a row (``row_lanes``), so each batch waits for its last row of every lane (a
+    row the recipient allowlist makes a no-op publishes nothing: never the one waited
+    on); ``record_bytes`` bounds each ``import.rows`` record (``record_bound``).
     Raises ``InputError`` for
     an account the worker refuses (before any row is written), what
     ``CommandWriter.send_checked`` and ``settle`` raise, and what the stream raises
@@ -287,7 +297,7 @@ def import_stream(
     seen = SeenSet()
     checkpoints: list[tuple[tuple[Command, ...], int]] = []
     batch: list[ImportRow] = []
-    lasts: dict[int, ImportRow] = {}  # ops partition -> the batch's last row on it
+    lasts: dict[Lane, ImportRow] = {}  # lane -> the batch's last row of it
     handled = 0
 
     def flush() -> None:
@@ -318,13 +328,14 @@ def import_stream(
             report.note_invalid(item)
         else:
             digest = hash(item.email)
-            if digest in seen or _present(view, account, item):
+            entries = view.address_entries(account, item.email)  # none, for nearly every row
+            if digest in seen or (entries and _present(entries, item)):
                 report.note_present(item)
             else:
                 seen.add(digest)
                 batch.append(item)
-                if partition_of is not None:
-                    lasts[partition_of(item.email)] = item
+                if partition_of is not None and not (entries and _allowlisted(entries)):
+                    lasts[partition_of(item)] = item
         if len(batch) >= batch_rows or handled >= batch_rows:
             flush()
     flush()
@@ -393,13 +404,15 @@ def _keep_up(client: _Feed) -> None:
         client.wait_until(lambda _view: client.staleness().lag <= MAX_VIEW_LAG // 2, 60.0)
 
 
-def _present(view: ListView, account: str, row: ImportRow) -> bool:
+def _present(entries: Iterable[AddressEntry], row: ImportRow) -> bool:
     """The address is already on the list its row would go to (block, or bounce for 10)."""
-    entries = view.address_entries(account, row.email)
-    if not entries:  # nearly every row of a large import
-        return False
     name = SUPPRESSION_LISTS[CATEGORY_OF[row.reason]]
     return any(e.active and e.list is name for e in entries)
+
+
+def _allowlisted(entries: Iterable[AddressEntry]) -> bool:
+    """On the recipient allowlist: the worker takes its block as a no-op (SPEC §6)."""
+    return any(e.active and e.list is ListName.RECIPIENT_ALLOW for e in entries)
 
 
 def _wait_visible(
@@ -429,13 +442,31 @@ def _wait_visible(
     return visible
 
 
-def ops_partitioner(settings: Settings, account: str) -> Callable[[str], int] | None:
-    """The ``address-ops`` partition of an ``account`` row's address, as the front stage
-    routes it (murmur2 of the address key over the topic's partitions); None when the
-    topic cannot be read (the import then waits for each batch's last row only)."""
+Lane = tuple[int, int]
+"""Where a row's effect travels: its ``address-ops`` partition and its record's
+``suppressions`` partition."""
+
+
+def row_lanes(settings: Settings, account: str) -> Callable[[ImportRow], Lane] | None:
+    """The lane of an ``account`` row: the ``address-ops`` partition the front stage routes
+    it to (murmur2 of the address key) and the ``suppressions`` partition its record lands
+    on (murmur2 of the record's key, as the keyed stage's producer picks it). The rows of
+    one lane show in the order they were written, one keyed stage applying them in order
+    and one producer keeping their records in order; across lanes in any order, so a
+    batch waits for its last row of each lane. None when a topic cannot be read (the
+    import then waits for each batch's last row only)."""
+    admin = admin_client(settings)
     try:
-        count = partition_count(admin_client(settings), settings.topic(ADDRESS_OPS), 0.0,
-                                min_request=10.0)  # fmt: skip
+        topics = ops_topic(settings, ADDRESS_OPS), settings.topic(SUPPRESSIONS)
+        ops, out = (partition_count(admin, t, 0.0, min_request=10.0) for t in topics)
     except RuntimeError:
         return None
-    return lambda email: int(murmur2(address_key(account, email), count))
+
+    def lane(row: ImportRow) -> Lane:
+        target = SUPPRESSION_LISTS[CATEGORY_OF[row.reason]].value
+        return (
+            int(murmur2(address_key(account, row.email), ops)),
+            int(murmur2(orjson.dumps([account, target, row.email]), out)),
+        )
+
+    return lane
