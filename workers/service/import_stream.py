@@ -37,7 +37,7 @@ from typing import Any, Protocol
 
 import orjson
 from confluent_kafka import murmur2
-from suppressor_client.records import format_timestamp
+from suppressor_client.records import encode_key_fields, format_timestamp
 from suppressor_client.types import (
     CATEGORY_OF,
     SUPPRESSION_LISTS,
@@ -292,7 +292,6 @@ def import_stream(
     key = account.encode()
     own = client.own_rows if isinstance(client, ImportClient) else None
     run = own.start_run() if own is not None else uuid.uuid4().hex
-    records = _RecordBuilder(account, run, record_bytes)
     report = StreamedImport(cap=cap)
     seen = SeenSet()
     checkpoints: list[tuple[tuple[Command, ...], int]] = []
@@ -305,7 +304,7 @@ def import_stream(
         if batch:
             _keep_up(writer.client)
             moment = datetime.now(UTC)
-            encoded = records.encode(batch, format_timestamp(moment))
+            encoded = _records(account, run, batch, format_timestamp(moment), record_bytes)
             awaited = tuple(
                 _row_command(account, run, row, moment)
                 for row in (lasts.values() if lasts else (batch[-1],))
@@ -345,44 +344,36 @@ def import_stream(
     return report
 
 
-class _RecordBuilder:
-    """A batch's rows as ``import.rows`` commands of one run (``events.parse_import_rows``).
+def _records(
+    account: str, run: str, rows: list[ImportRow], occurred_at: str, max_bytes: int
+) -> list[bytes]:
+    """A batch's rows as the ``import.rows`` commands of the run, in order, each within
+    ``RECORD_ROWS`` rows and ``max_bytes`` bytes (a row larger alone still goes alone: the
+    worker says why).
 
     A row from ``workers.domain.files`` is already what the worker accepts (the address
     normalised by the same function, notes within the same bound, reason 2 or 10), so
     each row is written as it is; the worker's parser runs here on the envelope and the
-    first row of each batch before it is written (an account it refuses), and
+    first row of the batch before any of it is written (an account it refuses), and
     tests/service pin that it agrees with the file's rules on every row.
     """
-
-    def __init__(self, account: str, run: str, max_bytes: int = RECORD_BYTES) -> None:
-        self.account = account
-        self.run = run
-        self.max_bytes = max_bytes  # a row larger alone still goes, alone: the worker says why
-
-    def encode(self, rows: list[ImportRow], occurred_at: str) -> list[bytes]:
-        """The records of ``rows``, in order; their envelope and first row are checked by the
-        worker's parser."""
-        head = orjson.dumps(
-            {"type": IMPORT_ROWS, "account_id": self.account, "event_id": self.run,
-             "occurred_at": occurred_at, "rows": []}
-        )[:-2]  # fmt: skip
-        dumps = orjson.dumps
-        records: list[bytes] = []
-        chunk: list[bytes] = []
-        size = len(head)
-        first = b""
-        for row in rows:
-            cell = dumps([row.line, row.email, int(row.reason), row.notes])
-            first = first or cell
-            if chunk and (len(chunk) >= RECORD_ROWS or size + len(cell) + 3 > self.max_bytes):
-                records.append(head + b",".join(chunk) + b"]}")
-                chunk, size = [], len(head)
-            chunk.append(cell)
-            size += len(cell) + 1
-        records.append(head + b",".join(chunk) + b"]}")
-        parse_import_rows(load_object(head + first + b"]}"))  # the envelope and one row
-        return records
+    head = orjson.dumps(
+        {"type": IMPORT_ROWS, "account_id": account, "event_id": run,
+         "occurred_at": occurred_at, "rows": []}
+    )[:-2]  # fmt: skip
+    cells = [orjson.dumps([row.line, row.email, int(row.reason), row.notes]) for row in rows]
+    parse_import_rows(load_object(head + cells[0] + b"]}"))
+    records: list[bytes] = []
+    chunk: list[bytes] = []
+    size = len(head)
+    for cell in cells:
+        if chunk and (len(chunk) >= RECORD_ROWS or size + len(cell) + 3 > max_bytes):
+            records.append(head + b",".join(chunk) + b"]}")
+            chunk, size = [], len(head)
+        chunk.append(cell)
+        size += len(cell) + 1
+    records.append(head + b",".join(chunk) + b"]}")
+    return records
 
 
 def _row_command(account: str, run: str, row: ImportRow, moment: datetime) -> Command:
@@ -466,7 +457,7 @@ def row_lanes(settings: Settings, account: str) -> Callable[[ImportRow], Lane] |
         target = SUPPRESSION_LISTS[CATEGORY_OF[row.reason]].value
         return (
             int(murmur2(address_key(account, row.email), ops)),
-            int(murmur2(orjson.dumps([account, target, row.email]), out)),
+            int(murmur2(encode_key_fields(account, target, row.email), out)),
         )
 
     return lane

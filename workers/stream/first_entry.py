@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import orjson
-from suppressor_client.records import encode_fields, format_timestamp
+from suppressor_client.records import encode_fields, encode_key_fields, format_timestamp
 from suppressor_client.types import (
     CATEGORY_OF,
     PLATFORM_ACCOUNT,
@@ -100,7 +100,7 @@ def first_entry(
     domain = address.rpartition("@")[2].encode()
     return FirstEntry(
         stored=encode_first_entry(address, entry, list_name, position),
-        key=orjson.dumps([account_id, list_name, address]),
+        key=encode_key_fields(account_id, list_name, address),
         value=encode_fields(
             (account_id, list_name, address),
             version=1,

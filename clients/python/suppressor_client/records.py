@@ -36,6 +36,7 @@ __all__ = [
     "encode_dlq",
     "encode_fields",
     "encode_key",
+    "encode_key_fields",
     "encode_record",
     "encode_rejected",
     "format_timestamp",
@@ -62,7 +63,12 @@ def format_timestamp(moment: datetime) -> str:
 
 def encode_key(key: ListKey) -> bytes:
     """The compaction key: the same key always gives the same bytes."""
-    return orjson.dumps([key.account_id, key.list.value, key.subject])
+    return encode_key_fields(key.account_id, key.list.value, key.subject)
+
+
+def encode_key_fields(account_id: str, list_name: str, subject: str) -> bytes:
+    """``encode_key`` from plain values (``list_name`` is the list's value)."""
+    return orjson.dumps([account_id, list_name, subject])
 
 
 def decode_key(raw: bytes) -> ListKey:
