@@ -11,6 +11,10 @@ same pipeline ``suppressor import`` uses (``workers.domain.file_stream`` into
   worker's keyed stage, a few thousand events/s on a small machine);
 - peak RSS of this process (the sender view of the account's new entries included), and
   the worker's RSS at the end (both stages);
+- bounce -> ``suppressions`` while the import runs: a hard bounce of a fresh address of
+  another account every ``PROBE_INTERVAL_S``, from the import's start until it is
+  visible, timed from its production to its record (broker append times): what the
+  import costs the real-time traffic that shares the worker (SPEC §9: p99 under 1 s);
 - CPU seconds of this process (the importer alone: the worker is its child) and of the
   worker (both stages, and each: the keyed stage is the worker's own process, the front
   stage its child) during the import, per 1,000 rows: the figure to compare on a shared
@@ -32,6 +36,7 @@ import os
 import resource
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -39,22 +44,68 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import psutil
+from confluent_kafka import Producer
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.bench_worker import percentiles, read_latencies, stamp_on_append  # noqa: E402
 from workers.client.commands import CommandWriter  # noqa: E402
+from workers.devkit import loadgen  # noqa: E402
 from workers.devkit.net_ports import free_port  # noqa: E402
 from workers.devkit.worker_process import WorkerProcess  # noqa: E402
 from workers.domain.file_stream import stream_import_csv  # noqa: E402
-from workers.kafka.topics import ensure_topics  # noqa: E402
+from workers.kafka.topics import (  # noqa: E402
+    ADDRESS_OPS,
+    DELIVERY_EVENTS,
+    SUPPRESSIONS,
+    ensure_topics,
+    ops_topic,
+)
 from workers.service.import_stream import import_client, import_stream, row_lanes  # noqa: E402
 from workers.settings import Settings  # noqa: E402
+
+PROBE_INTERVAL_S = 0.05
 
 
 def say(text: str) -> None:
     print(text, flush=True)
+
+
+class BounceProbe:
+    """Hard bounces of fresh addresses of another account, one every ``PROBE_INTERVAL_S``
+    from ``start`` to ``stop``, in a thread: ``sent`` maps each address to when it was sent."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.sent: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bounce-probe", daemon=True)
+
+    def start(self) -> BounceProbe:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        producer = Producer(
+            {"bootstrap.servers": self.settings.bootstrap_servers, "linger.ms": 5, "log_level": 0}
+        )
+        topic = self.settings.topic(DELIVERY_EVENTS)
+        i = 0
+        while not self._stop.wait(PROBE_INTERVAL_S):
+            address = f"probe{i}@latency.example"
+            event = loadgen.bounce("probe", address, "nonexistent")
+            self.sent[address] = time.time()
+            producer.produce(topic, orjson.dumps(event))
+            producer.poll(0)
+            i += 1
+        producer.flush(30)
 
 
 def write_csv(path: Path, rows: int) -> None:
@@ -127,6 +178,7 @@ def run(rows: int, wait: float, workdir: Path) -> dict[str, Any]:
     write_csv(csv, rows)
     say(f"{rows:,} rows, {csv.stat().st_size / 1e6:.1f} MB; starting a worker")
     worker = WorkerProcess(settings, workdir / "worker.log").start(timeout=120)
+    stamp_on_append(settings, [settings.topic(SUPPRESSIONS), ops_topic(settings, ADDRESS_OPS)])
     assert worker.proc is not None
     worker_ps = psutil.Process(worker.proc.pid)
     this_ps = psutil.Process()
@@ -146,17 +198,22 @@ def run(rows: int, wait: float, workdir: Path) -> dict[str, Any]:
             handled += n
             produced_at = time.monotonic()
 
-        report = import_stream(
-            writer, "bench", stream_import_csv(chunks(csv)), wait=wait, on_rows=on_rows,
-            partition_of=row_lanes(settings, "bench"),
-        )  # fmt: skip
-        visible_at = time.monotonic()
+        probe = BounceProbe(settings).start()
+        try:
+            report = import_stream(
+                writer, "bench", stream_import_csv(chunks(csv)), wait=wait, on_rows=on_rows,
+                partition_of=row_lanes(settings, "bench"), window=settings.import_window_rows,
+            )  # fmt: skip
+            visible_at = time.monotonic()
+        finally:
+            probe.stop()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         importer_cpu = own_cpu_seconds(this_ps) - cpu_before[0]
         worker_cpu = cpu_seconds(worker_ps) - cpu_before[1]
         keyed_cpu = own_cpu_seconds(worker_ps) - cpu_before[2]  # the front stage is its child
         worker_mem = worker_rss(worker_ps)
         load = os.getloadavg()
+        bounces = sorted(read_latencies(settings, probe.sent)["end_to_end"])
     finally:
         writer.close()
         client.stop()
@@ -183,6 +240,12 @@ def run(rows: int, wait: float, workdir: Path) -> dict[str, Any]:
         "worker_cpu_ms_per_1000_rows": round(worker_cpu / rows * 1e6, 1),
         "keyed_stage_cpu_ms_per_1000_rows": round(keyed_cpu / rows * 1e6, 1),
         "front_stage_cpu_ms_per_1000_rows": round((worker_cpu - keyed_cpu) / rows * 1e6, 1),
+        "bounces_during_import": {
+            "sent": len(probe.sent),
+            "matched": len(bounces),
+            **percentiles(bounces),
+        },
+        "window_rows": settings.import_window_rows,
         "load_average_at_start": [round(x, 2) for x in load_before],
         "load_average_at_end": [round(x, 2) for x in load],
     }

@@ -418,7 +418,7 @@ def read_latencies(settings: Settings, sent: dict[str, float]) -> dict[str, list
     )
     ops = ops_topic(settings, ADDRESS_OPS)
     topics = [settings.topic(SUPPRESSIONS), ops]
-    consumer.assign([TopicPartition(t, p, 0) for t in topics for p in range(PARTITIONS)])
+    consumer.assign([TopicPartition(t, p, 0) for t in topics for p in range(settings.partitions)])
     seen: dict[str, dict[str, float]] = {t: {} for t in topics}
     deadline = time.monotonic() + 60
     while any(len(got) < len(sent) for got in seen.values()) and time.monotonic() < deadline:

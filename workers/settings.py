@@ -167,6 +167,13 @@ class Settings:
         _positive_int,
         "Body bound of the streamed HTTP import (POST .../import/stream), in bytes",
     )
+    import_window_rows: int = _setting(
+        "SUPPRESSOR_IMPORT_WINDOW_ROWS",
+        10_000,
+        _positive_int,
+        "Rows an import may have written and not yet visible: what bounces and commands on "
+        "the same worker may queue behind",
+    )
     api_keys: str = _setting(
         "SUPPRESSOR_API_KEYS",
         "",

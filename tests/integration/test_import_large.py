@@ -66,7 +66,8 @@ def test_the_imports_view_holds_the_prior_state_and_the_awaited_rows_only(
 ) -> None:
     """Through a real worker: the import's view decodes the lists as they stood (a row
     already blocked is reported) and the rows its batches wait on, not its other own rows,
-    while every row is visible to a sender that reads everything."""
+    while every row is visible to a sender that reads everything; the file is read no
+    further ahead of what shows than the import's window."""
     start_worker()
     rows = 3_000
     with SenderClient(topics) as sender:
@@ -82,6 +83,17 @@ def test_the_imports_view_holds_the_prior_state_and_the_awaited_rows_only(
             lines = [f"user{n}@example.com" for n in range(rows)]
             lanes = row_lanes(topics, "acme")
             assert lanes is not None, "the worker's ops and suppressions topics are readable"
+            read, shown, ahead = 0, 0, []
+
+            def on_rows(n: int) -> None:
+                nonlocal read
+                read += n
+                ahead.append(read - shown)
+
+            def on_visible(n: int) -> None:
+                nonlocal shown
+                shown += n
+
             report = import_stream(
                 writer,
                 "acme",
@@ -89,9 +101,12 @@ def test_the_imports_view_holds_the_prior_state_and_the_awaited_rows_only(
                 wait=120,
                 batch_rows=500,
                 partition_of=lanes,
+                window=1_000,
+                on_rows=on_rows,
+                on_visible=on_visible,
             )
             partitions = topics.partitions
-            read = client.records_read
+            decoded = client.records_read
         finally:
             writer.close()
             client.stop()
@@ -99,5 +114,8 @@ def test_the_imports_view_holds_the_prior_state_and_the_awaited_rows_only(
         assert [(r.line, r.email) for r in report.present_rows] == [(8, "user7@example.com")]
         # the one before, and each batch's awaited rows: its last of each lane (ops partition,
         # suppressions partition)
-        assert 1 < read <= 1 + partitions * partitions * 6
+        assert 1 < decoded <= 1 + partitions * partitions * 6
+        # rows showed while the file was read: never more than the window and a batch
+        # (and the present row) were read ahead of them
+        assert max(ahead) <= 1_000 + 500 + 1 < rows - 1
         assert sender.wait_until(lambda view: view.stats()["block"] == rows, 60)

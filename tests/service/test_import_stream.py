@@ -238,6 +238,61 @@ def test_a_rows_lane_is_where_the_front_stage_and_the_keyed_stage_send_it(
         )
 
 
+class _BehindWorker(MemoryLists):
+    """A worker that applies the rows written only while the import waits on it, one
+    record a check, and notes how many rows were written and not applied at each write."""
+
+    def __init__(self, *, stuck: bool = False) -> None:
+        super().__init__()
+        self.stuck = stuck
+        self.queued: list[bytes] = []
+        self.behind_at_send: list[int] = []
+        self.waits = 0
+
+    def _behind(self) -> int:
+        return sum(len(orjson.loads(raw)["rows"]) for raw in self.queued)
+
+    def send_checked(self, key: bytes, records: Iterable[bytes]) -> None:
+        self.behind_at_send.append(self._behind())
+        self.queued += records
+
+    def wait_until(self, condition: Callable[[ListView], bool], timeout: float) -> bool:
+        self.waits += 1
+        while not condition(self.view):
+            if self.stuck or not self.queued:
+                return False
+            super().send_checked(b"acme", [self.queued.pop(0)])
+        return True
+
+
+def test_an_import_writes_no_more_than_its_window_ahead_of_what_shows() -> None:
+    """Bounces share the worker's partitions with the import's rows: a batch waits until
+    at most ``window`` written rows are not visible, so they never queue behind the file."""
+    worker = _BehindWorker()
+    lines = [f"u{n}@example.com" for n in range(100)]
+    seen: list[int] = []
+    report = import_stream(worker, "acme", csv_rows(lines, max_rows=100), wait=5.0,
+                           batch_rows=5, window=20, on_visible=seen.append)  # fmt: skip
+    assert (report.added, report.visible) == (100, 100)
+    assert len(worker.behind_at_send) == 20
+    assert max(worker.behind_at_send) == 20  # held at the window, never past it
+    assert sum(seen) == 100 and len(seen) == 20  # each batch shown as it became visible
+
+
+def test_an_import_whose_window_does_not_free_writes_the_rest_and_says_what_shows() -> None:
+    """A worker that is down: the first full window waits ``wait`` once, then the rest is
+    written (nothing lost, nothing waited on again) and the report counts none visible."""
+    worker = _BehindWorker(stuck=True)
+    lines = [f"u{n}@example.com" for n in range(100)]
+    report = import_stream(worker, "acme", csv_rows(lines, max_rows=100), wait=0.01,
+                           batch_rows=5, window=20)  # fmt: skip
+    assert (report.added, report.visible, report.not_visible) == (100, 0, 100)
+    assert worker._behind() == 100
+    # four batches fit the window, the fifth's hold runs out, no later batch is held, and
+    # the final wait
+    assert worker.waits == 4 + 1 + 1
+
+
 _HEAP_PROBE = """
 import ctypes, sys
 if sys.argv[1] == "import":

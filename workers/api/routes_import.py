@@ -73,7 +73,7 @@ async def import_streamed(
         return import_stream(
             cast(ImportWriter, out), account_id, items, wait=IMPORT_WAIT,
             partition_of=row_lanes(settings, account_id),
-            record_bytes=record_bound(settings),
+            record_bytes=record_bound(settings), window=settings.import_window_rows,
         )  # fmt: skip
 
     report = await anyio.to_thread.run_sync(run)

@@ -234,13 +234,18 @@ def import_(
     ),
     notes: str | None = typer.Option(None, "--notes", help="Notes for every row (--manual)."),
     timeout: float = typer.Option(
-        300.0, "--timeout", help="Seconds to wait, after the last row, for every row to show."
+        300.0,
+        "--timeout",
+        help="Seconds to wait for written rows to show: while the window is full, and after "
+        "the last row.",
     ),
 ) -> None:
     """Import a block list (SPEC §8): added / already present / invalid rows with line numbers.
 
-    The file is streamed (any length up to ``MAX_STREAM_ROWS`` rows), so the progress
-    bar's ETA is for reading it; rows are written in batches as they are read.
+    The file is streamed (any length up to ``MAX_STREAM_ROWS`` rows) and written in
+    batches as it is read, never more than ``SUPPRESSOR_IMPORT_WINDOW_ROWS`` rows ahead of
+    what senders see (bounces on the same worker do not queue behind the whole file), so
+    the progress bar's rate and ETA are the import's own.
     """
     if notes and not manual:
         raise fail("--notes goes with --manual; a CSV carries notes in its second column", 2)
@@ -262,6 +267,7 @@ def import_(
                     on_visible=bar.visible,
                     partition_of=row_lanes(client.settings, account),
                     record_bytes=record_bound(client.settings),
+                    window=client.settings.import_window_rows,
                 )
         except InputError as exc:
             raise fail(

@@ -274,6 +274,7 @@ def import_stream(
     on_visible: Progress | None = None,
     partition_of: Callable[[ImportRow], Lane] | None = None,
     record_bytes: int = RECORD_BYTES,
+    window: int | None = None,
 ) -> StreamedImport:
     """Import streamed rows into ``account``'s block list; ``wait`` bounds the final wait.
 
@@ -282,6 +283,11 @@ def import_stream(
     lane of a row (``row_lanes``), so each batch waits for its last row of every lane (a
     row the recipient allowlist makes a no-op publishes nothing: never the one waited
     on); ``record_bytes`` bounds each ``import.rows`` record (``record_bound``).
+    ``window`` (with a ``wait``) bounds the rows written and not yet visible: a batch
+    waits until no more are, so an import never queues more than that many rows ahead of
+    the bounces and commands that share the worker's partitions (``settings.import_window_rows``);
+    a window not freed within ``wait`` stops the holding (the worker is down or far
+    behind: the rest is written, and the final wait says what shows).
     Raises ``InputError`` for
     an account the worker refuses (before any row is written), what
     ``CommandWriter.send_checked`` and ``settle`` raise, and what the stream raises
@@ -294,7 +300,7 @@ def import_stream(
     run = own.start_run() if own is not None else uuid.uuid4().hex
     report = StreamedImport(cap=cap)
     seen = SeenSet()
-    checkpoints: list[tuple[tuple[Command, ...], int]] = []
+    shown = _Shown(on_visible, window if wait is not None else None, wait or 0.0)
     batch: list[ImportRow] = []
     lasts: dict[Lane, ImportRow] = {}  # lane -> the batch's last row of it
     handled = 0
@@ -312,11 +318,12 @@ def import_stream(
             if own is not None:
                 for command in awaited:
                     own.awaited(command.event_id)
-            checkpoints.append((awaited, len(batch)))
+            shown.checkpoints.append((awaited, len(batch)))
             writer.send_checked(key, encoded)
             report.added += len(batch)
             batch.clear()
             lasts.clear()
+            shown.hold(client, report.added)
         if on_rows is not None and handled:
             on_rows(handled)
         handled = 0
@@ -339,8 +346,9 @@ def import_stream(
             flush()
     flush()
     writer.settle()
-    if wait is not None and checkpoints:
-        report.visible = _wait_visible(writer, checkpoints, wait, on_visible)
+    if wait is not None and shown.checkpoints:
+        client.wait_until(shown.advance, wait)
+        report.visible = shown.rows
     return report
 
 
@@ -406,31 +414,38 @@ def _allowlisted(entries: Iterable[AddressEntry]) -> bool:
     return any(e.active and e.list is ListName.RECIPIENT_ALLOW for e in entries)
 
 
-def _wait_visible(
-    writer: ImportWriter,
-    checkpoints: list[tuple[tuple[Command, ...], int]],
-    wait: float,
-    on_visible: Progress | None,
-) -> int:
-    """Rows visible: walk the batches in order as each one's awaited rows show (bounded wait)."""
-    position = 0
-    visible = 0
+class _Shown:
+    """The import's batches in order, walked as each one's awaited rows show in the view."""
 
-    def advance(view: ListView) -> bool:
-        nonlocal position, visible
-        while position < len(checkpoints) and all(
-            effect_visible(view, command) for command in checkpoints[position][0]
+    def __init__(self, on_visible: Progress | None, window: int | None, wait: float) -> None:
+        self.checkpoints: list[tuple[tuple[Command, ...], int]] = []  # (awaited, rows)
+        self.on_visible = on_visible
+        self.rows = 0  # of the batches walked: visible
+        self.window = window  # None: no holding (none asked, or a hold ran out)
+        self.wait = wait
+        self._position = 0
+
+    def hold(self, client: _Feed, written: int) -> None:
+        """Wait while more than the window of the ``written`` rows are not visible; one
+        that does not free within the wait ends the holding."""
+        window = self.window
+        if window is not None and not client.wait_until(
+            lambda view: self.advance(view) or written - self.rows <= window, self.wait
         ):
-            rows = checkpoints[position][1]
-            visible += rows
-            position += 1
-            if on_visible is not None:
-                on_visible(rows)
-        return position == len(checkpoints)
+            self.window = None
 
-    client = writer.client
-    client.wait_until(advance, wait)
-    return visible
+    def advance(self, view: ListView) -> bool:
+        """Walk the batches now visible; whether all written so far are."""
+        checkpoints = self.checkpoints
+        while self._position < len(checkpoints) and all(
+            effect_visible(view, command) for command in checkpoints[self._position][0]
+        ):
+            rows = checkpoints[self._position][1]
+            self.rows += rows
+            self._position += 1
+            if self.on_visible is not None:
+                self.on_visible(rows)
+        return self._position == len(checkpoints)
 
 
 Lane = tuple[int, int]
