@@ -12,7 +12,10 @@
    request/response loop (``benchmarks/policy_load.py``): requests/s with every
    connection sending as soon as it has its answer, then p50 / p99 latency with
    requests paced at ``--policy-rate`` (10,000/s) over the same connections, and the CPU
-   each side spent per request;
+   each side spent per request. The paced run is repeated ``--policy-rounds`` (3) times on
+   the same service and the round of the median p99 is the figure (every round is in the
+   results): on a shared 2-core machine the same code gave p99 from 0.8 to 46 ms from one
+   run to the next, as other jobs took the cores;
 5. propagation from producing an ``address.block`` command to the sender view showing
    it, p50 / p99, through a running worker at a modest command rate.
 
@@ -355,13 +358,22 @@ def measure_policy(
         run_load(port, "acct-0", warm, args.connections)
         conns, rate = args.connections, args.policy_rate
         closed = _policy_run(server.pid, lambda: run_load(port, "acct-0", recipients, conns))
-        paced = _policy_run(server.pid, lambda: run_paced(port, "acct-0", recipients, conns, rate))
+        rounds = sorted(
+            (
+                _policy_run(server.pid, lambda: run_paced(port, "acct-0", recipients, conns, rate))
+                for _ in range(args.policy_rounds)
+            ),
+            key=lambda r: float(r["p99_ms"]),
+        )
+        paced = rounds[len(rounds) // 2]  # the round of the median p99
     finally:
         server.terminate()
         server.wait(60)
+    p99s = ", ".join(f"{r['p99_ms']:.2f}" for r in rounds)
     say(f"  policy: ready from the snapshot in {ready_s:.1f}s; {args.requests:,} requests on "
         f"{args.connections} connections: {closed['requests_per_s']:,}/s at most "
-        f"(p99 {closed['p99_ms']:.2f} ms); paced at {args.policy_rate:,.0f}/s: "
+        f"(p99 {closed['p99_ms']:.2f} ms); paced at {args.policy_rate:,.0f}/s, the median of "
+        f"{len(rounds)} rounds (p99s {p99s} ms): "
         f"p50 {paced['p50_ms']:.2f} ms, p99 {paced['p99_ms']:.2f} ms; server "
         f"{closed['server_cpu_us']:.0f} us CPU a request, load client "
         f"{closed['client_cpu_us']:.0f} us; paced, waiting for a CPU: server "
@@ -376,6 +388,7 @@ def measure_policy(
         "paced_rate_per_s": args.policy_rate,
         "closed_loop": closed,
         "paced": paced,
+        "paced_rounds": rounds,
     }
 
 
@@ -491,6 +504,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100_000, help="policy requests")
     parser.add_argument("--connections", type=int, default=20, help="policy connections")
     parser.add_argument("--policy-rate", type=float, default=10_000.0, help="paced requests/s")
+    parser.add_argument(
+        "--policy-rounds", type=int, default=3, help="paced runs; the median p99 is the figure"
+    )
     parser.add_argument("--no-policy", action="store_true", help="skip the policy service")
     parser.add_argument("--no-propagation", action="store_true", help="skip the worker run")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/client.json"))
