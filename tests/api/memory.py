@@ -61,6 +61,7 @@ class MemoryLists(ViewDecisions, SubmitsOne):
         *,
         wait: float | None = 60.0,
         progress: Callable[[int], None] | None = None,
+        window: int | None = None,  # nothing to hold: every write applies at once
     ) -> list[WriteResult]:
         results = []
         for given in commands:

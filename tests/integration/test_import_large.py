@@ -12,8 +12,9 @@ from typer.testing import CliRunner, Result
 from workers.cli.main import app
 from workers.client import CommandWriter, SenderClient
 from workers.devkit.worker_process import WorkerProcess
-from workers.domain.files import csv_rows
+from workers.domain.files import ImportRow, csv_rows
 from workers.service.import_stream import import_client, import_stream, row_lanes
+from workers.service.list_tools import import_rows
 from workers.settings import Settings
 
 pytestmark = pytest.mark.broker
@@ -119,3 +120,57 @@ def test_the_imports_view_holds_the_prior_state_and_the_awaited_rows_only(
         # (and the present row) were read ahead of them
         assert max(ahead) <= 1_000 + 500 + 1 < rows - 1
         assert sender.wait_until(lambda view: view.stats()["block"] == rows, 60)
+
+
+def _windowed_import(
+    topics: Settings, rows: int, window: int, wait: float
+) -> tuple[list[int], int, int]:
+    """``POST /import``'s path (``list_tools.import_rows``: an ``import.row`` command a
+    row) through a real broker: at each write, the rows written and not yet seen once it
+    is done; the rows seen and the rows the outcome calls not visible."""
+    with SenderClient(topics) as client:
+        writer = CommandWriter(topics, client)
+        produced, shown, ahead = 0, 0, []
+        produce = writer._produce
+
+        def counted(records: list[tuple[bytes, bytes]]) -> None:
+            nonlocal produced
+            produced += len(records)
+            ahead.append(produced - shown)
+            produce(records)
+
+        def on_visible(n: int) -> None:
+            nonlocal shown
+            shown += n
+
+        writer._produce = counted  # type: ignore[method-assign]
+        try:
+            parsed = list(csv_rows([f"one{n}@example.com" for n in range(rows)], max_rows=rows))
+            outcome = import_rows(
+                writer, "acme", [r for r in parsed if isinstance(r, ImportRow)], [],
+                wait=wait, progress=on_visible, window=window,
+            )  # fmt: skip
+        finally:
+            writer.close()
+    assert produced == rows
+    return ahead, shown, len(outcome.not_visible)
+
+
+def test_an_import_of_one_command_a_row_keeps_to_its_window(
+    topics: Settings, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    """Every row shows, and no more than the window were ever written ahead of them."""
+    start_worker()
+    ahead, shown, late = _windowed_import(topics, 2_000, 400, wait=120)
+    assert (shown, late) == (2_000, 0)
+    assert len(ahead) > 1 and max(ahead) <= 400
+
+
+def test_an_import_whose_window_never_frees_writes_every_row_once_the_wait_is_over(
+    topics: Settings,
+) -> None:
+    """No worker: the window fills (two writes of half of it), its hold waits out the
+    wait, then the rest goes in one write (nothing lost), every row reported not visible."""
+    ahead, shown, late = _windowed_import(topics, 2_000, 400, wait=1.0)
+    assert (shown, late) == (0, 2_000)
+    assert ahead == [200, 400, 2_000]

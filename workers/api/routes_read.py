@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import File, Form, Query, Response, UploadFile
+from fastapi import File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
 from suppressor_client.types import Stream
 
@@ -85,6 +85,7 @@ def export(account_id: AccountId, source: ReaderDep) -> StreamingResponse:
 def import_file(
     *,
     account_id: AccountId,
+    request: Request,
     source: ReaderDep,
     out: WriterDep,
     response: Response,
@@ -103,7 +104,8 @@ def import_file(
         rows, invalid = parse_import_csv(data)
     else:
         rows, invalid = parse_manual(data, notes)
-    outcome = lists.import_rows(out, account_id, rows, invalid, wait=IMPORT_WAIT)  # type: ignore[arg-type]
+    window = request.app.state.settings.import_window_rows
+    outcome = lists.import_rows(out, account_id, rows, invalid, wait=IMPORT_WAIT, window=window)  # type: ignore[arg-type]
     if outcome.not_visible:
         response.status_code = 202
     return outcome.as_dict()

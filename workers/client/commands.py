@@ -203,6 +203,34 @@ class SubmitsOne:
         return self.submit_many([command], wait=wait)[0]
 
 
+class _Walk:
+    """Written commands walked in order as their effects show (each check a dict lookup)."""
+
+    def __init__(
+        self,
+        parsed: list[Command],
+        pool: Mapping[str, DomainRule],
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        self.parsed = parsed
+        self.pool = pool
+        self.progress = progress
+        self.seen_at: list[float | None] = [None] * len(parsed)
+        self.position = 0  # the commands before it showed
+
+    def advance(self, view: ListView) -> bool:
+        """Walk the commands now visible; whether all of them are."""
+        parsed, first = self.parsed, self.position
+        position = first
+        while position < len(parsed) and effect_visible(view, parsed[position], self.pool):
+            self.seen_at[position] = time.monotonic()
+            position += 1
+        self.position = position
+        if self.progress is not None and position > first:
+            self.progress(position - first)
+        return position == len(parsed)
+
+
 class CommandWriter(SubmitsOne):
     """Writes commands to suppression-commands and waits until their effect is visible."""
 
@@ -238,20 +266,54 @@ class CommandWriter(SubmitsOne):
         *,
         wait: float | None = 60.0,
         progress: Callable[[int], None] | None = None,
+        window: int | None = None,
     ) -> list[WriteResult]:
         """Write commands in order; ``progress(n)`` reports n more done (visible, or written).
 
         Every command is validated before the first is produced, so a bad one writes none.
+        With ``wait`` and ``window``, no more than ``window`` written commands are not yet
+        visible at a time (an import's rows: what other traffic on the worker's partitions
+        would queue behind, ``settings.import_window_rows``); a window not freed by the
+        deadline ends the holding, and the rest is written at once.
         """
         prepared = [_prepare(c) for c in commands]
         started = time.monotonic()
-        self._produce([(c.account_id.encode(), raw) for raw, c in prepared])
+        records = [(c.account_id.encode(), raw) for raw, c in prepared]
         parsed = [c for _raw, c in prepared]
         if wait is None:
+            self._produce(records)
             if progress is not None and parsed:
                 progress(len(parsed))
             return [WriteResult(c.event_id, False, 0.0, c) for c in parsed]
-        return self._wait_visible(parsed, started, started + wait, progress)
+        deadline = started + wait
+        walk = _Walk(parsed, self._pool, progress)
+        written = 0
+        if window is not None:
+            step = max(1, window // 2)
+            while written + step < len(records):
+                self._produce(records[written : written + step])
+                written += step
+                # room for the next step: at most ``window`` written and not visible after it
+                if not self._hold(walk, written + step - window, deadline):
+                    break
+        self._produce(records[written:])
+        self._hold(walk, len(parsed), deadline)
+        for index in range(walk.position, len(parsed)):  # time is up: which did show anyway?
+            if effect_visible(self.client.view, parsed[index], self._pool):
+                walk.seen_at[index] = time.monotonic()
+        return [
+            WriteResult(c.event_id, at is not None, (at or time.monotonic()) - started, c)
+            for c, at in zip(parsed, walk.seen_at, strict=True)
+        ]
+
+    def _hold(self, walk: _Walk, position: int, deadline: float) -> bool:
+        """Wait until the commands before ``position`` showed; whether they did in time."""
+        if not self.client.wait_ready(max(0.0, deadline - time.monotonic())):
+            return False
+        return self.client.wait_until(
+            lambda view: walk.advance(view) or walk.position >= position,
+            max(0.0, deadline - time.monotonic()),
+        )
 
     def send_checked(self, key: bytes, records: Iterable[bytes]) -> None:
         """Queue encoded commands under one key without waiting for the broker (a long import).
@@ -288,37 +350,6 @@ class CommandWriter(SubmitsOne):
             raise CommandError(
                 f"could not write to {self.topic} at {self._bootstrap}: {error}"
             ) from None
-
-    def _wait_visible(
-        self,
-        parsed: list[Command],
-        started: float,
-        deadline: float,
-        progress: Callable[[int], None] | None,
-    ) -> list[WriteResult]:
-        """Walk the commands in order as their effects show (each check is a dict lookup)."""
-        seen_at: list[float | None] = [None] * len(parsed)
-        position = 0
-
-        def advance(view: ListView) -> bool:
-            nonlocal position
-            first = position
-            while position < len(parsed) and effect_visible(view, parsed[position], self._pool):
-                seen_at[position] = time.monotonic()
-                position += 1
-            if progress is not None and position > first:
-                progress(position - first)
-            return position == len(parsed)
-
-        if self.client.wait_ready(max(0.0, deadline - time.monotonic())):
-            self.client.wait_until(advance, max(0.0, deadline - time.monotonic()))
-        for index in range(position, len(parsed)):  # time is up: which did show anyway?
-            if effect_visible(self.client.view, parsed[index], self._pool):
-                seen_at[index] = time.monotonic()
-        return [
-            WriteResult(c.event_id, at is not None, (at or time.monotonic()) - started, c)
-            for c, at in zip(parsed, seen_at, strict=True)
-        ]
 
     def close(self) -> None:
         self._producer.flush(10.0)

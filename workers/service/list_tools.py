@@ -232,12 +232,14 @@ def import_rows(
     *,
     wait: float | None = 120.0,
     progress: Callable[[int], None] | None = None,
+    window: int | None = None,
 ) -> ImportOutcome:
     """Block every new address of a parsed file (``workers.domain.files``), one command a row.
 
     An address already on the list its row would go to (block, or bounce for the legacy
     reason 10) is reported already present and not written again; ``progress`` counts
-    rows done: the already present ones at once, then each written row once it is seen.
+    rows done: the already present ones at once, then each written row once it is seen;
+    ``window`` bounds the rows written and not yet visible (``CommandWriter.submit_many``).
     """
     view = writer.client.view
     given = list(rows)
@@ -256,7 +258,11 @@ def import_rows(
         )
         for r in report.added
     ]
-    results = writer.submit_many(commands, wait=wait, progress=progress) if commands else []
+    results = (
+        writer.submit_many(commands, wait=wait, progress=progress, window=window)
+        if commands
+        else []
+    )
     late = tuple(
         r
         for r, res in zip(report.added, results, strict=True)
