@@ -88,6 +88,9 @@ class MemoryLists(ViewDecisions, SubmitsOne):
     def settle(self, timeout: float = 30.0) -> None:
         """Nothing is in flight: every command applied (or was held) as it was sent."""
 
+    def check(self) -> None:
+        """Nothing can have failed: there is no broker."""
+
     def _apply(self, key: bytes, raw: bytes) -> None:
         """What the worker does with a command: the front stage's routing, then the keyed
         stage's handler of each ops record."""

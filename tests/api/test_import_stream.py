@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import auth, key_settings
 from tests.api.memory import MemoryLists
 from workers.api.app import create_app
+from workers.settings import Settings
 
 URL = "/v1/accounts/acme/import/stream"
 H = {**auth("acme"), "Content-Type": "text/csv"}
@@ -73,3 +76,30 @@ def test_a_body_over_the_setting_is_refused_with_413(lists: MemoryLists) -> None
     assert declared.status_code == 413
     assert streamed.status_code == 413
     assert declared.json()["error"]["code"] == streamed.json()["error"]["code"] == "too_large"
+
+
+def test_both_imports_hold_the_window_the_settings_give(
+    lists: MemoryLists, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``/import/stream`` and ``/import`` hand ``SUPPRESSOR_IMPORT_WINDOW_ROWS`` to the
+    import, so neither writes a file ahead of the bounces on the same worker."""
+    from workers.api import routes_import, routes_read
+
+    windows: list[int | None] = []
+
+    def spy(real: Callable[..., Any]) -> Callable[..., Any]:
+        def called(*args: Any, **kwargs: Any) -> Any:
+            windows.append(kwargs.get("window"))
+            return real(*args, **kwargs)
+
+        return called
+
+    monkeypatch.setattr(routes_import, "import_stream", spy(routes_import.import_stream))
+    monkeypatch.setattr(routes_read.lists, "import_rows", spy(routes_read.lists.import_rows))
+    settings = key_settings(Settings().with_(import_window_rows=1_234))
+    with TestClient(create_app(settings, client=lists, writer=lists)) as api:
+        assert api.post(URL, content=_body(500), headers=H).status_code == 200
+        upload = {"file": ("rows.csv", b"v1@x.example\nv2@x.example\n", "text/csv")}
+        imported = api.post("/v1/accounts/acme/import", files=upload, headers=auth("acme"))
+        assert imported.status_code == 200, imported.text
+    assert windows == [1_234, 1_234]

@@ -11,6 +11,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -23,6 +24,7 @@ from suppressor_client.types import ListKey, ListName, ListRecord, Reason
 from suppressor_client.view import ListView
 
 from tests.api.memory import MemoryLists
+from workers.client.commands import CommandError
 from workers.client.sender import Staleness
 from workers.domain.events import MAX_RECORD_BYTES, parse_import_rows
 from workers.domain.files import ImportRow, csv_rows
@@ -240,24 +242,30 @@ def test_a_rows_lane_is_where_the_front_stage_and_the_keyed_stage_send_it(
 
 class _BehindWorker(MemoryLists):
     """A worker that applies the rows written only while the import waits on it, one
-    record a check, and notes how many rows were written and not applied at each write."""
+    record a check; it notes how many rows were written and not applied after each
+    write, and each wait's timeout. ``refused``: the broker refused the first record."""
 
-    def __init__(self, *, stuck: bool = False) -> None:
+    def __init__(self, *, stuck: bool = False, refused: bool = False) -> None:
         super().__init__()
         self.stuck = stuck
+        self.refused = refused
         self.queued: list[bytes] = []
-        self.behind_at_send: list[int] = []
-        self.waits = 0
+        self.behind_after_send: list[int] = []
+        self.timeouts: list[float] = []
 
     def _behind(self) -> int:
         return sum(len(orjson.loads(raw)["rows"]) for raw in self.queued)
 
     def send_checked(self, key: bytes, records: Iterable[bytes]) -> None:
-        self.behind_at_send.append(self._behind())
         self.queued += records
+        self.behind_after_send.append(self._behind())
+
+    def check(self) -> None:
+        if self.refused and self.queued:
+            raise CommandError("could not write to suppression-commands: refused")
 
     def wait_until(self, condition: Callable[[ListView], bool], timeout: float) -> bool:
-        self.waits += 1
+        self.timeouts.append(timeout)
         while not condition(self.view):
             if self.stuck or not self.queued:
                 return False
@@ -265,32 +273,51 @@ class _BehindWorker(MemoryLists):
         return True
 
 
+def _import(worker: _BehindWorker, rows: int, *, wait: float, window: int, **kw: Any) -> Any:
+    lines = [f"u{n}@example.com" for n in range(rows)]
+    return import_stream(worker, "acme", csv_rows(lines, max_rows=rows), wait=wait,
+                         batch_rows=5, window=window, **kw)  # fmt: skip
+
+
 def test_an_import_writes_no_more_than_its_window_ahead_of_what_shows() -> None:
     """Bounces share the worker's partitions with the import's rows: a batch waits until
-    at most ``window`` written rows are not visible, so they never queue behind the file."""
+    it fits in ``window`` rows written and not visible, so they never queue behind the file."""
     worker = _BehindWorker()
-    lines = [f"u{n}@example.com" for n in range(100)]
     seen: list[int] = []
-    report = import_stream(worker, "acme", csv_rows(lines, max_rows=100), wait=5.0,
-                           batch_rows=5, window=20, on_visible=seen.append)  # fmt: skip
+    report = _import(worker, 100, wait=5.0, window=20, on_visible=seen.append)
     assert (report.added, report.visible) == (100, 100)
-    assert len(worker.behind_at_send) == 20
-    assert max(worker.behind_at_send) == 20  # held at the window, never past it
+    assert len(worker.behind_after_send) == 20
+    assert max(worker.behind_after_send) == 20  # held at the window, never past it
     assert sum(seen) == 100 and len(seen) == 20  # each batch shown as it became visible
+
+
+def test_a_window_smaller_than_a_batch_sends_each_batch_once_the_last_one_shows() -> None:
+    worker = _BehindWorker()
+    report = _import(worker, 30, wait=5.0, window=2)
+    assert (report.added, report.visible) == (30, 30)
+    assert worker.behind_after_send == [5] * 6
 
 
 def test_an_import_whose_window_does_not_free_writes_the_rest_and_says_what_shows() -> None:
     """A worker that is down: the first full window waits ``wait`` once, then the rest is
-    written (nothing lost, nothing waited on again) and the report counts none visible."""
+    written (nothing lost, nothing waited on again, the final wait only looks) and the
+    report counts none visible."""
     worker = _BehindWorker(stuck=True)
-    lines = [f"u{n}@example.com" for n in range(100)]
-    report = import_stream(worker, "acme", csv_rows(lines, max_rows=100), wait=0.01,
-                           batch_rows=5, window=20)  # fmt: skip
+    report = _import(worker, 100, wait=0.01, window=20)
     assert (report.added, report.visible, report.not_visible) == (100, 0, 100)
     assert worker._behind() == 100
     # four batches fit the window, the fifth's hold runs out, no later batch is held, and
-    # the final wait
-    assert worker.waits == 4 + 1 + 1
+    # the final wait looks once
+    assert worker.timeouts == [0.01] * 5 + [0.0]
+
+
+def test_records_the_broker_refuses_stop_the_import_at_the_next_hold() -> None:
+    """Not a slow worker: the hold raises what the writer's records met instead of
+    waiting out ``wait`` and writing the rest of the file."""
+    worker = _BehindWorker(stuck=True, refused=True)
+    with pytest.raises(CommandError, match="refused"):
+        _import(worker, 100, wait=60.0, window=20)
+    assert worker._behind() == 5
 
 
 _HEAP_PROBE = """

@@ -332,10 +332,16 @@ class CommandWriter(SubmitsOne):
     def settle(self, timeout: float = 30.0) -> None:
         """Wait until the broker acknowledged everything ``send_checked`` queued."""
         left = self._producer.flush(timeout)
-        failure = self._failures[0] if self._failures else None
+        self._raise_failure(f"{left} records not acknowledged after {timeout}s" if left else None)
+
+    def check(self) -> None:
+        """Raise what ``send_checked``'s records met so far, without waiting for the rest."""
+        self._producer.poll(0)
+        self._raise_failure(None)
+
+    def _raise_failure(self, otherwise: str | None) -> None:
+        failure = self._failures[0] if self._failures else otherwise
         self._failures.clear()
-        if left and failure is None:
-            failure = f"{left} records not acknowledged after {timeout}s"
         if failure is not None:
             raise CommandError(f"could not write to {self.topic} at {self._bootstrap}: {failure}")
 

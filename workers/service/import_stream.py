@@ -261,6 +261,8 @@ class ImportWriter(Protocol):
 
     def settle(self, timeout: float = ...) -> None: ...
 
+    def check(self) -> None: ...
+
 
 def import_stream(
     writer: ImportWriter,
@@ -284,10 +286,12 @@ def import_stream(
     row the recipient allowlist makes a no-op publishes nothing: never the one waited
     on); ``record_bytes`` bounds each ``import.rows`` record (``record_bound``).
     ``window`` (with a ``wait``) bounds the rows written and not yet visible: a batch
-    waits until no more are, so an import never queues more than that many rows ahead of
-    the bounces and commands that share the worker's partitions (``settings.import_window_rows``);
-    a window not freed within ``wait`` stops the holding (the worker is down or far
-    behind: the rest is written, and the final wait says what shows).
+    waits until it fits, so an import never queues more than that many rows ahead of the
+    bounces and commands that share the worker's partitions (``settings.import_window_rows``;
+    a window under ``batch_rows`` sends each batch once the last one showed). A window
+    not freed within ``wait`` stops the holding (the worker is down or far behind): the
+    rest is written and the final wait only looks once, so the import waits ``wait`` in
+    all for a worker that does not come.
     Raises ``InputError`` for
     an account the worker refuses (before any row is written), what
     ``CommandWriter.send_checked`` and ``settle`` raise, and what the stream raises
@@ -309,6 +313,7 @@ def import_stream(
         nonlocal handled
         if batch:
             _keep_up(writer.client)
+            shown.hold(writer, report.added + len(batch))
             moment = datetime.now(UTC)
             encoded = _records(account, run, batch, format_timestamp(moment), record_bytes)
             awaited = tuple(
@@ -323,7 +328,6 @@ def import_stream(
             report.added += len(batch)
             batch.clear()
             lasts.clear()
-            shown.hold(client, report.added)
         if on_rows is not None and handled:
             on_rows(handled)
         handled = 0
@@ -347,7 +351,9 @@ def import_stream(
     flush()
     writer.settle()
     if wait is not None and shown.checkpoints:
-        client.wait_until(shown.advance, wait)
+        # a hold that ran out already waited ``wait`` for a worker that did not come: look
+        # once, not for another ``wait``
+        client.wait_until(shown.advance, 0.0 if shown.ran_out else wait)
         report.visible = shown.rows
     return report
 
@@ -423,16 +429,25 @@ class _Shown:
         self.rows = 0  # of the batches walked: visible
         self.window = window  # None: no holding (none asked, or a hold ran out)
         self.wait = wait
+        self.ran_out = False
         self._position = 0
 
-    def hold(self, client: _Feed, written: int) -> None:
-        """Wait while more than the window of the ``written`` rows are not visible; one
-        that does not free within the wait ends the holding."""
+    def hold(self, writer: ImportWriter, written: int) -> None:
+        """Wait until no more than the window of ``written`` rows (those sent and the
+        batch about to be) would be not visible; one that does not free within the wait
+        ends the holding. What the writer's records met is raised meanwhile
+        (``ImportWriter.check``): a broker that refuses them does not look like a slow
+        worker."""
         window = self.window
-        if window is not None and not client.wait_until(
-            lambda view: self.advance(view) or written - self.rows <= window, self.wait
-        ):
-            self.window = None
+        if window is None:
+            return
+
+        def room(view: ListView) -> bool:
+            writer.check()
+            return self.advance(view) or written - self.rows <= window
+
+        if not writer.client.wait_until(room, self.wait):
+            self.window, self.ran_out = None, True
 
     def advance(self, view: ListView) -> bool:
         """Walk the batches now visible; whether all written so far are."""
