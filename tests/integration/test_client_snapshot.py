@@ -92,3 +92,26 @@ def test_offsets_the_topic_does_not_hold_rebuild(topics: Settings, tmp_path: Pat
         assert c.snapshot_status == "loaded"
         assert c.records_read == 1
         assert not c.decide("acme", "a@example.com").allowed
+
+
+def test_a_feed_started_at_the_topics_end_names_its_cluster_at_once(topics: Settings) -> None:
+    """A snapshot's offsets are the topic's end: asking the cluster's id of the running
+    feed then (the next snapshot names it) answers from what ``start`` read, not by a
+    metadata request that outwaited its timeout while the reading thread waited."""
+    import time
+
+    from suppressor_client.feed import SuppressionFeed
+
+    put(topics, block("a@example.com"))
+    topic = topics.topic(SUPPRESSIONS)
+    probe = SuppressionFeed(topics.bootstrap_servers, topic)
+    expected = probe.cluster_id(10)
+    ends = {p: probe._watermarks(p, time.monotonic() + 10)[1] for p in range(topics.partitions)}
+    feed = SuppressionFeed(topics.bootstrap_servers, topic, CompactView()).start(10, offsets=ends)
+    try:
+        assert feed.wait_ready(20)
+        started = time.monotonic()
+        assert feed.cluster_id(5) == expected != ""
+        assert time.monotonic() - started < 1.0
+    finally:
+        feed.stop()

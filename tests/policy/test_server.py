@@ -12,7 +12,7 @@ from suppressor_client.types import ListKey, ListName, ListRecord, Reason
 from suppressor_client.view import ListView
 
 from workers.policy import server as server_module
-from workers.policy.protocol import MAX_REQUEST, PolicyConfig
+from workers.policy.protocol import MAX_LINE, MAX_REQUEST, PolicyConfig
 from workers.policy.server import Decide, PolicyServer, http_app
 
 BLOCKED = "jane@example.com"
@@ -183,3 +183,30 @@ def test_a_broken_request_closes_after_the_answers_before_it() -> None:
     first, second, rest = got.split(b"\n\n")
     assert first.startswith(b"action=REJECT 5.7.1") and second == b"action=DUNNO"
     assert (rest, errors) == (b"", 1)
+
+
+def test_a_line_past_its_bound_closes_the_connection_before_the_request_ends() -> None:
+    """A line of 3,000 bytes with no end yet (well under MAX_REQUEST): closed at once,
+    after the answer to the request before it; a request of many short lines is not."""
+
+    async def run() -> tuple[bytes, bytes, int]:
+        server = PolicyServer(_decider(_view()), PolicyConfig())
+        port = await server.start("127.0.0.1", 0)
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(_request("ann@example.com") + b"recipient=" + b"x" * (MAX_LINE + 952))
+            await writer.drain()
+            closed = await asyncio.wait_for(reader.read(), 5)  # the answer, then b"" at close
+            ok_r, ok_w = await asyncio.open_connection("127.0.0.1", port)
+            many = b"".join(b"x%d=%s\n" % (n, b"y" * 100) for n in range(30))  # 3 KB of lines
+            ok_w.write(many + _request("ann@example.com"))
+            answered = await asyncio.wait_for(ok_r.readuntil(b"\n\n"), 5)
+            ok_w.close()
+            return closed, answered, server.counts.protocol_errors
+        finally:
+            await server.close()
+
+    closed, answered, errors = asyncio.run(run())
+    assert closed == b"action=DUNNO\n\n"
+    assert answered == b"action=DUNNO\n\n"
+    assert errors == 1

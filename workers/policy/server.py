@@ -28,7 +28,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from suppressor_client.decision import Decision
 
-from workers.policy.protocol import MAX_REQUEST, PolicyConfig, ProtocolError, answer, parse_request
+from workers.policy.protocol import (
+    MAX_LINE,
+    MAX_REQUEST,
+    PolicyConfig,
+    ProtocolError,
+    answer,
+    parse_request,
+)
 
 __all__ = ["PolicyServer", "http_app"]
 
@@ -134,7 +141,9 @@ class _Connection(asyncio.Protocol):
                 return
             start = end + 2
         del buffer[:start]
-        if len(buffer) > MAX_REQUEST:
+        if len(buffer) > MAX_REQUEST or (
+            len(buffer) > MAX_LINE and len(buffer) - buffer.rfind(b"\n") - 1 > MAX_LINE
+        ):  # a request, or the line being read, past its bound: not worth waiting for its end
             self._refuse(transport, answers)
             return
         if answers:

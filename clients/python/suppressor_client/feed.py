@@ -215,6 +215,7 @@ class SuppressionFeed:
             }
         )
         self._compact: CompactView | None = None
+        self._cluster: str | None = None  # the cluster's id, once asked or started
         self._ready = threading.Event()
         self._stop = threading.Event()
         self._changed = threading.Condition()
@@ -231,8 +232,13 @@ class SuppressionFeed:
     # --- life cycle -------------------------------------------------------------------
 
     def cluster_id(self, timeout: float = 30.0) -> str:
-        """The id of the cluster the topic is read from (a snapshot names it)."""
-        return str(self._consumer.list_topics(self.topic, timeout=timeout).cluster_id or "")
+        """The id of the cluster the topic is read from (a snapshot names it): asked of the
+        broker before ``start``, the one ``start`` read after it (a metadata request made
+        while the reading thread waits at the topic's end could outwait ``timeout``)."""
+        if self._cluster is None:
+            metadata = self._consumer.list_topics(self.topic, timeout=timeout)
+            self._cluster = str(metadata.cluster_id or "")
+        return self._cluster
 
     def start(
         self, timeout: float = 30.0, offsets: Mapping[int, int] | None = None
@@ -249,6 +255,7 @@ class SuppressionFeed:
         topic = metadata.topics.get(self.topic)
         if topic is None or topic.error is not None or not topic.partitions:
             raise FeedError(f"topic {self.topic} does not exist (run: suppressor topics)")
+        self._cluster = str(metadata.cluster_id or "")
         partitions = sorted(p for p in topic.partitions if self._only is None or p in self._only)
         deadline = time.monotonic() + timeout
         marks = {p: self._watermarks(p, deadline) for p in partitions}
