@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -165,3 +166,23 @@ def test_errors_exit_non_zero_with_a_message(run: Run, topics: Settings, tmp_pat
 
     for group in ("check", "filter", "import", "export", "domain", "address", "allowlist", "uri"):
         assert "Usage" in ok(run(group, "--help")).stdout
+
+
+def test_a_second_create_of_an_account_whose_lists_were_all_removed_answers_at_once(
+    run: Run, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    """The view shows nothing of the account any more, but the keyed stage holds it as
+    created: the second create says so at once instead of waiting for an effect the
+    worker (which takes it as a no-op) never shows."""
+    start_worker()
+    ok(run("account", "create", "gone"))
+    for domain in ("allegro.pl", "allegromail.pl", "allegro.com"):
+        ok(run("domain", "unblock", domain, "-a", "gone"))
+    assert ok(run("domain", "list", "-a", "gone")).stdout.strip() == ""
+    started = time.monotonic()
+    second = ok(run("account", "create", "gone", "--timeout", "20")).stdout
+    assert "gone: already exists (created " in second
+    assert "no domain rules or allowed domains now); nothing written" in second
+    assert time.monotonic() - started < 15
+    fresh = ok(run("account", "create", "new-one")).stdout  # never created: written as before
+    assert "created" in fresh and "already" not in fresh

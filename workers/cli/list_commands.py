@@ -19,12 +19,14 @@ from typing import Any, BinaryIO
 import orjson
 import typer
 from suppressor_client.errors import InputError
+from suppressor_client.records import format_timestamp
 from suppressor_client.types import PLATFORM_ACCOUNT, REASON_TEXT, CommandType, Stream
 
 from workers.cli.common import fail, load_settings
 from workers.client.commands import CommandError, CommandWriter
 from workers.client.sender import FeedError, SenderClient
 from workers.domain.file_stream import stream_import_csv, stream_manual
+from workers.service import account_state
 from workers.service import list_tools as lists
 from workers.service.import_stream import (
     StreamedImport,
@@ -475,15 +477,24 @@ def account_create(
 ) -> None:
     """Create an account: it starts with the default domain pool.
 
-    An account that already holds lists exists: that is said at once and nothing is
-    written (the worker would take the create as a no-op).
+    An account that exists is said at once and nothing is written (the worker would take
+    the create as a no-op, which shows nothing to wait for): one that holds lists, or one
+    the keyed stage created whose lists were all removed since (``account_state``).
     """
     with _client(timeout, keep_details=False) as client:
         held = client.view.account_lists(account)
+        settings = client.settings
     if held is not None and not held.is_empty():
         typer.echo(
             f"{account}: already exists ({len(held.domain_rules)} domain rules, "
             f"{len(held.domain_allow)} allowed domains); nothing written"
+        )
+        return
+    created = account_state.created_at(settings, account, timeout=min(timeout, 10.0))
+    if created is not None:
+        typer.echo(
+            f"{account}: already exists (created {format_timestamp(created)}; no domain "
+            "rules or allowed domains now); nothing written"
         )
         return
     _write(lists.make_command(CommandType.ACCOUNT_CREATE, account), timeout, "created")

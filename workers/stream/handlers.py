@@ -54,6 +54,7 @@ from workers.stream.ops_codec import (
 from workers.stream.publishing import Outgoing, Versions, publish, republish, slots_of
 
 __all__ = [
+    "account_created_at",
     "DELIVERY",
     "COMMAND",
     "EXPIRE",
@@ -252,6 +253,12 @@ class AccountResult:
     stored: bytes
     out: list[Outgoing]
     duplicate: bool
+
+
+def account_created_at(stored: bytes) -> datetime | None:
+    """When a stored account state says its account was created (None: never)."""
+    data: dict[str, Any] = orjson.loads(stored)
+    return account_from_dict(data["state"]).created_at
 
 
 def handle_account(
