@@ -37,6 +37,7 @@ from workers.kafka.topics import (
     COMMANDS,
     CUSTOMER_EVENTS,
     DELIVERY_EVENTS,
+    changelog_topic,
     ensure_topics,
     ops_topic,
     wait_visible,
@@ -181,7 +182,7 @@ def bench_floors(
 
 def _changelog_records(settings: Settings) -> int:
     """Records written to the address table's changelog so far (sum of end offsets)."""
-    topic = f"{settings.app_id}-{ADDRESS_TABLE}-changelog"
+    topic = changelog_topic(settings, ADDRESS_TABLE)
     consumer = Consumer(
         {"bootstrap.servers": settings.bootstrap_servers, "group.id": "bench-cl", "log_level": 0}
     )

@@ -39,6 +39,7 @@ __all__ = [
     "COUNTS_TABLE",
     "ops_specs",
     "ops_topic",
+    "changelog_topic",
     "partition_count",
     "TopicMismatch",
     "TopicSpec",
@@ -71,7 +72,7 @@ INPUTS = (CUSTOMER_EVENTS, DELIVERY_EVENTS, COMMANDS)
 ADDRESS_OPS = "address-ops"
 ACCOUNT_OPS = "account-ops"
 
-# The keyed stage's RocksDB tables (faust names their changelogs ``<app_id>-<name>-changelog``).
+# The keyed stage's RocksDB tables (faust names their changelogs: ``changelog_topic``).
 ADDRESS_TABLE = "address-state"
 ACCOUNT_TABLE = "account-state"
 EXPIRY_TABLE = "expiry-index"
@@ -83,6 +84,11 @@ _DAY_MS = 24 * 3600 * 1000
 def ops_topic(settings: Settings, name: str) -> str:
     """The real name of an internal ops topic (shared by the front stage and the faust app)."""
     return f"{settings.app_id}-{name}"
+
+
+def changelog_topic(settings: Settings, table: str) -> str:
+    """The changelog of one of the keyed stage's tables, as faust names it."""
+    return f"{settings.app_id}-{table}-changelog"
 
 
 def dlq_of(input_topic: str) -> str:

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from confluent_kafka import Consumer, TopicPartition, murmur2
 
-from workers.kafka.topics import ACCOUNT_TABLE
+from workers.kafka.topics import ACCOUNT_TABLE, changelog_topic
 from workers.settings import Settings
 from workers.stream.handlers import account_created_at
 
@@ -27,7 +27,7 @@ def created_at(settings: Settings, account: str, timeout: float = 10.0) -> datet
     """When the keyed stage created ``account``; None when it did not, or when that could
     not be read to the end within ``timeout`` (no worker ever ran, a broker that does not
     answer): the caller then writes the create, which the worker applies once."""
-    topic = f"{settings.app_id}-{ACCOUNT_TABLE}-changelog"
+    topic = changelog_topic(settings, ACCOUNT_TABLE)
     key = account.encode()
     consumer = Consumer(
         {"bootstrap.servers": settings.bootstrap_servers, "group.id": f"{settings.app_id}-cli",

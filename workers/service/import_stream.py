@@ -427,9 +427,9 @@ class _Shown:
         self.checkpoints: list[tuple[tuple[Command, ...], int]] = []  # (awaited, rows)
         self.on_visible = on_visible
         self.rows = 0  # of the batches walked: visible
-        self.window = window  # None: no holding (none asked, or a hold ran out)
+        self.window = window  # None: no holding asked
         self.wait = wait
-        self.ran_out = False
+        self.ran_out = False  # a hold did not free within the wait: no more holding
         self._position = 0
 
     def hold(self, writer: ImportWriter, written: int) -> None:
@@ -439,15 +439,14 @@ class _Shown:
         (``ImportWriter.check``): a broker that refuses them does not look like a slow
         worker."""
         window = self.window
-        if window is None:
+        if window is None or self.ran_out:
             return
 
         def room(view: ListView) -> bool:
             writer.check()
             return self.advance(view) or written - self.rows <= window
 
-        if not writer.client.wait_until(room, self.wait):
-            self.window, self.ran_out = None, True
+        self.ran_out = not writer.client.wait_until(room, self.wait)
 
     def advance(self, view: ListView) -> bool:
         """Walk the batches now visible; whether all written so far are."""

@@ -255,10 +255,15 @@ class AccountResult:
     duplicate: bool
 
 
+def _stored_account(stored: bytes) -> tuple[accounts.AccountState, dict[str, Any]]:
+    """A stored account state and the versions it published."""
+    data: dict[str, Any] = orjson.loads(stored)
+    return account_from_dict(data["state"]), data["versions"]
+
+
 def account_created_at(stored: bytes) -> datetime | None:
     """When a stored account state says its account was created (None: never)."""
-    data: dict[str, Any] = orjson.loads(stored)
-    return account_from_dict(data["state"]).created_at
+    return _stored_account(stored)[0].created_at
 
 
 def handle_account(
@@ -268,11 +273,11 @@ def handle_account(
     if op[:1] != COMMAND:
         raise ValueError(f"unknown internal record kind {op[:1]!r}")
     cmd = parse_command(op[1:])
+    versions: dict[str, Any]
     if stored is None:
         state, versions = accounts.AccountState(account_id=cmd.account_id), {}
     else:
-        data: dict[str, Any] = orjson.loads(stored)
-        state, versions = account_from_dict(data["state"]), data["versions"]
+        state, versions = _stored_account(stored)
     new, changes = accounts.step(state, cmd, pool)
     if new is state:
         out = republish(cmd.account_id, accounts.current(state, cmd), versions)
